@@ -1,0 +1,281 @@
+//! Fixtures: the data a sandbox starts with, and the `.env.local` that points
+//! offersync at it.
+//!
+//! A fixture file holds one destination network (its Network API key, advertisers,
+//! tracking domains, optionally offers that already exist) and the source networks
+//! (an Affiliate API key each, our affiliate id there, and the offers as the
+//! Affiliate API shows them). Landing pages are sandbox-only data: they feed the
+//! tracking links of `GET /v1/affiliates/offers/{id}/url/{urlId}` and are never
+//! returned as fields. The built-in set is `fixtures/builtin.json`.
+//!
+//! Source offers are written in the affiliate view of LIVE `offersrunnable`;
+//! fields left out get their proto3 default when the sandbox loads them, and the
+//! tracking links are computed, so a fixture only spells out what matters.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::Path;
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::error::FixtureError;
+use super::world::World;
+
+/// Everything a sandbox is seeded with.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Fixtures {
+    /// The destination network (iScale), reached with the Network API.
+    pub destination: DestinationFixture,
+    /// The source networks, reached with the Affiliate API.
+    pub sources: Vec<SourceFixture>,
+}
+
+/// The destination network.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DestinationFixture {
+    /// A short name, used in sandbox-made URLs (`iscale`).
+    pub name: String,
+    /// `network_id` (the `nid` of postback URLs).
+    pub network_id: u64,
+    /// The Network API key.
+    pub api_key: String,
+    /// The margin written to `.env.local` (`ISCALE_PAYOUT_MARGIN`).
+    #[serde(default = "default_margin")]
+    pub payout_margin: Decimal,
+    /// The id the first created offer gets; later ones count up.
+    #[serde(default = "one")]
+    pub first_offer_id: u64,
+    /// The id the first created payout/revenue entry gets (network-wide counter).
+    #[serde(default = "one")]
+    pub first_payout_revenue_id: u64,
+    /// Advertisers in the shape of the LEGACY `GET /v1/networks/advertisers` sample.
+    pub advertisers: Vec<Map<String, Value>>,
+    /// Tracking domains in the shape of `GET /v1/networks/domains/tracking`.
+    pub tracking_domains: Vec<Map<String, Value>>,
+    /// Offers that exist before anything runs, as `POST /v1/networks/offers` bodies.
+    #[serde(default)]
+    pub offers: Vec<Value>,
+}
+
+/// A source network where we are an affiliate.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceFixture {
+    /// Lowercase name; the desired file stem and the `{NAME}_` settings prefix.
+    pub name: String,
+    /// The source network's `network_id`.
+    pub network_id: u64,
+    /// Our Affiliate API key there (written to `.env.local`).
+    pub api_key: String,
+    /// More affiliate keys of the same network (they share its rate-limit bucket).
+    #[serde(default)]
+    pub extra_api_keys: Vec<String>,
+    /// Our `network_affiliate_id` there (the `affid` of links).
+    pub affiliate_id: u64,
+    /// Our affiliate account's name there (`GET /v1/affiliates/settings`).
+    #[serde(default)]
+    pub affiliate_name: String,
+    /// The host of the source's tracking links, e.g. `trk.trimrx.test`.
+    pub tracking_domain: String,
+    /// The destination advertiser that owns this network's offers in iScale.
+    pub destination_advertiser_id: u64,
+    /// The postback verification token offersync should set (<= 50 chars).
+    pub verification_token: String,
+    /// The offers, as the Affiliate API shows them, with their landing pages.
+    pub offers: Vec<SourceOfferFixture>,
+}
+
+/// One source offer.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceOfferFixture {
+    /// Sandbox-only: landing page per URL id (`"0"` = the offer's default URL).
+    #[serde(default)]
+    pub landing_pages: BTreeMap<String, String>,
+    /// The offer in the affiliate view (LIVE `offersrunnable` element).
+    pub offer: Map<String, Value>,
+}
+
+fn default_margin() -> Decimal {
+    Decimal::new(20, 2)
+}
+
+fn one() -> u64 {
+    1
+}
+
+const BUILTIN: &str = include_str!("fixtures/builtin.json");
+
+impl Fixtures {
+    /// The built-in fixtures: iScale (7001) with `trimrx` and `directmeds`.
+    pub fn builtin() -> Fixtures {
+        // Checked by the `builtin_fixtures_are_valid` test; not user input.
+        serde_json::from_str(BUILTIN).expect("built-in sandbox fixtures are valid json")
+    }
+
+    /// Reads fixtures from a JSON file, or YAML when the extension is `.yaml`/`.yml`,
+    /// and checks that they describe a usable sandbox.
+    pub fn from_path(path: &Path) -> Result<Fixtures, FixtureError> {
+        let text = std::fs::read_to_string(path).map_err(|source| FixtureError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        let is_yaml = matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("yaml" | "yml")
+        );
+        let fixtures: Fixtures = if is_yaml {
+            serde_yaml::from_str(&text).map_err(|error| FixtureError::Yaml {
+                path: path.to_owned(),
+                error,
+            })?
+        } else {
+            serde_json::from_str(&text).map_err(|error| FixtureError::Json {
+                path: path.to_owned(),
+                error,
+            })?
+        };
+        let problems = fixtures.problems();
+        if problems.is_empty() {
+            Ok(fixtures)
+        } else {
+            Err(FixtureError::Invalid {
+                path: path.to_owned(),
+                problems,
+            })
+        }
+    }
+
+    /// What is wrong with these fixtures (empty when they are usable).
+    pub fn problems(&self) -> Vec<String> {
+        World::build(self).1
+    }
+
+    /// The `.env.local` text that configures offersync for these fixtures
+    /// (DESIGN.md 4.2 names), with `EVERFLOW_API_URL` set to `api_url`.
+    pub fn env_local(&self, api_url: &str) -> String {
+        let d = &self.destination;
+        let domain = d
+            .tracking_domains
+            .iter()
+            .find(|t| t.get("is_primary_domain") == Some(&Value::Bool(true)))
+            .or(d.tracking_domains.first())
+            .and_then(|t| t.get("url"))
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let mut out = String::from("# offersync sandbox: fake keys for the built-in simulator\n");
+        let _ = writeln!(out, "EVERFLOW_API_URL={api_url}");
+        let _ = writeln!(out, "ISCALE_API_KEY={}", d.api_key);
+        let _ = writeln!(out, "ISCALE_NETWORK_ID={}", d.network_id);
+        let _ = writeln!(out, "ISCALE_TRACKING_DOMAIN={domain}");
+        let _ = writeln!(out, "ISCALE_PAYOUT_MARGIN={}", d.payout_margin);
+        for s in &self.sources {
+            let prefix = env_prefix(&s.name);
+            let _ = writeln!(out, "{prefix}_API_KEY={}", s.api_key);
+            let _ = writeln!(out, "{prefix}_AFFILIATE_ID={}", s.affiliate_id);
+            let _ = writeln!(
+                out,
+                "{prefix}_ADVERTISER_ID={}",
+                s.destination_advertiser_id
+            );
+            let _ = writeln!(out, "{prefix}_VERIFICATION_TOKEN={}", s.verification_token);
+        }
+        out
+    }
+}
+
+/// `trimrx` -> `TRIMRX` (DESIGN.md 4.2: the desired file's stem upper-cased).
+fn env_prefix(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_fixtures_are_valid() {
+        let f = Fixtures::builtin();
+        assert_eq!(f.problems(), Vec::<String>::new());
+        assert_eq!(f.destination.network_id, 7001);
+        let names: Vec<_> = f.sources.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["trimrx", "directmeds"]);
+    }
+
+    #[test]
+    fn env_local_names_every_setting() {
+        let env = Fixtures::builtin().env_local("http://127.0.0.1:9");
+        for needle in [
+            "EVERFLOW_API_URL=http://127.0.0.1:9\n",
+            "ISCALE_NETWORK_ID=7001\n",
+            "ISCALE_TRACKING_DOMAIN=trk.iscale.test\n",
+            "ISCALE_PAYOUT_MARGIN=0.20\n",
+            "TRIMRX_AFFILIATE_ID=42\n",
+            "TRIMRX_ADVERTISER_ID=13\n",
+            "DIRECTMEDS_AFFILIATE_ID=77\n",
+            "DIRECTMEDS_ADVERTISER_ID=14\n",
+        ] {
+            assert!(env.contains(needle), "missing {needle:?} in\n{env}");
+        }
+        assert!(env.contains("ISCALE_API_KEY=sbx_nw_"));
+        assert!(env.contains("TRIMRX_API_KEY=sbx_af_"));
+        let token = env
+            .lines()
+            .find_map(|l| l.strip_prefix("TRIMRX_VERIFICATION_TOKEN="))
+            .unwrap();
+        assert!(!token.is_empty() && token.len() <= 50);
+    }
+
+    #[test]
+    fn env_prefix_upper_cases_and_replaces() {
+        assert_eq!(env_prefix("trimrx"), "TRIMRX");
+        assert_eq!(env_prefix("direct-meds"), "DIRECT_MEDS");
+    }
+
+    #[test]
+    fn from_path_reads_json_and_yaml_and_rejects_bad_data() {
+        let dir = tempfile::tempdir().unwrap();
+        let json_path = dir.path().join("f.json");
+        std::fs::write(&json_path, include_str!("fixtures/builtin.json")).unwrap();
+        assert_eq!(
+            Fixtures::from_path(&json_path).unwrap(),
+            Fixtures::builtin()
+        );
+
+        let yaml_path = dir.path().join("f.yaml");
+        let yaml = serde_yaml::to_string(&Fixtures::builtin()).unwrap();
+        std::fs::write(&yaml_path, yaml).unwrap();
+        let from_yaml = Fixtures::from_path(&yaml_path).unwrap();
+        assert_eq!(from_yaml.sources.len(), 2);
+
+        let mut bad = Fixtures::builtin();
+        bad.sources[1].offers[0].offer.remove("network_offer_id");
+        bad.sources[1].verification_token = "x".repeat(51);
+        std::fs::write(&json_path, serde_json::to_string(&bad).unwrap()).unwrap();
+        let err = Fixtures::from_path(&json_path).unwrap_err().to_string();
+        assert!(err.contains("network_offer_id"), "{err}");
+        assert!(err.contains("verification_token"), "{err}");
+
+        std::fs::write(&json_path, "{").unwrap();
+        assert!(matches!(
+            Fixtures::from_path(&json_path),
+            Err(FixtureError::Json { .. })
+        ));
+        assert!(matches!(
+            Fixtures::from_path(&dir.path().join("missing.json")),
+            Err(FixtureError::Read { .. })
+        ));
+    }
+}

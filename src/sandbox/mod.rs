@@ -1,0 +1,238 @@
+//! The built-in Everflow simulator ("sandbox"), DESIGN.md section 6.
+//!
+//! It owns a stateful, in-memory copy of one destination network (iScale, Network
+//! API) and several source networks (Affiliate API), served over HTTP on loopback
+//! with the request/response shapes, quirks, rate limits and errors documented in
+//! `reference/everflow-api-facts.md`. It also owns the fault injection (latency,
+//! 5xx, responses dropped after the write committed, bursts of 429) and the request
+//! log that tests read.
+//!
+//! It does not own the offersync HTTP client, the `offersync sandbox` command line
+//! or the demo: those call [`serve`], [`SandboxHandle`] and [`Fixtures::env_local`].
+//!
+//! Layout:
+//! - [`fixtures`]: the seed data (built-in JSON, or a file) and the `.env.local` for it.
+//! - `world/`: the in-memory networks (destination offers and their validation,
+//!   source offers and their tracking links).
+//! - `pipeline`: what every `/v1` request goes through (latency, auth, rate limit,
+//!   faults, log) before its route handler.
+//! - `routes/`: one file per route family; `routes/control.rs` holds `/_sandbox/...`.
+
+mod conn;
+mod error;
+mod faults;
+pub mod fixtures;
+mod handle;
+mod log;
+mod money;
+mod pipeline;
+mod query;
+mod rate_limit;
+mod routes;
+mod world;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use rust_decimal::Decimal;
+use serde_json::{Map, Value};
+
+pub use error::{FixtureError, SandboxError};
+pub use faults::Faults;
+pub use fixtures::Fixtures;
+pub use handle::SandboxHandle;
+pub use log::LoggedRequest;
+
+use faults::FaultState;
+use rate_limit::RateLimiter;
+use world::World;
+
+/// How a sandbox behaves apart from its data: rate limits, latency, faults, seed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SandboxOptions {
+    /// Requests per second for the destination network's bucket (Everflow: 30).
+    pub network_rate: u32,
+    /// Requests per second shared by all affiliate keys of one source network (Everflow: 5).
+    pub affiliate_rate: u32,
+    /// Sleep before handling each `/v1` request.
+    pub latency: Duration,
+    /// Faults injected from the start.
+    pub faults: Faults,
+    /// Seed of the PRNG that decides which requests get a fault.
+    pub seed: u64,
+}
+
+impl Default for SandboxOptions {
+    fn default() -> Self {
+        // LIVE rate-limiting page (2026): Network 30 rps, Affiliate 5 rps. The older
+        // SNAP page in reference/ still says 20; the facts file says LIVE is current.
+        SandboxOptions {
+            network_rate: 30,
+            affiliate_rate: 5,
+            latency: Duration::ZERO,
+            faults: Faults::default(),
+            seed: 0x5eed_0ff5_e75c,
+        }
+    }
+}
+
+/// Who a known API key belongs to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum KeyOwner {
+    /// The destination network's Network API key.
+    Network,
+    /// An Affiliate API key in the named source network.
+    Affiliate { network: String },
+}
+
+/// A running simulator's shared state; cheap to clone (one `Arc`).
+#[derive(Clone)]
+pub struct Sandbox {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    keys: HashMap<String, KeyOwner>,
+    network_bucket: String,
+    network_limit: u32,
+    affiliate_limit: u32,
+    world: Mutex<World>,
+    log: Mutex<Vec<LoggedRequest>>,
+    faults: Mutex<FaultState>,
+    limiter: Mutex<RateLimiter>,
+    /// Start of the first rate-limit window (tokio time, like the latency sleeps).
+    epoch: tokio::time::Instant,
+}
+
+/// Locks a mutex, ignoring poisoning: every critical section leaves the data
+/// consistent before anything that could panic, and a sandbox must keep serving.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Sandbox {
+    /// Builds a sandbox from fixtures. Fixture entries that do not validate are
+    /// skipped with a warning (use [`Fixtures::from_path`] to reject them instead).
+    pub fn new(fixtures: Fixtures, options: SandboxOptions) -> Sandbox {
+        let (world, problems) = World::build(&fixtures);
+        for problem in &problems {
+            tracing::warn!("sandbox fixtures: {problem}");
+        }
+        let network_bucket = format!("network:{}", fixtures.destination.network_id);
+        let mut keys = HashMap::new();
+        keys.insert(fixtures.destination.api_key, KeyOwner::Network);
+        for source in fixtures.sources {
+            for key in std::iter::once(source.api_key).chain(source.extra_api_keys) {
+                let network = source.name.clone();
+                keys.insert(key, KeyOwner::Affiliate { network });
+            }
+        }
+        // Everflow counts requests per 30 s window; the configured rates are per second.
+        let per_window = |rate: u32| rate.saturating_mul(rate_limit::WINDOW.as_secs() as u32);
+        Sandbox {
+            inner: Arc::new(Inner {
+                keys,
+                network_bucket,
+                network_limit: per_window(options.network_rate),
+                affiliate_limit: per_window(options.affiliate_rate),
+                world: Mutex::new(world),
+                log: Mutex::new(Vec::new()),
+                faults: Mutex::new(FaultState::new(
+                    options.faults,
+                    options.latency,
+                    options.seed,
+                )),
+                limiter: Mutex::new(RateLimiter::new()),
+                epoch: tokio::time::Instant::now(),
+            }),
+        }
+    }
+
+    pub(crate) fn world(&self) -> MutexGuard<'_, World> {
+        lock(&self.inner.world)
+    }
+
+    /// Every `/v1` request so far, in the order they completed.
+    pub fn requests(&self) -> Vec<LoggedRequest> {
+        lock(&self.inner.log).clone()
+    }
+
+    /// Empties the request log.
+    pub fn clear_requests(&self) {
+        lock(&self.inner.log).clear();
+    }
+
+    /// Replaces the fault settings; `burst_429` restarts its countdown.
+    pub fn set_faults(&self, f: Faults) {
+        lock(&self.inner.faults).set_faults(f);
+    }
+
+    /// The fault settings in force (with `burst_429` = the 429s still to come).
+    pub fn faults(&self) -> Faults {
+        lock(&self.inner.faults).faults()
+    }
+
+    /// Sets the latency added before each `/v1` request.
+    pub fn set_latency(&self, d: Duration) {
+        lock(&self.inner.faults).latency = d;
+    }
+
+    /// Changes a source offer's payout amount (a change on the source side, as a
+    /// source network's staff would make it).
+    pub fn set_source_payout(
+        &self,
+        network: &str,
+        offer_id: u64,
+        entry_name: &str,
+        amount: Decimal,
+    ) -> Result<(), SandboxError> {
+        lock(&self.inner.world)
+            .source_payout_mut(network, offer_id, entry_name, Some(amount), None)
+            .map(|_| ())
+    }
+
+    /// A destination offer as `GET /v1/networks/offers/{id}?relationship=payout_revenue`
+    /// returns it.
+    pub fn destination_offer(&self, id: u64) -> Option<Value> {
+        let world = lock(&self.inner.world);
+        world.destination_offer_json(id, &world::Relationships::payout_revenue())
+    }
+
+    /// Every destination offer, by id, in the shape of [`Sandbox::destination_offer`].
+    pub fn destination_offers(&self) -> Vec<Value> {
+        let world = lock(&self.inner.world);
+        let rels = world::Relationships::payout_revenue();
+        world
+            .destination
+            .offers
+            .keys()
+            .filter_map(|id| world.destination_offer_json(*id, &rels))
+            .collect()
+    }
+
+    /// Simulates an iScale user editing an offer in the UI. The closure gets the
+    /// offer as a PUT body (base fields plus `payout_revenue[]` with their ids);
+    /// the result is applied like a PUT (same validation; a removed key reverts to
+    /// its default) and `time_saved` moves when a base field changed.
+    pub fn edit_destination_offer(
+        &self,
+        id: u64,
+        f: impl FnOnce(&mut Map<String, Value>),
+    ) -> Result<(), SandboxError> {
+        lock(&self.inner.world).edit_destination_offer(id, f)
+    }
+}
+
+/// Serves the sandbox on `listener` until the future is dropped or the listener fails.
+///
+/// Connections go through a wrapper that can cut a response short, which is how
+/// `drop_after_commit_rate` is simulated (see `conn.rs`).
+pub async fn serve(listener: tokio::net::TcpListener, sandbox: Sandbox) -> std::io::Result<()> {
+    let app = routes::router(sandbox);
+    axum::serve(
+        conn::FaultListener::new(listener),
+        app.into_make_service_with_connect_info::<conn::ConnHandle>(),
+    )
+    .await
+}

@@ -1,0 +1,229 @@
+//! What every `/v1` request goes through before (and after) its route handler.
+//!
+//! In order:
+//! 1. latency (sleep);
+//! 2. authentication: no `X-Eflow-API-Key` -> 401 `No Authentication Method
+//!    Found`, unknown key -> 401 `invalid API key` (these count against nothing
+//!    and carry no rate-limit headers: there is no customer to count them for);
+//! 3. `burst_429` fault -> 429 (does not use up quota);
+//! 4. the customer's rate-limit bucket -> 429 `Too Many Requests` when exhausted;
+//! 5. realm: an Affiliate key on `/v1/networks/...` (or the reverse) -> 403 `Out of
+//!    realm` (authentication.mdx); `/v1/advertisers` and `/v1/partners` have no keys here;
+//! 6. `error_rate` fault -> 500 `internal error`, before any effect;
+//! 7. a body that is not JSON -> 400;
+//! 8. the route, with the caller and the parsed body in request extensions;
+//! 9. `drop_after_commit_rate` fault on a successful write (see `conn.rs`).
+//!
+//! Every response after step 2 carries `X-RateLimit-Limit`/`X-RateLimit-Remaining`
+//! and no `Retry-After` (Everflow documents none). Every request is logged.
+
+use axum::body::{Body, to_bytes};
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::Response;
+use serde_json::Value;
+
+use super::conn::ConnHandle;
+use super::error::error_response;
+use super::faults::Decision;
+use super::log::{self, LoggedRequest};
+use super::rate_limit::Verdict;
+use super::{KeyOwner, Sandbox, lock};
+
+/// Bodies above this are refused (temp uploads of base64 images are the largest).
+const MAX_BODY: usize = 32 * 1024 * 1024;
+
+/// The caller of a `/v1` request, for the routes.
+#[derive(Clone, Debug)]
+pub(crate) struct Caller(pub KeyOwner);
+
+/// The request body parsed as JSON (`None` when empty), for the routes.
+#[derive(Clone, Debug)]
+pub(crate) struct JsonBody(pub Option<Value>);
+
+fn api_key(headers: &HeaderMap) -> Option<Result<&str, ()>> {
+    // HeaderMap lookups are case-insensitive, as HTTP header names are; the docs
+    // spell it both X-Eflow-API-Key and X-Eflow-Api-Key.
+    let raw = headers.get("x-eflow-api-key")?;
+    match raw.to_str() {
+        Ok(k) if k.trim().is_empty() => None,
+        Ok(k) => Some(Ok(k.trim())),
+        Err(_) => Some(Err(())),
+    }
+}
+
+fn with_rate_headers(mut resp: Response, v: Verdict) -> Response {
+    let h = resp.headers_mut();
+    h.insert("x-ratelimit-limit", HeaderValue::from(v.limit));
+    h.insert("x-ratelimit-remaining", HeaderValue::from(v.remaining));
+    resp
+}
+
+/// Whether `owner`'s key may call `path`: `networks` needs the Network key,
+/// `affiliates` an Affiliate key; `advertisers` and `partners` have no keys here;
+/// anything else passes (and ends in a 404).
+fn realm_allows(path: &str, owner: &KeyOwner) -> bool {
+    let portal = path
+        .trim_start_matches("/v1/")
+        .split('/')
+        .next()
+        .unwrap_or("");
+    match portal {
+        "networks" => matches!(owner, KeyOwner::Network),
+        "affiliates" => matches!(owner, KeyOwner::Affiliate { .. }),
+        "advertisers" | "partners" => false,
+        _ => true,
+    }
+}
+
+/// The `/v1` middleware (see the module docs); other paths pass straight through.
+pub(crate) async fn v1(State(sb): State<Sandbox>, req: Request, next: Next) -> Response {
+    let path = req.uri().path().to_owned();
+    if path != "/v1" && !path.starts_with("/v1/") {
+        return next.run(req).await;
+    }
+    let latency = lock(&sb.inner.faults).latency;
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    let (parts, body) = req.into_parts();
+    let bytes = to_bytes(body, MAX_BODY).await;
+    let parsed: Result<Option<Value>, String> = match &bytes {
+        Err(_) => Err("request body could not be read".to_owned()),
+        Ok(b) if b.iter().all(u8::is_ascii_whitespace) => Ok(None),
+        Ok(b) => serde_json::from_slice(b)
+            .map(Some)
+            .map_err(|e| format!("request body is not valid json: {e}")),
+    };
+    let mut entry = LoggedRequest {
+        method: parts.method.as_str().to_owned(),
+        path: path.clone(),
+        query: parts.uri.query().unwrap_or("").to_owned(),
+        bucket: String::new(),
+        status: 0,
+        is_write: log::is_write(parts.method.as_str(), &path),
+        body: parsed.clone().ok().flatten(),
+        fault: None,
+    };
+    let finish = |mut entry: LoggedRequest, resp: Response| {
+        entry.status = resp.status().as_u16();
+        lock(&sb.inner.log).push(entry);
+        resp
+    };
+
+    let owner = match api_key(&parts.headers) {
+        None => {
+            let resp = error_response(StatusCode::UNAUTHORIZED, "No Authentication Method Found");
+            return finish(entry, resp);
+        }
+        Some(Err(())) => {
+            return finish(
+                entry,
+                error_response(StatusCode::UNAUTHORIZED, "invalid API key"),
+            );
+        }
+        Some(Ok(key)) => match sb.inner.keys.get(key) {
+            Some(owner) => owner.clone(),
+            None => {
+                return finish(
+                    entry,
+                    error_response(StatusCode::UNAUTHORIZED, "invalid API key"),
+                );
+            }
+        },
+    };
+    let (bucket, limit) = match &owner {
+        KeyOwner::Network => (sb.inner.network_bucket.clone(), sb.inner.network_limit),
+        KeyOwner::Affiliate { network } => {
+            (format!("affiliate:{network}"), sb.inner.affiliate_limit)
+        }
+    };
+    entry.bucket.clone_from(&bucket);
+    let elapsed = sb.inner.epoch.elapsed();
+
+    if lock(&sb.inner.faults).take_burst() {
+        entry.fault = Some("burst_429".into());
+        let v = Verdict {
+            allowed: false,
+            limit,
+            remaining: 0,
+        };
+        let resp = error_response(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests");
+        return finish(entry, with_rate_headers(resp, v));
+    }
+    let verdict = lock(&sb.inner.limiter).check(&bucket, limit, elapsed);
+    let respond =
+        |entry: LoggedRequest, resp: Response| finish(entry, with_rate_headers(resp, verdict));
+    if !verdict.allowed {
+        let resp = error_response(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests");
+        return respond(entry, resp);
+    }
+    if !realm_allows(&path, &owner) {
+        return respond(entry, error_response(StatusCode::FORBIDDEN, "Out of realm"));
+    }
+    let drop_if_write = match lock(&sb.inner.faults).roll() {
+        Decision::Error500 => {
+            entry.fault = Some("error_500".into());
+            let resp = error_response(StatusCode::INTERNAL_SERVER_ERROR, "internal error");
+            return respond(entry, resp);
+        }
+        Decision::Pass { drop_if_write } => drop_if_write,
+    };
+    let body = match parsed {
+        Ok(body) => body,
+        Err(message) => {
+            return respond(entry, error_response(StatusCode::BAD_REQUEST, &message));
+        }
+    };
+
+    let conn = parts
+        .extensions
+        .get::<ConnectInfo<ConnHandle>>()
+        .map(|c| c.0.clone());
+    let mut req = Request::from_parts(parts, Body::from(bytes.unwrap_or_default()));
+    req.extensions_mut().insert(Caller(owner));
+    req.extensions_mut().insert(JsonBody(body));
+    let resp = next.run(req).await;
+
+    if drop_if_write
+        && entry.is_write
+        && resp.status().is_success()
+        && let Some(conn) = conn
+    {
+        conn.cut_after_headers();
+        entry.fault = Some("drop_after_commit".into());
+    }
+    respond(entry, resp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn realms_follow_the_path_prefix() {
+        let aff = KeyOwner::Affiliate {
+            network: "trimrx".into(),
+        };
+        assert!(realm_allows("/v1/networks/offers", &KeyOwner::Network));
+        assert!(!realm_allows("/v1/networks/offers", &aff));
+        assert!(realm_allows("/v1/affiliates/offersrunnable", &aff));
+        assert!(!realm_allows(
+            "/v1/affiliates/offersrunnable",
+            &KeyOwner::Network
+        ));
+        assert!(!realm_allows("/v1/advertisers/offers", &KeyOwner::Network));
+        assert!(realm_allows("/v1/unknown", &aff));
+    }
+
+    #[test]
+    fn api_key_header_blank_is_missing() {
+        let mut h = HeaderMap::new();
+        assert!(api_key(&h).is_none());
+        h.insert("X-Eflow-Api-Key", HeaderValue::from_static("  "));
+        assert!(api_key(&h).is_none());
+        h.insert("x-eflow-api-key", HeaderValue::from_static("abc"));
+        assert_eq!(api_key(&h), Some(Ok("abc")));
+    }
+}

@@ -1,0 +1,76 @@
+//! Affiliate API offers (affiliate-offers.yaml): `GET /v1/affiliates/offersrunnable`,
+//! `GET /v1/affiliates/offers/{id}` and `GET /v1/affiliates/offers/{id}/url/{urlId}`.
+
+use axum::extract::{Path, RawQuery, State};
+use axum::routing::get;
+use axum::{Extension, Json, Router};
+use serde_json::{Value, json};
+
+use super::super::Sandbox;
+use super::super::error::ApiError;
+use super::super::query::{Paging, QueryParams};
+use super::{Caller, path_id, source_network};
+
+pub(super) fn routes() -> Router<Sandbox> {
+    Router::new()
+        .route("/v1/affiliates/offersrunnable", get(runnable))
+        .route("/v1/affiliates/offers/{offer_id}", get(offer))
+        .route("/v1/affiliates/offers/{offer_id}/url/{url_id}", get(url))
+}
+
+/// Offers we may run: public ones and those we are approved for.
+async fn runnable(
+    State(sb): State<Sandbox>,
+    Extension(caller): Extension<Caller>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    let network = source_network(&caller)?;
+    let q = QueryParams::parse(raw.as_deref());
+    let paging = Paging::from_query(&q)?;
+    let search = q.get("search").unwrap_or("");
+    let world = sb.world();
+    let offers: Vec<Value> = world
+        .sources
+        .get(network)
+        .into_iter()
+        .flat_map(|s| s.offers.values())
+        .filter(|o| o.is_runnable() && o.matches_search(search))
+        .map(|o| Value::Object(o.view.clone()))
+        .collect();
+    let (offers, paging) = paging.apply(offers);
+    Ok(Json(json!({ "offers": offers, "paging": paging })))
+}
+
+/// One offer as we see it; 404 when it does not exist or is not visible to us.
+async fn offer(
+    State(sb): State<Sandbox>,
+    Extension(caller): Extension<Caller>,
+    Path(offer_id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let network = source_network(&caller)?;
+    let id = path_id(&offer_id, "offer")?;
+    let world = sb.world();
+    let offer = world
+        .source_offer(network, id)
+        .ok_or_else(|| ApiError::not_found(format!("offer {id} not found")))?;
+    Ok(Json(Value::Object(offer.view.clone())))
+}
+
+/// The tracking link as `{"url": ...}` (LIVE and ISCALE; SNAP's `tracking_url`
+/// key is outdated per the facts file).
+async fn url(
+    State(sb): State<Sandbox>,
+    Extension(caller): Extension<Caller>,
+    Path((offer_id, url_id)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    let network = source_network(&caller)?;
+    let offer_id = path_id(&offer_id, "offer")?;
+    let url_id = path_id(&url_id, "offer url")?;
+    let world = sb.world();
+    let source = world
+        .sources
+        .get(network)
+        .ok_or_else(|| ApiError::not_found(format!("offer {offer_id} not found")))?;
+    let link = source.tracking_link(offer_id, url_id)?;
+    Ok(Json(json!({ "url": link })))
+}

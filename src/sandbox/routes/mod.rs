@@ -1,0 +1,72 @@
+//! The HTTP routes, one file per route family, and the helpers they share.
+//!
+//! Adding a family: write `routes/<family>.rs` with `pub(super) fn routes() ->
+//! Router<Sandbox>`, merge it below. Handlers get the caller and the parsed JSON
+//! body from the pipeline as [`Caller`] and [`JsonBody`] extensions, parse path
+//! ids with [`path_id`] and queries with `QueryParams`, and return
+//! `Result<Json<Value>, ApiError>` so every error is `{"Error": ...}`.
+
+mod affiliate_account;
+mod affiliate_offers;
+mod control;
+mod network_account;
+mod network_advertisers;
+mod network_offers;
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::middleware::from_fn_with_state;
+use axum::response::Response;
+
+use super::error::{ApiError, error_response};
+use super::pipeline;
+pub(crate) use super::pipeline::{Caller, JsonBody};
+use super::{KeyOwner, Sandbox};
+
+/// The whole app: `/v1` families behind the pipeline, `/_sandbox` control routes.
+pub(crate) fn router(sandbox: Sandbox) -> Router {
+    Router::new()
+        .merge(affiliate_offers::routes())
+        .merge(affiliate_account::routes())
+        .merge(network_offers::routes())
+        .merge(network_advertisers::routes())
+        .merge(network_account::routes())
+        .merge(control::routes())
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        // `layer` (not `route_layer`) so unknown `/v1` paths are authenticated,
+        // counted and logged like real ones before their 404.
+        .layer(from_fn_with_state(sandbox.clone(), pipeline::v1))
+        .with_state(sandbox)
+}
+
+async fn not_found() -> Response {
+    error_response(StatusCode::NOT_FOUND, "not found")
+}
+
+async fn method_not_allowed() -> Response {
+    error_response(StatusCode::METHOD_NOT_ALLOWED, "method not allowed")
+}
+
+/// Parses a numeric path segment; anything else is a 404 like an unknown id.
+pub(crate) fn path_id(raw: &str, what: &str) -> Result<u64, ApiError> {
+    raw.parse::<u64>()
+        .map_err(|_| ApiError::not_found(format!("{what} {raw} not found")))
+}
+
+/// The source network of an Affiliate API caller (the pipeline already checked
+/// the realm; this keeps the handlers total).
+pub(crate) fn source_network(caller: &Caller) -> Result<&str, ApiError> {
+    match &caller.0 {
+        KeyOwner::Affiliate { network } => Ok(network),
+        KeyOwner::Network => Err(ApiError::forbidden()),
+    }
+}
+
+/// Rejects Affiliate API callers on Network API handlers (see [`source_network`]).
+pub(crate) fn require_network(caller: &Caller) -> Result<(), ApiError> {
+    match caller.0 {
+        KeyOwner::Network => Ok(()),
+        KeyOwner::Affiliate { .. } => Err(ApiError::forbidden()),
+    }
+}

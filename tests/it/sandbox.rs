@@ -1,0 +1,1372 @@
+//! The built-in Everflow simulator, through real HTTP on loopback.
+
+use std::time::{Duration, Instant};
+
+use offersync::sandbox::{Faults, Fixtures, LoggedRequest, SandboxHandle, SandboxOptions};
+use reqwest::{Method, StatusCode};
+use rust_decimal::Decimal;
+use serde_json::{Value, json};
+
+/// A running sandbox plus a client that knows its keys.
+struct Ctx {
+    handle: SandboxHandle,
+    client: reqwest::Client,
+    network_key: String,
+    trimrx_key: String,
+    trimrx_key2: String,
+    directmeds_key: String,
+}
+
+struct Reply {
+    status: StatusCode,
+    headers: reqwest::header::HeaderMap,
+    body: Value,
+}
+
+impl Reply {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    fn error(&self) -> &str {
+        self.body["Error"].as_str().unwrap_or("")
+    }
+}
+
+fn ctx_with(options: SandboxOptions) -> Ctx {
+    // reqwest is built with `rustls-no-provider`: a client needs a process-wide
+    // provider even for plain http. A second install just fails; that is fine.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let fixtures = Fixtures::builtin();
+    let network_key = fixtures.destination.api_key.clone();
+    let trimrx_key = fixtures.sources[0].api_key.clone();
+    let trimrx_key2 = fixtures.sources[0].extra_api_keys[0].clone();
+    let directmeds_key = fixtures.sources[1].api_key.clone();
+    Ctx {
+        handle: SandboxHandle::start(fixtures, options).unwrap(),
+        client: reqwest::Client::new(),
+        network_key,
+        trimrx_key,
+        trimrx_key2,
+        directmeds_key,
+    }
+}
+
+fn ctx() -> Ctx {
+    ctx_with(SandboxOptions::default())
+}
+
+impl Ctx {
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        key: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
+        let mut req = self
+            .client
+            .request(method, format!("{}{path}", self.handle.url()));
+        if let Some(key) = key {
+            req = req.header("X-Eflow-API-Key", key);
+        }
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.unwrap();
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    async fn net(&self, method: Method, path: &str, body: Option<Value>) -> Reply {
+        self.call(method, path, Some(&self.network_key), body).await
+    }
+
+    async fn aff(&self, path: &str) -> Reply {
+        self.call(Method::GET, path, Some(&self.trimrx_key), None)
+            .await
+    }
+
+    /// Creates an offer and returns its id.
+    async fn create(&self, body: Value) -> u64 {
+        let r = self
+            .net(Method::POST, "/v1/networks/offers", Some(body))
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+        r.body["network_offer_id"].as_u64().unwrap()
+    }
+
+    fn log(&self) -> Vec<LoggedRequest> {
+        self.handle.sandbox().requests()
+    }
+}
+
+/// A valid create body, as offersync would send it for TrimRx offer 1.
+fn offer_body(name: &str) -> Value {
+    json!({
+        "network_advertiser_id": 13,
+        "name": name,
+        "destination_url": "https://start.trimrx.test/semaglutide?oid=1&affid=42&sub5={transaction_id}",
+        "currency_id": "USD",
+        "network_tracking_domain_id": 1,
+        "offer_status": "active",
+        "visibility": "require_approval",
+        "html_description": "<p>GLP-1</p>",
+        "preview_url": "https://start.trimrx.test/semaglutide",
+        "internal_notes": "managed by offersync",
+        "thumbnail_file": {"temp_url": "https://usercontent.iscale.test/temp/abc", "original_file_name": "thumb.png"},
+        "payout_revenue": [
+            {"entry_name": "Base", "payout_type": "cpa", "payout_amount": 280, "revenue_type": "rpa", "revenue_amount": 350, "is_default": true},
+            {"entry_name": "Upsell", "payout_type": "cpa", "payout_amount": 232, "revenue_type": "rpa", "revenue_amount": 290, "is_default": false}
+        ]
+    })
+}
+
+fn without(mut body: Value, key: &str) -> Value {
+    body.as_object_mut().unwrap().remove(key);
+    body
+}
+
+// ---- authentication and realms ----
+
+#[tokio::test]
+async fn missing_or_unknown_key_is_401_and_counts_against_nothing() {
+    let c = ctx();
+    let r = c.call(Method::GET, "/v1/networks/offers", None, None).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(r.body, json!({"Error": "No Authentication Method Found"}));
+    assert!(r.header("x-ratelimit-limit").is_none());
+
+    let r = c
+        .call(
+            Method::GET,
+            "/v1/networks/offers",
+            Some("sbx_nw_not_a_key_at_all_0000"),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(r.error(), "invalid API key");
+
+    let r = c.net(Method::GET, "/v1/networks/settings", None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    // Two 401s before it did not use quota: this is the first counted request.
+    let limit: u32 = r.header("x-ratelimit-limit").unwrap().parse().unwrap();
+    let remaining: u32 = r.header("x-ratelimit-remaining").unwrap().parse().unwrap();
+    assert_eq!(remaining, limit - 1);
+    assert_eq!(c.log()[0].bucket, "");
+    assert_eq!(c.log()[2].bucket, "network:7001");
+}
+
+#[tokio::test]
+async fn header_name_is_case_insensitive() {
+    let c = ctx();
+    let resp = c
+        .client
+        .get(format!("{}/v1/networks/settings", c.handle.url()))
+        .header("x-eflow-api-key", &c.network_key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn wrong_key_type_is_403_out_of_realm() {
+    let c = ctx();
+    let r = c.aff("/v1/networks/offers").await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(r.body, json!({"Error": "Out of realm"}));
+    assert!(r.header("x-ratelimit-remaining").is_some());
+    let r = c
+        .net(Method::GET, "/v1/affiliates/offersrunnable", None)
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(r.error(), "Out of realm");
+}
+
+#[tokio::test]
+async fn unknown_route_bad_method_and_bad_json() {
+    let c = ctx();
+    let r = c.net(Method::GET, "/v1/networks/nothing-here", None).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert_eq!(r.body, json!({"Error": "not found"}));
+    let r = c.net(Method::DELETE, "/v1/networks/offers/1", None).await;
+    assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert!(r.body["Error"].is_string());
+
+    let resp = c
+        .client
+        .post(format!("{}/v1/networks/offers", c.handle.url()))
+        .header("X-Eflow-API-Key", &c.network_key)
+        .header("content-type", "application/json")
+        .body("{\"name\": ")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    let body: Value = resp.json().await.unwrap();
+    assert!(body["Error"].as_str().unwrap().contains("not valid json"));
+    assert!(c.handle.sandbox().destination_offers().is_empty());
+}
+
+// ---- POST /v1/networks/offers ----
+
+#[tokio::test]
+async fn create_rejects_each_missing_required_field() {
+    let c = ctx();
+    for field in [
+        "network_advertiser_id",
+        "name",
+        "destination_url",
+        "currency_id",
+        "network_tracking_domain_id",
+        "offer_status",
+        "payout_revenue",
+    ] {
+        let r = c
+            .net(
+                Method::POST,
+                "/v1/networks/offers",
+                Some(without(offer_body("x"), field)),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{field}");
+        assert_eq!(r.body, json!({"Error": format!("{field} is required")}));
+
+        let mut empty = offer_body("x");
+        empty[field] = match &empty[field] {
+            Value::String(_) => json!(""),
+            Value::Array(_) => json!([]),
+            _ => json!(0),
+        };
+        let r = c
+            .net(Method::POST, "/v1/networks/offers", Some(empty))
+            .await;
+        assert_eq!(r.error(), format!("{field} is required"), "empty {field}");
+    }
+    assert!(c.handle.sandbox().destination_offers().is_empty());
+}
+
+#[tokio::test]
+async fn create_validates_references_enums_and_unknown_fields() {
+    let c = ctx();
+    let cases = [
+        (
+            json!({"network_advertiser_id": 99}),
+            "network_advertiser_id 99 does not exist",
+        ),
+        (
+            json!({"network_tracking_domain_id": 9}),
+            "network_tracking_domain_id 9 does not exist",
+        ),
+        (json!({"colour": "red"}), "unknown field colour"),
+        (
+            json!({"offer_status": "deleted"}),
+            "offer_status must be one of active, paused, pending",
+        ),
+        (
+            json!({"redirect_mode": "bounce"}),
+            "redirect_mode must be one of standard, single_meta_refresh, double_meta_refresh",
+        ),
+    ];
+    for (patch, message) in cases {
+        let mut body = offer_body("x");
+        for (k, v) in patch.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        let r = c.net(Method::POST, "/v1/networks/offers", Some(body)).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST);
+        assert_eq!(r.error(), message);
+    }
+    let mut two_defaults = offer_body("x");
+    two_defaults["payout_revenue"][1]["is_default"] = json!(true);
+    let r = c
+        .net(Method::POST, "/v1/networks/offers", Some(two_defaults))
+        .await;
+    assert!(
+        r.error().contains("exactly one entry with is_default"),
+        "{}",
+        r.error()
+    );
+
+    // Read-only fields from a GET are accepted and ignored.
+    let mut with_read_only = offer_body("x");
+    with_read_only["network_offer_id"] = json!(424242);
+    with_read_only["time_saved"] = json!(1);
+    with_read_only["relationship"] = json!({"payout_revenue": {"total": 0, "entries": []}});
+    let id = c.create(with_read_only).await;
+    assert_ne!(id, 424242);
+}
+
+#[tokio::test]
+async fn create_then_get_shows_payout_revenue_only_when_asked() {
+    let c = ctx();
+    let r = c
+        .net(
+            Method::POST,
+            "/v1/networks/offers",
+            Some(offer_body("TrimRx GLP-1")),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let created = r.body;
+    let id = created["network_offer_id"].as_u64().unwrap();
+    assert_eq!(id, 1001, "destination ids start where the fixtures say");
+    assert_eq!(created["network_id"], 7001);
+    assert_eq!(created["name"], "TrimRx GLP-1");
+    assert!(created["time_created"].as_u64().unwrap() > 1_700_000_000);
+    assert_eq!(created["time_created"], created["time_saved"]);
+    assert_eq!(created["relationship"], json!({}));
+    assert!(
+        created["thumbnail_url"]
+            .as_str()
+            .unwrap()
+            .ends_with("-thumb.png")
+    );
+    assert!(!created.to_string().contains("payout_revenue"));
+
+    let plain = c
+        .net(Method::GET, &format!("/v1/networks/offers/{id}"), None)
+        .await;
+    assert_eq!(
+        plain.body, created,
+        "GET without relationship = the create response"
+    );
+
+    let r = c
+        .net(
+            Method::GET,
+            &format!("/v1/networks/offers/{id}?relationship=payout_revenue"),
+            None,
+        )
+        .await;
+    let rel = &r.body["relationship"];
+    assert_eq!(
+        rel.as_object().unwrap().len(),
+        1,
+        "only what was asked: {rel}"
+    );
+    assert_eq!(rel["payout_revenue"]["total"], 2);
+    let base = &rel["payout_revenue"]["entries"][0];
+    assert_eq!(base["entry_name"], "Base");
+    assert_eq!(base["payout_amount"], json!(280));
+    assert_eq!(base["revenue_amount"], json!(350));
+    assert_eq!(base["revenue_type"], "rpa");
+    assert_eq!(base["is_default"], true);
+    assert_eq!(base["network_offer_id"], id);
+    assert_eq!(base["network_offer_payout_revenue_id"], 5001);
+    assert_eq!(
+        rel["payout_revenue"]["entries"][1]["network_offer_payout_revenue_id"],
+        5002
+    );
+    assert!(r.body.get("payout_revenue").is_none());
+
+    let r = c
+        .net(
+            Method::GET,
+            &format!("/v1/networks/offers/{id}?relationship=payout_revenue,advertiser"),
+            None,
+        )
+        .await;
+    assert_eq!(r.body["relationship"]["advertiser"]["name"], "TrimRx");
+    assert!(r.body["relationship"]["payout_revenue"].is_object());
+    let r = c
+        .net(
+            Method::GET,
+            &format!(
+                "/v1/networks/offers/{id}?relationship=advertiser&relationship=payout_revenue"
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(r.body["relationship"].as_object().unwrap().len(), 2);
+    let r = c
+        .net(
+            Method::GET,
+            &format!("/v1/networks/offers/{id}?relationship=all"),
+            None,
+        )
+        .await;
+    assert!(r.body["relationship"]["payout_revenue"].is_object());
+
+    assert_eq!(
+        c.handle.sandbox().destination_offer(id).unwrap()["relationship"]["payout_revenue"]["total"],
+        2
+    );
+    let r = c.net(Method::GET, "/v1/networks/offers/999999", None).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert!(r.body["Error"].is_string());
+}
+
+// ---- PUT /v1/networks/offers/{id} ----
+
+fn entries(offer: &Value) -> &Vec<Value> {
+    offer["relationship"]["payout_revenue"]["entries"]
+        .as_array()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn put_is_a_full_replacement_that_keeps_sent_event_ids() {
+    let c = ctx();
+    let id = c.create(offer_body("Offer")).await;
+    let before = c.handle.sandbox().destination_offer(id).unwrap();
+    let upsell_id = entries(&before)[1]["network_offer_payout_revenue_id"]
+        .as_u64()
+        .unwrap();
+
+    // Leave out internal_notes and visibility; keep Upsell by id, drop nothing
+    // else by id, add a new event.
+    let trimmed = without(offer_body("Offer"), "internal_notes");
+    let mut body = without(without(trimmed, "visibility"), "thumbnail_file");
+    body["payout_revenue"] = json!([
+        {"entry_name": "Base", "payout_type": "cpa", "payout_amount": 281, "revenue_type": "rpa", "revenue_amount": 351, "is_default": true},
+        {"network_offer_payout_revenue_id": upsell_id, "entry_name": "Upsell", "payout_type": "cpa", "payout_amount": 240, "revenue_type": "rpa", "revenue_amount": 300},
+        {"entry_name": "Refill", "payout_type": "cpa", "payout_amount": 36, "revenue_type": "rpa", "revenue_amount": 45}
+    ]);
+    let r = c
+        .net(
+            Method::PUT,
+            &format!("/v1/networks/offers/{id}"),
+            Some(body),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(
+        r.body["internal_notes"], "",
+        "omitted optional field reverts to default"
+    );
+    assert_eq!(r.body["visibility"], "public");
+    assert_eq!(
+        r.body["thumbnail_url"], before["thumbnail_url"],
+        "no new thumbnail_file: image kept"
+    );
+
+    let after = c.handle.sandbox().destination_offer(id).unwrap();
+    let e = entries(&after);
+    assert_eq!(e.len(), 3);
+    assert_eq!(
+        e[1]["network_offer_payout_revenue_id"], upsell_id,
+        "sent id kept"
+    );
+    assert_eq!(e[1]["revenue_amount"], json!(300));
+    let old_base = entries(&before)[0]["network_offer_payout_revenue_id"]
+        .as_u64()
+        .unwrap();
+    let new_base = e[0]["network_offer_payout_revenue_id"].as_u64().unwrap();
+    assert!(
+        new_base > upsell_id && new_base != old_base,
+        "entry without id is new"
+    );
+    assert!(e[2]["network_offer_payout_revenue_id"].as_u64().unwrap() > new_base);
+
+    // An id of another offer, or unknown, is refused.
+    let other = c.create(offer_body("Other")).await;
+    let other_offer = c.handle.sandbox().destination_offer(other).unwrap();
+    let foreign = entries(&other_offer)[0]["network_offer_payout_revenue_id"].clone();
+    let mut body = offer_body("Offer");
+    body["payout_revenue"][0]["network_offer_payout_revenue_id"] = foreign;
+    let r = c
+        .net(
+            Method::PUT,
+            &format!("/v1/networks/offers/{id}"),
+            Some(body),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.error().contains("does not belong"), "{}", r.error());
+
+    let r = c
+        .net(
+            Method::PUT,
+            "/v1/networks/offers/777",
+            Some(offer_body("x")),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let r = c
+        .net(
+            Method::PUT,
+            &format!("/v1/networks/offers/{id}"),
+            Some(without(offer_body("x"), "payout_revenue")),
+        )
+        .await;
+    assert_eq!(r.error(), "payout_revenue is required");
+}
+
+#[tokio::test]
+async fn time_saved_moves_only_when_a_base_field_changes() {
+    let c = ctx();
+    let id = c
+        .create(without(offer_body("Offer"), "thumbnail_file"))
+        .await;
+    let path = format!("/v1/networks/offers/{id}");
+    let with_rel = format!("{path}?relationship=payout_revenue");
+    let t0 = c.net(Method::GET, &with_rel, None).await.body["time_saved"]
+        .as_u64()
+        .unwrap();
+
+    // GET -> overlay nothing -> PUT (entries copied from the relationship).
+    let current = c.net(Method::GET, &with_rel, None).await.body;
+    let mut body = current.clone();
+    body["payout_revenue"] = current["relationship"]["payout_revenue"]["entries"].clone();
+    let r = c.net(Method::PUT, &path, Some(body.clone())).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(r.body["time_saved"].as_u64().unwrap(), t0, "identical PUT");
+
+    // A payout change is a relationship change: time_saved stays.
+    body["payout_revenue"][0]["payout_amount"] = json!(279.99);
+    c.net(Method::PUT, &path, Some(body.clone())).await;
+    let now = c.net(Method::GET, &with_rel, None).await.body;
+    assert_eq!(now["time_saved"].as_u64().unwrap(), t0);
+    assert_eq!(entries(&now)[0]["payout_amount"], json!(279.99));
+
+    // A base field change moves it.
+    body["name"] = json!("Offer renamed");
+    let r = c.net(Method::PUT, &path, Some(body.clone())).await;
+    let renamed = r.body["time_saved"].as_u64().unwrap();
+    assert!(renamed > t0);
+    assert_eq!(r.body["time_created"], current["time_created"]);
+
+    // So does attaching a thumbnail (thumbnail_url is a base field).
+    assert_eq!(r.body["thumbnail_url"], "");
+    body["thumbnail_file"] = json!({"temp_url": "https://usercontent.iscale.test/temp/1", "original_file_name": "new logo.png"});
+    let r = c.net(Method::PUT, &path, Some(body)).await;
+    assert!(
+        r.body["thumbnail_url"]
+            .as_str()
+            .unwrap()
+            .ends_with("-new_logo.png")
+    );
+    let t1 = r.body["time_saved"].as_u64().unwrap();
+    assert!(t1 > renamed);
+
+    // A UI edit through the handle moves it too, and keeps events.
+    c.handle
+        .sandbox()
+        .edit_destination_offer(id, |o| {
+            o.insert("internal_notes".into(), json!("edited in the UI"));
+        })
+        .unwrap();
+    let edited = c.handle.sandbox().destination_offer(id).unwrap();
+    assert_eq!(edited["internal_notes"], "edited in the UI");
+    assert!(edited["time_saved"].as_u64().unwrap() > t1);
+    assert_eq!(entries(&edited).len(), 2);
+    let err = c
+        .handle
+        .sandbox()
+        .edit_destination_offer(id, |o| {
+            o.insert("visibility".into(), json!("secret"));
+        })
+        .unwrap_err();
+    assert!(err.to_string().contains("visibility"), "{err}");
+    assert!(
+        c.handle
+            .sandbox()
+            .edit_destination_offer(1, |_| {})
+            .is_err()
+    );
+}
+
+// ---- lists, paging, filters, offerstable ----
+
+#[tokio::test]
+async fn paging_and_page_size_limits() {
+    let c = ctx();
+    for n in 0..3 {
+        c.create(offer_body(&format!("Offer {n}"))).await;
+    }
+    let r = c
+        .net(Method::GET, "/v1/networks/offers?page=2&page_size=2", None)
+        .await;
+    assert_eq!(
+        r.body["paging"],
+        json!({"page": 2, "page_size": 2, "total_count": 3})
+    );
+    assert_eq!(r.body["offers"].as_array().unwrap().len(), 1);
+    assert_eq!(r.body["offers"][0]["name"], "Offer 2");
+    let r = c.net(Method::GET, "/v1/networks/offers", None).await;
+    assert_eq!(
+        r.body["paging"],
+        json!({"page": 1, "page_size": 50, "total_count": 3})
+    );
+    let r = c
+        .net(Method::GET, "/v1/networks/offers?page_size=2000", None)
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    for bad in ["page_size=2001", "page_size=0", "page=0", "page=abc"] {
+        let r = c
+            .net(Method::GET, &format!("/v1/networks/offers?{bad}"), None)
+            .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{bad}");
+        assert!(r.body["Error"].is_string());
+    }
+    let r = c
+        .aff("/v1/affiliates/offersrunnable?page=1&page_size=1")
+        .await;
+    assert_eq!(r.body["paging"]["total_count"], 2);
+    assert_eq!(r.body["offers"].as_array().unwrap().len(), 1);
+    let r = c.aff("/v1/affiliates/offersrunnable?page_size=2001").await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn list_filters_and_relationships() {
+    let c = ctx();
+    let a = c.create(offer_body("TrimRx A")).await;
+    let mut dm = offer_body("DirectMeds B");
+    dm["network_advertiser_id"] = json!(14);
+    dm["offer_status"] = json!("paused");
+    let b = c.create(dm).await;
+    let ids = |r: &Reply| -> Vec<u64> {
+        r.body["offers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["network_offer_id"].as_u64().unwrap())
+            .collect()
+    };
+    let r = c
+        .net(
+            Method::GET,
+            "/v1/networks/offers?filter=network_advertiser_id%3D14",
+            None,
+        )
+        .await;
+    assert_eq!(ids(&r), vec![b]);
+    assert_eq!(r.body["paging"]["total_count"], 1);
+    let r = c
+        .net(
+            Method::GET,
+            "/v1/networks/offers?filter=offer_status%3Dactive",
+            None,
+        )
+        .await;
+    assert_eq!(ids(&r), vec![a]);
+    let r = c
+        .net(
+            Method::GET,
+            &format!(
+                "/v1/networks/offers?filter=network_offer_id%3E{a}&filter=offer_status%3Dpaused"
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(ids(&r), vec![b]);
+    let r = c
+        .net(
+            Method::GET,
+            &format!("/v1/networks/offers?filter=network_offer_id%3C{b}"),
+            None,
+        )
+        .await;
+    assert_eq!(ids(&r), vec![a]);
+    let r = c
+        .net(
+            Method::GET,
+            "/v1/networks/offers?filter=time_saved%3E4000000000",
+            None,
+        )
+        .await;
+    assert!(ids(&r).is_empty());
+    let r = c
+        .net(
+            Method::GET,
+            "/v1/networks/offers?filter=payout_amount%3D1",
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+
+    // List elements carry payout_revenue and labels without asking (tap-everflow).
+    let r = c.net(Method::GET, "/v1/networks/offers", None).await;
+    let rel = &r.body["offers"][0]["relationship"];
+    assert_eq!(rel["payout_revenue"]["total"], 2);
+    assert_eq!(rel["labels"], json!({"total": 0, "entries": []}));
+    assert!(rel["encoded_value"].as_str().unwrap().len() == 6);
+}
+
+#[tokio::test]
+async fn offerstable_is_a_read_with_table_rows() {
+    let c = ctx();
+    let a = c.create(offer_body("Semaglutide Program")).await;
+    let mut dm = offer_body("ED Visit");
+    dm["network_advertiser_id"] = json!(14);
+    dm["labels"] = json!(["telehealth"]);
+    let b = c.create(dm).await;
+    let table = |body: Value| {
+        c.net(
+            Method::POST,
+            "/v1/networks/offerstable?page=1&page_size=10",
+            Some(body),
+        )
+    };
+
+    let r = table(json!({"search_terms": [{"search_type": "name", "value": "semaglutide"}]})).await;
+    assert_eq!(r.body["paging"]["total_count"], 1);
+    let row = &r.body["offers"][0];
+    assert_eq!(row["network_offer_id"], a);
+    assert_eq!(
+        row["payout"],
+        json!({"payout_type": "cpa", "payout_amount": 280})
+    );
+    assert_eq!(
+        row["revenue"],
+        json!({"revenue_type": "rpa", "revenue_amount": 350})
+    );
+    assert!(row.get("html_description").is_none());
+
+    let r =
+        table(json!({"search_terms": [{"search_type": "advertiser_name", "value": "directmeds"}]}))
+            .await;
+    assert_eq!(r.body["offers"][0]["network_offer_id"], b);
+    let r =
+        table(json!({"filters": {"network_advertiser_ids": [13], "offer_status": "active"}})).await;
+    assert_eq!(r.body["paging"]["total_count"], 1);
+    let r =
+        table(json!({"filters": {"labels": ["telehealth"], "visibilities": ["require_approval"]}}))
+            .await;
+    assert_eq!(r.body["offers"][0]["network_offer_id"], b);
+    let r = table(json!({"search_terms": [{"search_type": "colour", "value": "x"}]})).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    let r = c
+        .net(
+            Method::POST,
+            "/v1/networks/offerstable?relationship=tracking_domain",
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(
+        r.body["offers"][0]["relationship"]["tracking_domain"]["url"],
+        "trk.iscale.test"
+    );
+
+    let log = c.log();
+    let tables: Vec<_> = log
+        .iter()
+        .filter(|l| l.path == "/v1/networks/offerstable")
+        .collect();
+    assert!(!tables.is_empty() && tables.iter().all(|l| !l.is_write()));
+}
+
+// ---- Affiliate API ----
+
+#[tokio::test]
+async fn runnable_lists_runnable_offers_with_full_relationships() {
+    let c = ctx();
+    let r = c.aff("/v1/affiliates/offersrunnable").await;
+    assert_eq!(r.status, StatusCode::OK);
+    let offers = r.body["offers"].as_array().unwrap();
+    let ids: Vec<u64> = offers
+        .iter()
+        .map(|o| o["network_offer_id"].as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        vec![1, 2],
+        "pending and private offers are not runnable"
+    );
+    let o = &offers[0];
+    for key in [
+        "network_id",
+        "name",
+        "offer_status",
+        "currency_id",
+        "visibility",
+        "thumbnail_url",
+        "html_description",
+        "is_description_plain_text",
+        "preview_url",
+        "tracking_url",
+        "redirect_tracking_url",
+        "impression_tracking_url",
+        "network_category_id",
+        "is_caps_enabled",
+        "caps_timezone_id",
+        "daily_payout_cap",
+        "is_use_direct_linking",
+        "is_using_suppression_list",
+        "network_tracking_domain_id",
+        "app_identifier",
+        "date_live_until",
+        "time_created",
+        "time_saved",
+    ] {
+        assert!(o.get(key).is_some(), "missing {key}");
+    }
+    let rel = &o["relationship"];
+    assert_eq!(rel["offer_affiliate_status"], "approved");
+    assert_eq!(rel["payouts"]["total"], 2);
+    let base = &rel["payouts"]["entries"][0];
+    assert_eq!(base["entry_name"], "Base");
+    assert_eq!(base["payout_amount"], json!(350));
+    assert_eq!(base["is_default"], true);
+    assert!(
+        base.get("revenue_amount").is_none(),
+        "affiliates do not see revenue"
+    );
+    assert_eq!(rel["payouts"]["entries"][1]["entry_name"], "Upsell");
+    assert_eq!(rel["payouts"]["entries"][1]["payout_amount"], json!(290));
+    assert_eq!(rel["urls"]["total"], 4);
+    assert_eq!(rel["urls"]["entries"][0]["preview_url"], "");
+    assert_eq!(rel["creatives"]["entries"][0]["width"], 300);
+    assert_eq!(rel["ruleset"]["countries"][0]["country_id"], 227);
+    assert_eq!(rel["ruleset"]["regions"][0]["region_id"], 1501);
+    assert_eq!(rel["custom_payout_settings"]["total"], 2);
+    assert_eq!(
+        offers[1]["relationship"]["payouts"]["entries"][0]["payout_amount"],
+        json!(120.5)
+    );
+    // Landing pages are sandbox-only data.
+    assert!(!r.body.to_string().contains("landing_pages"));
+
+    let r = c
+        .aff("/v1/affiliates/offersrunnable?search=tirzepatide")
+        .await;
+    assert_eq!(r.body["offers"][0]["network_offer_id"], 2);
+    assert_eq!(r.body["paging"]["total_count"], 1);
+    let r = c.aff("/v1/affiliates/offersrunnable?search=1").await;
+    assert_eq!(r.body["offers"][0]["network_offer_id"], 1);
+
+    let r = c
+        .call(
+            Method::GET,
+            "/v1/affiliates/offersrunnable",
+            Some(&c.directmeds_key),
+            None,
+        )
+        .await;
+    let dm = r.body["offers"].as_array().unwrap();
+    assert_eq!(dm.len(), 2);
+    assert_eq!(
+        dm[0]["relationship"]["payouts"]["entries"][0]["payout_amount"],
+        json!(99.99)
+    );
+    let pct = &dm[1]["relationship"]["payouts"]["entries"][0];
+    assert_eq!(pct["payout_type"], "cps");
+    assert_eq!(pct["payout_percentage"], json!(33.33));
+}
+
+#[tokio::test]
+async fn affiliate_offer_visibility() {
+    let c = ctx();
+    let r = c.aff("/v1/affiliates/offers/1").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(
+        r.body["name"],
+        "TrimRx - Compounded Semaglutide Weight Loss Program"
+    );
+    let r = c.aff("/v1/affiliates/offers/3").await;
+    assert_eq!(
+        r.status,
+        StatusCode::OK,
+        "require_approval offers are visible"
+    );
+    assert_eq!(r.body["relationship"]["offer_affiliate_status"], "pending");
+    for hidden in ["4", "999", "12", "abc"] {
+        let r = c.aff(&format!("/v1/affiliates/offers/{hidden}")).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "offer {hidden}");
+        assert!(r.body["Error"].is_string());
+    }
+}
+
+#[tokio::test]
+async fn tracking_url_shapes_and_errors() {
+    let c = ctx();
+    let r = c.aff("/v1/affiliates/offers/1/url/0").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body.get("tracking_url").is_none());
+    assert_eq!(
+        r.body["url"],
+        "https://start.trimrx.test/semaglutide?_ef_transaction_id=&oid=1&affid=42"
+    );
+    let r = c.aff("/v1/affiliates/offers/1/url/102").await;
+    assert_eq!(
+        r.body["url"],
+        "https://start.trimrx.test/quiz/semaglutide?_ef_transaction_id=&uid=102&oid=1&affid=42"
+    );
+    // Not direct linking: a redirect link on the source's tracking domain.
+    let r = c.aff("/v1/affiliates/offers/2/url/201").await;
+    let link = r.body["url"].as_str().unwrap();
+    assert!(
+        link.starts_with("https://trk.trimrx.test/") && link.ends_with("/?uid=201"),
+        "{link}"
+    );
+    let offer2 = c.aff("/v1/affiliates/offers/2").await;
+    assert_eq!(
+        offer2.body["tracking_url"],
+        c.aff("/v1/affiliates/offers/2/url/0").await.body["url"]
+    );
+
+    let r = c.aff("/v1/affiliates/offers/1/url/999").await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let r = c.aff("/v1/affiliates/offers/3/url/0").await;
+    assert_eq!(
+        r.status,
+        StatusCode::BAD_REQUEST,
+        "visible but not runnable"
+    );
+    assert!(r.body["Error"].is_string());
+    let r = c.aff("/v1/affiliates/offers/4/url/0").await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "private and not approved");
+
+    let r = c
+        .call(
+            Method::GET,
+            "/v1/affiliates/offers/12/url/1202",
+            Some(&c.directmeds_key),
+            None,
+        )
+        .await;
+    assert_eq!(
+        r.body["url"],
+        "https://www.directmeds.test/ed/discreet-checkout?_ef_transaction_id=&uid=1202&oid=12&affid=77"
+    );
+}
+
+#[tokio::test]
+async fn settings_domains_and_advertisers() {
+    let c = ctx();
+    let r = c.aff("/v1/affiliates/settings").await;
+    assert_eq!(r.body["network_affiliate_id"], 42);
+    assert_eq!(r.body["network_id"], 101);
+    let r = c.net(Method::GET, "/v1/networks/settings", None).await;
+    assert_eq!(r.body["network_id"], 7001);
+    let r = c
+        .net(Method::GET, "/v1/networks/domains/tracking", None)
+        .await;
+    let primary: Vec<_> = r.body["domains"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["is_primary_domain"] == true)
+        .collect();
+    assert_eq!(primary.len(), 1);
+    assert_eq!(primary[0]["url"], "trk.iscale.test");
+    assert_eq!(primary[0]["network_tracking_domain_id"], 1);
+    let r = c
+        .net(Method::GET, "/v1/networks/advertisers/13", None)
+        .await;
+    assert_eq!(r.body["name"], "TrimRx");
+    assert_eq!(r.body["verification_token"], "");
+    assert_eq!(r.body["offer_id_macro"], "oid");
+    let r = c
+        .net(Method::GET, "/v1/networks/advertisers/99", None)
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+}
+
+// ---- rate limits ----
+
+#[tokio::test]
+async fn rate_limit_headers_and_429_per_customer_bucket() {
+    let c = ctx_with(SandboxOptions {
+        network_rate: 1,
+        affiliate_rate: 1,
+        ..SandboxOptions::default()
+    });
+    // 1 rps = 30 per 30 s window; both trimrx keys share one bucket.
+    for i in 0..30u32 {
+        let key = if i % 2 == 0 {
+            &c.trimrx_key
+        } else {
+            &c.trimrx_key2
+        };
+        let r = c
+            .call(Method::GET, "/v1/affiliates/settings", Some(key), None)
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "request {i}");
+        assert_eq!(r.header("x-ratelimit-limit"), Some("30"));
+        assert_eq!(
+            r.header("x-ratelimit-remaining"),
+            Some((29 - i).to_string().as_str())
+        );
+    }
+    let r = c.aff("/v1/affiliates/offersrunnable").await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(r.body, json!({"Error": "Too Many Requests"}));
+    assert_eq!(r.header("x-ratelimit-remaining"), Some("0"));
+    assert!(r.header("retry-after").is_none());
+    // Other customers have their own buckets.
+    let r = c
+        .call(
+            Method::GET,
+            "/v1/affiliates/settings",
+            Some(&c.directmeds_key),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.header("x-ratelimit-remaining"), Some("29"));
+    let r = c.net(Method::GET, "/v1/networks/settings", None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.header("x-ratelimit-remaining"), Some("29"));
+    let buckets: Vec<_> = c.log().iter().map(|l| l.bucket.clone()).collect();
+    assert_eq!(buckets[0], "affiliate:trimrx");
+    assert_eq!(buckets[31], "affiliate:directmeds");
+    assert_eq!(buckets[32], "network:7001");
+}
+
+#[tokio::test]
+async fn default_limits_are_everflows() {
+    let c = ctx();
+    let r = c.net(Method::GET, "/v1/networks/settings", None).await;
+    assert_eq!(r.header("x-ratelimit-limit"), Some("900"));
+    let r = c.aff("/v1/affiliates/settings").await;
+    assert_eq!(r.header("x-ratelimit-limit"), Some("150"));
+}
+
+// ---- the request log ----
+
+#[tokio::test]
+async fn request_log_records_writes_reads_and_bodies_without_keys() {
+    let c = ctx();
+    let id = c.create(offer_body("Logged")).await;
+    c.net(
+        Method::GET,
+        &format!("/v1/networks/offers/{id}?relationship=payout_revenue"),
+        None,
+    )
+    .await;
+    c.net(
+        Method::POST,
+        "/v1/networks/offerstable",
+        Some(json!({"filters": {}})),
+    )
+    .await;
+    c.net(
+        Method::PUT,
+        &format!("/v1/networks/offers/{id}"),
+        Some(offer_body("Logged 2")),
+    )
+    .await;
+    c.aff("/v1/affiliates/offersrunnable?page=1").await;
+
+    let log = c.log();
+    let summary: Vec<(&str, &str, bool, u16)> = log
+        .iter()
+        .map(|l| (l.method.as_str(), l.path.as_str(), l.is_write(), l.status))
+        .collect();
+    let one = format!("/v1/networks/offers/{id}");
+    assert_eq!(
+        summary,
+        vec![
+            ("POST", "/v1/networks/offers", true, 200),
+            ("GET", one.as_str(), false, 200),
+            ("POST", "/v1/networks/offerstable", false, 200),
+            ("PUT", one.as_str(), true, 200),
+            ("GET", "/v1/affiliates/offersrunnable", false, 200),
+        ]
+    );
+    assert_eq!(log[1].query, "relationship=payout_revenue");
+    assert_eq!(log[0].body.as_ref().unwrap()["name"], "Logged");
+    assert!(log[1].body.is_none());
+    assert_eq!(log[4].bucket, "affiliate:trimrx");
+    let text = serde_json::to_string(&log).unwrap();
+    assert!(!text.contains(&c.network_key) && !text.contains(&c.trimrx_key));
+    assert_eq!(log.iter().filter(|l| l.is_write()).count(), 2);
+
+    c.handle.sandbox().clear_requests();
+    assert!(c.log().is_empty());
+}
+
+// ---- faults ----
+
+async fn statuses(c: &Ctx, n: usize) -> Vec<u16> {
+    let mut out = Vec::new();
+    for _ in 0..n {
+        out.push(
+            c.net(Method::GET, "/v1/networks/settings", None)
+                .await
+                .status
+                .as_u16(),
+        );
+    }
+    out
+}
+
+#[tokio::test]
+async fn error_faults_are_reproducible_by_seed() {
+    let opts = |seed| SandboxOptions {
+        seed,
+        faults: Faults {
+            error_rate: 0.5,
+            ..Faults::default()
+        },
+        ..SandboxOptions::default()
+    };
+    let a = statuses(&ctx_with(opts(42)), 32).await;
+    let b = statuses(&ctx_with(opts(42)), 32).await;
+    let other = statuses(&ctx_with(opts(43)), 32).await;
+    assert_eq!(a, b);
+    assert_ne!(a, other);
+    assert!(a.contains(&500) && a.contains(&200), "{a:?}");
+}
+
+#[tokio::test]
+async fn error_fault_comes_before_any_effect() {
+    let c = ctx_with(SandboxOptions {
+        faults: Faults {
+            error_rate: 1.0,
+            ..Faults::default()
+        },
+        ..SandboxOptions::default()
+    });
+    let r = c
+        .net(Method::POST, "/v1/networks/offers", Some(offer_body("x")))
+        .await;
+    assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(r.body, json!({"Error": "internal error"}));
+    assert!(r.header("x-ratelimit-remaining").is_some());
+    assert!(c.handle.sandbox().destination_offers().is_empty());
+    assert_eq!(c.log()[0].fault.as_deref(), Some("error_500"));
+}
+
+#[tokio::test]
+async fn dropped_write_commits_but_the_client_gets_no_complete_response() {
+    let c = ctx();
+    c.handle.sandbox().set_faults(Faults {
+        drop_after_commit_rate: 1.0,
+        ..Faults::default()
+    });
+    // Reads are never dropped.
+    let r = c.net(Method::GET, "/v1/networks/settings", None).await;
+    assert_eq!(r.status, StatusCode::OK);
+
+    let sent = c
+        .client
+        .post(format!("{}/v1/networks/offers", c.handle.url()))
+        .header("X-Eflow-API-Key", &c.network_key)
+        .json(&offer_body("Dropped"))
+        .send()
+        .await;
+    match sent {
+        Ok(resp) => {
+            assert_eq!(resp.status(), StatusCode::OK, "headers went out");
+            assert!(resp.bytes().await.is_err(), "the body must never arrive");
+        }
+        Err(e) => panic!("the status line and headers should arrive first: {e}"),
+    }
+    let offers = c.handle.sandbox().destination_offers();
+    assert_eq!(offers.len(), 1, "the effect was committed");
+    assert_eq!(offers[0]["name"], "Dropped");
+    let last = c.log().pop().unwrap();
+    assert_eq!(last.fault.as_deref(), Some("drop_after_commit"));
+    assert!(last.is_write());
+
+    // A failed write (400) has no effect to commit and is answered normally.
+    let r = c
+        .net(
+            Method::POST,
+            "/v1/networks/offers",
+            Some(without(offer_body("x"), "name")),
+        )
+        .await;
+    assert_eq!(r.error(), "name is required");
+
+    c.handle.sandbox().set_faults(Faults::default());
+    let r = c.net(Method::GET, "/v1/networks/offers", None).await;
+    assert_eq!(r.body["paging"]["total_count"], 1);
+}
+
+#[tokio::test]
+async fn burst_429_then_normal_service() {
+    let c = ctx();
+    c.handle.sandbox().set_faults(Faults {
+        burst_429: 2,
+        ..Faults::default()
+    });
+    for _ in 0..2 {
+        let r = c.net(Method::GET, "/v1/networks/settings", None).await;
+        assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(r.header("x-ratelimit-remaining"), Some("0"));
+        assert!(r.header("retry-after").is_none());
+    }
+    let r = c.net(Method::GET, "/v1/networks/settings", None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(
+        r.header("x-ratelimit-remaining"),
+        Some("899"),
+        "bursts used no quota"
+    );
+}
+
+#[tokio::test]
+async fn latency_is_added_and_changeable_at_runtime() {
+    let c = ctx_with(SandboxOptions {
+        latency: Duration::from_millis(150),
+        ..SandboxOptions::default()
+    });
+    let t = Instant::now();
+    c.net(Method::GET, "/v1/networks/settings", None).await;
+    assert!(t.elapsed() >= Duration::from_millis(150));
+    c.handle.sandbox().set_latency(Duration::ZERO);
+    let t = Instant::now();
+    c.net(Method::GET, "/v1/networks/settings", None).await;
+    assert!(t.elapsed() < Duration::from_millis(150));
+}
+
+// ---- control endpoints and the Rust API ----
+
+#[tokio::test]
+async fn control_endpoints() {
+    let c = ctx();
+    c.net(Method::GET, "/v1/networks/settings", None).await;
+    let r = c.call(Method::GET, "/_sandbox/requests", None, None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(
+        r.body.as_array().unwrap().len(),
+        1,
+        "control calls are not logged"
+    );
+    assert_eq!(r.body[0]["path"], "/v1/networks/settings");
+    assert!(r.header("x-ratelimit-limit").is_none());
+
+    let r = c
+        .call(Method::DELETE, "/_sandbox/requests", None, None)
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    assert!(c.log().is_empty());
+
+    let r = c
+        .call(
+            Method::PUT,
+            "/_sandbox/faults",
+            None,
+            Some(json!({"burst_429": 1, "latency_ms": 0})),
+        )
+        .await;
+    assert_eq!(r.body["burst_429"], 1);
+    assert_eq!(c.handle.sandbox().faults().burst_429, 1);
+    let r = c.net(Method::GET, "/v1/networks/settings", None).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    let r = c
+        .call(
+            Method::PUT,
+            "/_sandbox/faults",
+            None,
+            Some(json!({"error_rate": 2})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.error().contains("error_rate"));
+    let r = c
+        .call(
+            Method::PUT,
+            "/_sandbox/faults",
+            None,
+            Some(json!({"eror_rate": 0.1})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+
+    let r = c
+        .call(
+            Method::PATCH,
+            "/_sandbox/sources/trimrx/offers/1/payouts/Upsell",
+            None,
+            Some(json!({"payout_amount": 300})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(r.body["payout_amount"], json!(300));
+    let offer = c.aff("/v1/affiliates/offers/1").await;
+    assert_eq!(
+        offer.body["relationship"]["payouts"]["entries"][1]["payout_amount"],
+        json!(300)
+    );
+    assert_eq!(
+        offer.body["time_saved"],
+        json!(1735689600 + 86400 * 40),
+        "a relationship change"
+    );
+
+    for bad in [
+        "/_sandbox/sources/nope/offers/1/payouts/Base",
+        "/_sandbox/sources/trimrx/offers/77/payouts/Base",
+        "/_sandbox/sources/trimrx/offers/1/payouts/Nope",
+    ] {
+        let r = c
+            .call(Method::PATCH, bad, None, Some(json!({"payout_amount": 1})))
+            .await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{bad}");
+    }
+    let r = c
+        .call(
+            Method::PATCH,
+            "/_sandbox/sources/trimrx/offers/1/payouts/Base",
+            None,
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn set_source_payout_through_the_handle() {
+    let c = ctx();
+    let sb = c.handle.sandbox();
+    sb.set_source_payout("directmeds", 12, "Base", Decimal::new(10999, 2))
+        .unwrap();
+    let r = c
+        .call(
+            Method::GET,
+            "/v1/affiliates/offers/12",
+            Some(&c.directmeds_key),
+            None,
+        )
+        .await;
+    assert_eq!(
+        r.body["relationship"]["payouts"]["entries"][0]["payout_amount"],
+        json!(109.99)
+    );
+    assert!(
+        sb.set_source_payout("directmeds", 12, "Nope", Decimal::ONE)
+            .is_err()
+    );
+    assert!(
+        sb.set_source_payout("directmeds", 1, "Base", Decimal::ONE)
+            .is_err()
+    );
+    assert!(
+        sb.set_source_payout("nowhere", 1, "Base", Decimal::ONE)
+            .is_err()
+    );
+    assert!(
+        sb.set_source_payout("directmeds", 12, "Base", Decimal::NEGATIVE_ONE)
+            .is_err()
+    );
+}
+
+#[test]
+fn handle_works_from_sync_code_and_stops_on_drop() {
+    use std::io::{Read, Write};
+    let handle = SandboxHandle::start(Fixtures::builtin(), SandboxOptions::default()).unwrap();
+    let addr = handle.url().trim_start_matches("http://").to_owned();
+    let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+    stream
+        .write_all(b"GET /v1/networks/settings HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+        .unwrap();
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply).unwrap();
+    assert!(reply.starts_with("HTTP/1.1 401"), "{reply}");
+    assert!(reply.contains("No Authentication Method Found"));
+    assert_eq!(handle.sandbox().requests().len(), 1);
+    drop(handle);
+    assert!(
+        std::net::TcpStream::connect(&addr).is_err(),
+        "stopped on drop"
+    );
+}
