@@ -1,0 +1,437 @@
+//! The desired config: `desired/<network>.yaml`, one file per source network
+//! (DESIGN section 4.3).
+//!
+//! Types here are what operators write; they are strict (unknown keys are errors) and
+//! every error names the file, line and column. This module reads files and nothing else:
+//! it knows nothing of settings, sources or Everflow.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::everflow::types::Visibility;
+use crate::money::Margin;
+
+/// The folder of desired files inside a workspace.
+pub const DESIRED_DIR: &str = "desired";
+
+/// One `desired/<network>.yaml`.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+#[schemars(
+    title = "offersync desired network",
+    description = "Which offers of one source network to carry into the destination, and how. The network is named by the file's stem: desired/trimrx.yaml reads its settings from TRIMRX_* variables."
+)]
+pub struct DesiredFile {
+    /// Where this network's offers go. `iscale` (the default) is the Everflow network
+    /// configured by the `ISCALE_*` settings.
+    #[serde(default)]
+    pub destination: Destination,
+    /// Margin for this network's offers, overriding `ISCALE_PAYOUT_MARGIN`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub margin: Option<Margin>,
+    /// Visibility of this network's offers in the destination unless an offer says
+    /// otherwise. Default `require_approval`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visibility: Option<Visibility>,
+    /// The source offers to carry. An offer removed from this list is paused in the
+    /// destination, never deleted. `offers: []` is valid.
+    #[serde(deserialize_with = "deserialize_offers")]
+    #[schemars(extend("uniqueItems" = true))]
+    pub offers: Vec<OfferConfig>,
+}
+
+/// One source offer to carry, with optional overrides.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct OfferConfig {
+    /// The offer's id in the source network (`network_offer_id`).
+    pub source_offer_id: SourceOfferId,
+    /// Name in the destination. Default: the source offer's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<NonEmpty>,
+    /// HTML description in the destination. Default: the source offer's description.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub html_description: Option<String>,
+    /// Visibility in the destination. Default: the file's `visibility`, else
+    /// `require_approval`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visibility: Option<Visibility>,
+    /// Margin for this offer, overriding the file's and `ISCALE_PAYOUT_MARGIN`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub margin: Option<Margin>,
+    /// Keep the destination offer paused even while the source runs it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub paused: bool,
+}
+
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Destination {
+    /// The iScale Everflow network (Network API, `ISCALE_*` settings).
+    #[default]
+    Iscale,
+}
+
+/// A source offer id: a positive integer, unique within its file.
+#[derive(Clone, Copy, Debug, Serialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[serde(transparent)]
+pub struct SourceOfferId(pub u64);
+
+impl fmt::Display for SourceOfferId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+thread_local! {
+    // The ids seen so far in the offers list being parsed, with the 1-based index of the
+    // entry that had each. A Deserialize impl has no other way to know its siblings, and
+    // raising the error from the id itself is what makes serde_yaml point at its line.
+    static SEEN_IDS: RefCell<Option<BTreeMap<u64, usize>>> = const { RefCell::new(None) };
+}
+
+impl<'de> Deserialize<'de> for SourceOfferId {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        // The checks run inside the visitor: an error raised there carries the position
+        // of the id itself, not of the offer around it.
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = SourceOfferId;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a positive integer offer id")
+            }
+            fn visit_i64<E: serde::de::Error>(self, id: i64) -> Result<SourceOfferId, E> {
+                match u64::try_from(id) {
+                    Ok(id) => self.visit_u64(id),
+                    Err(_) => Err(E::custom("source_offer_id must be a positive integer")),
+                }
+            }
+            fn visit_u64<E: serde::de::Error>(self, id: u64) -> Result<SourceOfferId, E> {
+                if id == 0 {
+                    return Err(E::custom("source_offer_id must be a positive integer"));
+                }
+                SEEN_IDS.with(|seen| {
+                    let mut seen = seen.borrow_mut();
+                    let Some(seen) = seen.as_mut() else {
+                        return Ok(());
+                    };
+                    let index = seen.len() + 1;
+                    match seen.insert(id, index) {
+                        Some(first) => Err(E::custom(format!(
+                            "duplicate source_offer_id {id} (already listed as offer #{first})"
+                        ))),
+                        None => Ok(()),
+                    }
+                })?;
+                Ok(SourceOfferId(id))
+            }
+        }
+        deserializer.deserialize_u64(Visitor)
+    }
+}
+
+impl JsonSchema for SourceOfferId {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "SourceOfferId".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "The offer's id in the source network (network_offer_id); unique within the file.",
+            "type": "integer",
+            "minimum": 1
+        })
+    }
+}
+
+fn deserialize_offers<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<OfferConfig>, D::Error> {
+    struct Reset;
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            SEEN_IDS.with(|seen| *seen.borrow_mut() = None);
+        }
+    }
+    SEEN_IDS.with(|seen| *seen.borrow_mut() = Some(BTreeMap::new()));
+    let _reset = Reset;
+    Vec::<OfferConfig>::deserialize(deserializer)
+}
+
+/// A string that must not be empty or blank.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq, JsonSchema)]
+#[serde(transparent)]
+pub struct NonEmpty(#[schemars(length(min = 1))] pub String);
+
+impl<'de> Deserialize<'de> for NonEmpty {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        if text.trim().is_empty() {
+            return Err(serde::de::Error::custom("expected a non-empty string"));
+        }
+        Ok(NonEmpty(text))
+    }
+}
+
+/// A desired file, parsed, with the network it names.
+#[derive(Clone, Debug)]
+pub struct DesiredNetwork {
+    /// The file stem: `trimrx` for `desired/trimrx.yaml`.
+    pub name: String,
+    /// The path as shown to people (relative to the workspace).
+    pub path: PathBuf,
+    pub file: DesiredFile,
+}
+
+impl DesiredNetwork {
+    pub fn offer(&self, id: SourceOfferId) -> Option<&OfferConfig> {
+        self.file
+            .offers
+            .iter()
+            .find(|offer| offer.source_offer_id == id)
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum DesiredError {
+    #[error("{}:{line}:{column}: {message}", path.display())]
+    At {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("{}: {message}", path.display())]
+    File { path: PathBuf, message: String },
+}
+
+/// Loads every `desired/*.yaml` of a workspace, sorted by network name.
+pub fn load_all(workspace: &Path) -> Result<Vec<DesiredNetwork>, DesiredError> {
+    let dir = workspace.join(DESIRED_DIR);
+    let shown_dir = Path::new(DESIRED_DIR);
+    let entries = match std::fs::read_dir(&dir) {
+        Ok(entries) => entries,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(error) => {
+            return Err(DesiredError::File {
+                path: shown_dir.to_owned(),
+                message: error.to_string(),
+            });
+        }
+    };
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(|path| {
+            path.extension()
+                .is_some_and(|ext| ext == "yaml" || ext == "yml")
+        })
+        .collect();
+    files.sort();
+
+    let mut networks: Vec<DesiredNetwork> = Vec::new();
+    for path in files {
+        let shown = shown_dir.join(path.file_name().unwrap_or_default());
+        let name = network_name(&shown)?;
+        if let Some(other) = networks.iter().find(|network| network.name == name) {
+            return Err(DesiredError::File {
+                path: shown,
+                message: format!(
+                    "network `{name}` is already described by {}",
+                    other.path.display()
+                ),
+            });
+        }
+        let bytes = std::fs::read(&path).map_err(|error| DesiredError::File {
+            path: shown.clone(),
+            message: error.to_string(),
+        })?;
+        let file = parse(&shown, &bytes)?;
+        networks.push(DesiredNetwork {
+            name,
+            path: shown,
+            file,
+        });
+    }
+    Ok(networks)
+}
+
+/// The network name a desired file stands for: its stem, which also names the settings
+/// (`TRIMRX_*`), so only lowercase letters, digits, `-` and `_` are allowed.
+fn network_name(path: &Path) -> Result<String, DesiredError> {
+    let stem = path
+        .file_stem()
+        .and_then(|stem| stem.to_str())
+        .unwrap_or_default();
+    let valid = !stem.is_empty()
+        && stem.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && stem
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+    if !valid {
+        return Err(DesiredError::File {
+            path: path.to_owned(),
+            message: "the file name names the network: use lowercase letters, digits, `-` and `_` (e.g. desired/trimrx.yaml)".to_owned(),
+        });
+    }
+    Ok(stem.to_owned())
+}
+
+/// Parses one desired file. `path` is only used in error messages.
+pub fn parse(path: &Path, bytes: &[u8]) -> Result<DesiredFile, DesiredError> {
+    let text = std::str::from_utf8(bytes).map_err(|error| DesiredError::File {
+        path: path.to_owned(),
+        message: format!("not valid UTF-8 (byte {})", error.valid_up_to()),
+    })?;
+    if text.trim().is_empty() {
+        return Err(DesiredError::File {
+            path: path.to_owned(),
+            message: "the file is empty; a desired file needs at least `offers: []`".to_owned(),
+        });
+    }
+    serde_yaml::from_str::<DesiredFile>(text).map_err(|error| yaml_error(path, &error))
+}
+
+fn yaml_error(path: &Path, error: &serde_yaml::Error) -> DesiredError {
+    let message = strip_locations(&error.to_string());
+    match error.location() {
+        Some(location) => DesiredError::At {
+            path: path.to_owned(),
+            line: location.line(),
+            column: location.column(),
+            message,
+        },
+        None => DesiredError::File {
+            path: path.to_owned(),
+            message,
+        },
+    }
+}
+
+/// serde_yaml appends " at line L column C" (sometimes more than once); the location
+/// is already in front of the message, so drop it from the text.
+fn strip_locations(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(start) = rest.find(" at line ") {
+        out.push_str(&rest[..start]);
+        let tail = &rest[start + " at line ".len()..];
+        let digits = |s: &str| s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+        let line_end = digits(tail);
+        let after_line = &tail[line_end..];
+        match after_line.strip_prefix(" column ") {
+            Some(columns) if line_end > 0 => rest = &columns[digits(columns)..],
+            _ => {
+                out.push_str(" at line ");
+                rest = tail;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_str(text: &str) -> Result<DesiredFile, String> {
+        parse(Path::new("desired/trimrx.yaml"), text.as_bytes()).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn minimal_file_is_valid() {
+        let file = parse_str("offers:\n  - source_offer_id: 1\n").unwrap();
+        assert_eq!(file.offers.len(), 1);
+        assert_eq!(file.offers[0].source_offer_id, SourceOfferId(1));
+        assert_eq!(file.destination, Destination::Iscale);
+        assert!(parse_str("offers: []\n").unwrap().offers.is_empty());
+    }
+
+    #[test]
+    fn overrides_parse() {
+        let file = parse_str(
+            "margin: 0.15\nvisibility: public\noffers:\n  - source_offer_id: 7\n    name: Seven\n    margin: 0.3\n    paused: true\n",
+        )
+        .unwrap();
+        assert_eq!(file.margin.unwrap().value().to_string(), "0.15");
+        assert_eq!(file.offers[0].name.as_ref().unwrap().0, "Seven");
+        assert!(file.offers[0].paused);
+    }
+
+    #[test]
+    fn unknown_key_names_line_and_column() {
+        assert_eq!(
+            parse_str("offers:\n  - source_offer_id: 1\n    nmae: x\n").unwrap_err(),
+            "desired/trimrx.yaml:3:5: offers[0]: unknown field `nmae`, expected one of `source_offer_id`, `name`, `html_description`, `visibility`, `margin`, `paused`"
+        );
+    }
+
+    #[test]
+    fn wrong_type_names_line_and_column() {
+        assert_eq!(
+            parse_str("offers:\n  - source_offer_id: abc\n").unwrap_err(),
+            "desired/trimrx.yaml:2:22: offers[0].source_offer_id: invalid type: string \"abc\", expected a positive integer offer id"
+        );
+    }
+
+    #[test]
+    fn duplicate_ids_point_at_the_second() {
+        assert_eq!(
+            parse_str(
+                "offers:\n  - source_offer_id: 1\n  - source_offer_id: 2\n  - source_offer_id: 1\n"
+            )
+            .unwrap_err(),
+            "desired/trimrx.yaml:4:22: offers[2].source_offer_id: duplicate source_offer_id 1 (already listed as offer #1)"
+        );
+    }
+
+    #[test]
+    fn margin_out_of_range_points_at_it() {
+        assert_eq!(
+            parse_str("margin: 1.2\noffers: []\n").unwrap_err(),
+            "desired/trimrx.yaml:1:9: margin: margin must be at least 0 and less than 1, got 1.2"
+        );
+    }
+
+    #[test]
+    fn invalid_yaml_names_position() {
+        let error = parse_str("offers:\n  - source_offer_id: 1\n   bad: [\n").unwrap_err();
+        assert!(error.starts_with("desired/trimrx.yaml:3:"), "{error}");
+    }
+
+    #[test]
+    fn empty_and_non_utf8_files() {
+        assert_eq!(
+            parse_str("").unwrap_err(),
+            "desired/trimrx.yaml: the file is empty; a desired file needs at least `offers: []`"
+        );
+        assert_eq!(
+            parse(Path::new("desired/x.yaml"), b"offers: [\xff]")
+                .unwrap_err()
+                .to_string(),
+            "desired/x.yaml: not valid UTF-8 (byte 9)"
+        );
+    }
+
+    #[test]
+    fn missing_offers_key() {
+        let error = parse_str("margin: 0.1\n").unwrap_err();
+        assert!(error.contains("missing field `offers`"), "{error}");
+    }
+
+    #[test]
+    fn strip_locations_keeps_other_text() {
+        assert_eq!(strip_locations("bad at line 3 column 4"), "bad");
+        assert_eq!(
+            strip_locations("x at line 1 column 2, while parsing at line 9 column 1"),
+            "x, while parsing"
+        );
+        assert_eq!(strip_locations("look at line noise"), "look at line noise");
+    }
+}

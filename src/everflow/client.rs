@@ -1,0 +1,482 @@
+//! The HTTP client for one Everflow API key: base URL, authentication header, timeouts,
+//! retries that cannot duplicate, and typed errors.
+//!
+//! Everflow has no idempotency keys (facts file, "Idempotency"): a POST whose response is
+//! lost may still have created something. So a POST is re-sent only when the request
+//! certainly never reached the server (the connection could not be made, or a 429 which
+//! Everflow returns before doing anything). GET, PUT and PATCH are idempotent and are
+//! retried on connection errors, timeouts, 429 and 5xx with capped backoff.
+//!
+//! Errors carry the method, the path, the status and a short excerpt of the body; never
+//! the key, which travels only in the `X-Eflow-API-Key` header.
+
+use std::fmt;
+use std::time::Duration;
+
+use reqwest::header::{HeaderMap, HeaderValue};
+use reqwest::{Method, StatusCode};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use url::Url;
+
+use crate::secret::{Redactor, Secret};
+
+/// Which Everflow API a key belongs to. A key of one kind gets 403 "Out of realm" on the
+/// other's paths.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Api {
+    Network,
+    Affiliate,
+}
+
+/// Tunables of a client. The defaults suit Everflow.
+#[derive(Clone, Debug)]
+pub struct ClientOptions {
+    pub connect_timeout: Duration,
+    pub request_timeout: Duration,
+    /// Attempts in all, for requests that may be retried.
+    pub max_attempts: u32,
+    pub initial_backoff: Duration,
+    pub max_backoff: Duration,
+    /// Responses larger than this are refused (hostile or broken servers).
+    pub max_body_bytes: usize,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        Self {
+            connect_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(60),
+            max_attempts: 4,
+            initial_backoff: Duration::from_millis(250),
+            max_backoff: Duration::from_secs(8),
+            max_body_bytes: 64 * 1024 * 1024,
+        }
+    }
+}
+
+/// What went wrong with a request.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ApiError {
+    /// The server answered with a non-success status.
+    #[error("{method} {path}: HTTP {status}: {message}")]
+    Status {
+        method: Method,
+        path: String,
+        status: u16,
+        message: String,
+    },
+    /// No (complete) answer: connection refused, reset, timed out.
+    #[error("{method} {path}: {reason}")]
+    Transport {
+        method: Method,
+        path: String,
+        reason: String,
+        /// Whether the server may have received and acted on the request.
+        maybe_delivered: bool,
+    },
+    /// The answer was not the JSON we expected.
+    #[error("{method} {path}: unexpected response: {detail}")]
+    Decode {
+        method: Method,
+        path: String,
+        detail: String,
+    },
+}
+
+impl ApiError {
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            ApiError::Status { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    pub fn is_not_found(&self) -> bool {
+        self.status() == Some(404)
+    }
+}
+
+/// A client bound to one key and one API.
+#[derive(Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    base: Url,
+    key: Secret,
+    api: Api,
+    options: ClientOptions,
+    redactor: Redactor,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("base", &self.base.as_str())
+            .field("api", &self.api)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// `base` has been validated by settings (https, or http to loopback).
+    pub fn new(base: &Url, key: Secret, api: Api, options: ClientOptions) -> Self {
+        install_crypto_provider();
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            reqwest::header::ACCEPT,
+            HeaderValue::from_static("application/json"),
+        );
+        let http = reqwest::Client::builder()
+            .default_headers(headers)
+            .connect_timeout(options.connect_timeout)
+            .timeout(options.request_timeout)
+            .user_agent(concat!("offersync/", env!("CARGO_PKG_VERSION")))
+            // Everflow's API does not redirect; a redirect would carry the key elsewhere.
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("the HTTP client configuration is valid");
+        Self {
+            http,
+            base: base.clone(),
+            redactor: Redactor::new([key.clone()]),
+            key,
+            api,
+            options,
+        }
+    }
+
+    pub fn api(&self) -> Api {
+        self.api
+    }
+
+    pub async fn get<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+    ) -> Result<T, ApiError> {
+        self.send(Method::GET, path, query, None::<&()>).await
+    }
+
+    pub async fn post<B: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+        body: &B,
+    ) -> Result<T, ApiError> {
+        self.send(Method::POST, path, query, Some(body)).await
+    }
+
+    pub async fn put<B: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<T, ApiError> {
+        self.send(Method::PUT, path, &[], Some(body)).await
+    }
+
+    pub async fn patch<B: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<T, ApiError> {
+        self.send(Method::PATCH, path, &[], Some(body)).await
+    }
+
+    /// `search` endpoints (`*table`) are reads sent with POST; they may be retried like GETs.
+    pub async fn search<B: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+        body: &B,
+    ) -> Result<T, ApiError> {
+        self.send_with(Method::POST, path, query, Some(body), Retry::Idempotent)
+            .await
+    }
+
+    async fn send<B: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&B>,
+    ) -> Result<T, ApiError> {
+        let retry = if method == Method::POST {
+            Retry::OnlyIfUndelivered
+        } else {
+            Retry::Idempotent
+        };
+        self.send_with(method, path, query, body, retry).await
+    }
+
+    async fn send_with<B: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&B>,
+        retry: Retry,
+    ) -> Result<T, ApiError> {
+        let url = self.url(path);
+        let body = match body {
+            Some(body) => Some(serde_json::to_vec(body).map_err(|error| ApiError::Decode {
+                method: method.clone(),
+                path: path.to_owned(),
+                detail: format!("cannot encode the request: {error}"),
+            })?),
+            None => None,
+        };
+        let mut attempt = 1;
+        let mut backoff = self.options.initial_backoff;
+        loop {
+            let outcome = self
+                .attempt(&method, &url, path, query, body.as_deref())
+                .await;
+            let error = match outcome {
+                Ok(bytes) => return self.decode(&method, path, &bytes),
+                Err(error) => error,
+            };
+            if attempt >= self.options.max_attempts || !retry.allows(&error) {
+                return Err(error);
+            }
+            tracing::debug!(%method, path, attempt, "retrying after: {error}");
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(self.options.max_backoff);
+            attempt += 1;
+        }
+    }
+
+    async fn attempt(
+        &self,
+        method: &Method,
+        url: &Url,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&[u8]>,
+    ) -> Result<Vec<u8>, ApiError> {
+        let mut request = self
+            .http
+            .request(method.clone(), url.clone())
+            .header("X-Eflow-API-Key", self.key.expose());
+        if !query.is_empty() {
+            request = request.query(query);
+        }
+        if let Some(body) = body {
+            request = request
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(body.to_vec());
+        }
+        let transport = |error: reqwest::Error| ApiError::Transport {
+            method: method.clone(),
+            path: path.to_owned(),
+            reason: self.redactor.redact(&describe_transport(&error)),
+            // A failed connect never sent anything; anything later may have been acted on.
+            maybe_delivered: !error.is_connect(),
+        };
+        let mut response = request.send().await.map_err(transport)?;
+        let status = response.status();
+        let mut bytes = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(transport)? {
+            if bytes.len() + chunk.len() > self.options.max_body_bytes {
+                return Err(ApiError::Decode {
+                    method: method.clone(),
+                    path: path.to_owned(),
+                    detail: format!("response larger than {} bytes", self.options.max_body_bytes),
+                });
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        if status.is_success() {
+            Ok(bytes)
+        } else {
+            Err(ApiError::Status {
+                method: method.clone(),
+                path: path.to_owned(),
+                status: status.as_u16(),
+                message: self.redactor.redact(&error_message(status, &bytes)),
+            })
+        }
+    }
+
+    fn decode<T: DeserializeOwned>(
+        &self,
+        method: &Method,
+        path: &str,
+        bytes: &[u8],
+    ) -> Result<T, ApiError> {
+        let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+        serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+            let at = error.path().to_string();
+            let inner = error.into_inner();
+            let detail = if inner.is_syntax() || inner.is_eof() {
+                format!("not JSON: {}", excerpt(bytes))
+            } else if at == "." {
+                inner.to_string()
+            } else {
+                format!("at `{at}`: {inner}")
+            };
+            ApiError::Decode {
+                method: method.clone(),
+                path: path.to_owned(),
+                detail: self.redactor.redact(&detail),
+            }
+        })
+    }
+
+    fn url(&self, path: &str) -> Url {
+        let mut url = self.base.clone();
+        let joined = format!("{}{}", self.base.path().trim_end_matches('/'), path);
+        url.set_path(&joined);
+        url
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Retry {
+    Idempotent,
+    OnlyIfUndelivered,
+}
+
+impl Retry {
+    fn allows(self, error: &ApiError) -> bool {
+        match (self, error) {
+            (_, ApiError::Status { status: 429, .. }) => true,
+            (Retry::Idempotent, ApiError::Status { status, .. }) => *status >= 500,
+            (Retry::Idempotent, ApiError::Transport { .. }) => true,
+            (
+                Retry::OnlyIfUndelivered,
+                ApiError::Transport {
+                    maybe_delivered: false,
+                    ..
+                },
+            ) => true,
+            _ => false,
+        }
+    }
+}
+
+/// Everflow errors are `{"Error": "..."}` (observed), `{"error": "..."}` (documented), or
+/// not JSON at all (a proxy's HTML page).
+fn error_message(status: StatusCode, body: &[u8]) -> String {
+    if let Ok(serde_json::Value::Object(map)) = serde_json::from_slice::<serde_json::Value>(body) {
+        for key in ["Error", "error", "message"] {
+            if let Some(serde_json::Value::String(text)) = map.get(key) {
+                return truncate(text, 300);
+            }
+        }
+    }
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return status
+            .canonical_reason()
+            .unwrap_or("no response body")
+            .to_owned();
+    }
+    excerpt(body)
+}
+
+/// The first characters of a body, on one line.
+fn excerpt(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(&body[..body.len().min(600)]);
+    let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    format!("`{}`", truncate(&flat, 200))
+}
+
+fn truncate(text: &str, max_chars: usize) -> String {
+    match text.char_indices().nth(max_chars) {
+        Some((index, _)) => format!("{}...", &text[..index]),
+        None => text.to_owned(),
+    }
+}
+
+fn describe_transport(error: &reqwest::Error) -> String {
+    if error.is_timeout() {
+        "timed out".to_owned()
+    } else if error.is_connect() {
+        "cannot connect".to_owned()
+    } else if error.is_body() || error.is_decode() {
+        "the connection closed before the response was complete".to_owned()
+    } else {
+        // reqwest's own text names the URL, which holds no secret (the key is a header).
+        let mut text = error.to_string();
+        let mut source = std::error::Error::source(error);
+        while let Some(inner) = source {
+            text = format!("{text}: {inner}");
+            source = inner.source();
+        }
+        text
+    }
+}
+
+/// reqwest is built without a default TLS crypto provider (to avoid aws-lc's C build);
+/// install ring once per process.
+fn install_crypto_provider() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // Err means another part of the process installed one first, which is fine.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_message_reads_both_error_keys_and_plain_bodies() {
+        assert_eq!(
+            error_message(StatusCode::BAD_REQUEST, br#"{"Error":"name is required"}"#),
+            "name is required"
+        );
+        assert_eq!(
+            error_message(StatusCode::UNAUTHORIZED, br#"{"error":"nope"}"#),
+            "nope"
+        );
+        assert_eq!(
+            error_message(
+                StatusCode::BAD_GATEWAY,
+                b"<html>\n<body>Bad   gateway</body></html>"
+            ),
+            "`<html> <body>Bad gateway</body></html>`"
+        );
+        assert_eq!(
+            error_message(StatusCode::SERVICE_UNAVAILABLE, b""),
+            "Service Unavailable"
+        );
+    }
+
+    #[test]
+    fn post_is_retried_only_when_certainly_undelivered() {
+        let transport = |maybe_delivered| ApiError::Transport {
+            method: Method::POST,
+            path: "/v1/networks/offers".into(),
+            reason: "x".into(),
+            maybe_delivered,
+        };
+        let status = |status| ApiError::Status {
+            method: Method::POST,
+            path: "/v1/networks/offers".into(),
+            status,
+            message: String::new(),
+        };
+        assert!(Retry::OnlyIfUndelivered.allows(&transport(false)));
+        assert!(!Retry::OnlyIfUndelivered.allows(&transport(true)));
+        assert!(Retry::OnlyIfUndelivered.allows(&status(429)));
+        assert!(!Retry::OnlyIfUndelivered.allows(&status(500)));
+        assert!(Retry::Idempotent.allows(&status(503)));
+        assert!(Retry::Idempotent.allows(&transport(true)));
+        assert!(!Retry::Idempotent.allows(&status(400)));
+    }
+
+    #[test]
+    fn url_keeps_a_base_path_prefix() {
+        let client = Client::new(
+            &Url::parse("http://127.0.0.1:9/proxy/").unwrap(),
+            Secret::new("k"),
+            Api::Network,
+            ClientOptions::default(),
+        );
+        assert_eq!(
+            client.url("/v1/networks/offers").as_str(),
+            "http://127.0.0.1:9/proxy/v1/networks/offers"
+        );
+    }
+}

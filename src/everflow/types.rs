@@ -1,0 +1,276 @@
+//! Everflow's shared vocabulary: enums and list wrappers used by both APIs.
+//!
+//! Enum values are the lowercase snake_case strings of the API (facts file, "Value
+//! formats"); an unknown value is a decode error that names where it was found.
+
+use std::fmt;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Deserializer, Serialize};
+
+/// How an affiliate is paid for an event (proto-derived enum in SNAP reporting.yaml).
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum PayoutType {
+    Blank,
+    Cpc,
+    Cpa,
+    Cpm,
+    Cps,
+    CpaCps,
+    Prv,
+    CpaSku,
+    CpsSku,
+    CpaCpsSku,
+    PrvSku,
+}
+
+/// How the network is paid for an event.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum RevenueType {
+    Blank,
+    Rpc,
+    Rpa,
+    Rpm,
+    Rps,
+    RpaRps,
+    RpaSku,
+    RpsSku,
+    RpaRpsSku,
+}
+
+impl PayoutType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PayoutType::Blank => "blank",
+            PayoutType::Cpc => "cpc",
+            PayoutType::Cpa => "cpa",
+            PayoutType::Cpm => "cpm",
+            PayoutType::Cps => "cps",
+            PayoutType::CpaCps => "cpa_cps",
+            PayoutType::Prv => "prv",
+            PayoutType::CpaSku => "cpa_sku",
+            PayoutType::CpsSku => "cps_sku",
+            PayoutType::CpaCpsSku => "cpa_cps_sku",
+            PayoutType::PrvSku => "prv_sku",
+        }
+    }
+
+    /// The revenue type that mirrors this payout type: what the source pays us on the
+    /// same basis. `prv` (a share of the network's revenue) has no revenue counterpart,
+    /// and the SKU types depend on per-SKU settings the Affiliate API does not expose.
+    pub fn revenue_type(self) -> Option<RevenueType> {
+        match self {
+            PayoutType::Blank => Some(RevenueType::Blank),
+            PayoutType::Cpc => Some(RevenueType::Rpc),
+            PayoutType::Cpa => Some(RevenueType::Rpa),
+            PayoutType::Cpm => Some(RevenueType::Rpm),
+            PayoutType::Cps => Some(RevenueType::Rps),
+            PayoutType::CpaCps => Some(RevenueType::RpaRps),
+            PayoutType::Prv
+            | PayoutType::PrvSku
+            | PayoutType::CpaSku
+            | PayoutType::CpsSku
+            | PayoutType::CpaCpsSku => None,
+        }
+    }
+
+    /// Whether the flat amount is meaningful for this type.
+    pub fn uses_amount(self) -> bool {
+        matches!(
+            self,
+            PayoutType::Cpc | PayoutType::Cpa | PayoutType::Cpm | PayoutType::CpaCps
+        )
+    }
+
+    /// Whether the percentage is meaningful for this type.
+    pub fn uses_percentage(self) -> bool {
+        matches!(self, PayoutType::Cps | PayoutType::CpaCps)
+    }
+}
+
+impl RevenueType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RevenueType::Blank => "blank",
+            RevenueType::Rpc => "rpc",
+            RevenueType::Rpa => "rpa",
+            RevenueType::Rpm => "rpm",
+            RevenueType::Rps => "rps",
+            RevenueType::RpaRps => "rpa_rps",
+            RevenueType::RpaSku => "rpa_sku",
+            RevenueType::RpsSku => "rps_sku",
+            RevenueType::RpaRpsSku => "rpa_rps_sku",
+        }
+    }
+}
+
+impl fmt::Display for PayoutType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Display for RevenueType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Offer visibility to affiliates.
+#[derive(
+    Clone, Copy, Debug, Deserialize, Serialize, JsonSchema, PartialEq, Eq, PartialOrd, Ord, Hash,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Visibility {
+    Public,
+    RequireApproval,
+    Private,
+}
+
+impl Visibility {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Visibility::Public => "public",
+            Visibility::RequireApproval => "require_approval",
+            Visibility::Private => "private",
+        }
+    }
+}
+
+/// Offer status.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum OfferStatus {
+    Active,
+    Paused,
+    Pending,
+    Deleted,
+}
+
+impl OfferStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OfferStatus::Active => "active",
+            OfferStatus::Paused => "paused",
+            OfferStatus::Pending => "pending",
+            OfferStatus::Deleted => "deleted",
+        }
+    }
+}
+
+/// A list relationship. Everflow wraps most as `{"total": n, "entries": [...]}`, some
+/// older pages show a plain array, and proto3 may leave it out or send null: all read
+/// as a list.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+#[serde(transparent)]
+pub struct Entries<T>(pub Vec<T>);
+
+impl<T> Default for Entries<T> {
+    fn default() -> Self {
+        Self(Vec::new())
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Entries<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        // Through a Value, so each form can be told apart and a bad entry still says
+        // what was wrong with it (an untagged enum would hide that).
+        let value = serde_json::Value::deserialize(deserializer)?;
+        let list = match value {
+            serde_json::Value::Null => return Ok(Self(Vec::new())),
+            serde_json::Value::Array(_) => value,
+            serde_json::Value::Object(mut map) => match map.remove("entries") {
+                None | Some(serde_json::Value::Null) => return Ok(Self(Vec::new())),
+                Some(entries) => entries,
+            },
+            other => {
+                return Err(serde::de::Error::custom(format!(
+                    "expected a list or {{\"entries\": [...]}}, got {}",
+                    json_kind(&other)
+                )));
+            }
+        };
+        Vec::<T>::deserialize(list)
+            .map(Self)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+/// The JSON type of a value, for messages.
+pub fn json_kind(value: &serde_json::Value) -> &'static str {
+    match value {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "a list",
+        serde_json::Value::Object(_) => "an object",
+    }
+}
+
+/// Paging block of list responses (SNAP paging.mdx).
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+pub struct Paging {
+    #[serde(default)]
+    pub page: u64,
+    #[serde(default)]
+    pub page_size: u64,
+    #[serde(default)]
+    pub total_count: u64,
+}
+
+impl Paging {
+    /// Whether a later page exists (MAT pagination: stop when page x size >= total).
+    pub fn has_more(&self, fetched_on_page: usize) -> bool {
+        fetched_on_page > 0 && self.page.saturating_mul(self.page_size) < self.total_count
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_accept_every_form() {
+        let wrapped: Entries<u32> = serde_json::from_str(r#"{"total":2,"entries":[1,2]}"#).unwrap();
+        let plain: Entries<u32> = serde_json::from_str("[1,2]").unwrap();
+        let null: Entries<u32> = serde_json::from_str("null").unwrap();
+        let empty: Entries<u32> = serde_json::from_str(r#"{"total":0}"#).unwrap();
+        assert_eq!(wrapped.0, vec![1, 2]);
+        assert_eq!(plain.0, vec![1, 2]);
+        assert!(null.0.is_empty());
+        assert!(empty.0.is_empty());
+    }
+
+    #[test]
+    fn entries_report_bad_members() {
+        let error = serde_json::from_str::<Entries<u32>>(r#"{"entries":["x"]}"#).unwrap_err();
+        assert!(
+            error.to_string().contains("invalid type: string"),
+            "{error}"
+        );
+        let error = serde_json::from_str::<Entries<u32>>("\"x\"").unwrap_err();
+        assert!(error.to_string().contains("got a string"), "{error}");
+    }
+
+    #[test]
+    fn revenue_mirrors_payout() {
+        assert_eq!(PayoutType::Cpa.revenue_type(), Some(RevenueType::Rpa));
+        assert_eq!(PayoutType::CpaCps.revenue_type(), Some(RevenueType::RpaRps));
+        assert_eq!(PayoutType::Prv.revenue_type(), None);
+    }
+
+    #[test]
+    fn paging_stops_at_total() {
+        let paging = Paging {
+            page: 1,
+            page_size: 2,
+            total_count: 3,
+        };
+        assert!(paging.has_more(2));
+        assert!(!Paging { page: 2, ..paging }.has_more(1));
+        assert!(!paging.has_more(0));
+    }
+}

@@ -1,0 +1,514 @@
+//! Settings: `.env.local` read into a map, overridden by the process environment, then
+//! resolved into validated plain structs (DESIGN section 4.2).
+//!
+//! This module owns the names of the variables and what each must hold. It never mutates
+//! the process environment and never puts a secret value into an error message.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use url::Url;
+
+use crate::money::Margin;
+use crate::secret::{Redactor, Secret};
+
+/// Everflow's production API, used when `EVERFLOW_API_URL` is not set.
+pub const DEFAULT_API_URL: &str = "https://api.eflow.team";
+
+/// Everflow rejects verification tokens longer than this (advertiser PATCH field
+/// `verification_token`, SNAP advertisers-extras).
+pub const MAX_TOKEN_CHARS: usize = 50;
+
+/// The name of the settings file inside a workspace.
+pub const ENV_FILE: &str = ".env.local";
+
+/// Where a setting's value came from, for error messages.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Origin {
+    EnvFile,
+    Environment,
+}
+
+/// Raw settings: `.env.local` first, then the process environment on top.
+#[derive(Clone, Debug, Default)]
+pub struct EnvMap {
+    vars: BTreeMap<String, (String, Origin)>,
+}
+
+impl EnvMap {
+    /// Reads `<workspace>/.env.local` (if present) and overlays `process` (normally
+    /// `std::env::vars()`), which wins.
+    pub fn load(
+        workspace: &Path,
+        process: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, SettingsError> {
+        let mut map = Self::default();
+        let path = workspace.join(ENV_FILE);
+        if path.exists() {
+            map.read_env_file(&path)?;
+        }
+        for (name, value) in process {
+            map.vars.insert(name, (value, Origin::Environment));
+        }
+        Ok(map)
+    }
+
+    fn read_env_file(&mut self, path: &Path) -> Result<(), SettingsError> {
+        let text = std::fs::read_to_string(path).map_err(|error| SettingsError::Read {
+            path: path.to_owned(),
+            reason: error.to_string(),
+        })?;
+        let entries = dotenvy::from_path_iter(path).map_err(|error| SettingsError::Read {
+            path: path.to_owned(),
+            reason: error.to_string(),
+        })?;
+        for entry in entries {
+            match entry {
+                Ok((name, value)) => {
+                    self.vars.insert(name, (value, Origin::EnvFile));
+                }
+                // dotenvy's message quotes the offending line, which may hold a key: name the
+                // line number instead.
+                Err(dotenvy::Error::LineParse(line, _)) => {
+                    let number = text
+                        .lines()
+                        .position(|candidate| candidate.contains(line.trim()))
+                        .map_or(0, |index| index + 1);
+                    return Err(SettingsError::EnvFileSyntax {
+                        path: path.to_owned(),
+                        line: number,
+                    });
+                }
+                Err(other) => {
+                    return Err(SettingsError::Read {
+                        path: path.to_owned(),
+                        reason: match other {
+                            dotenvy::Error::Io(io) => io.to_string(),
+                            _ => "cannot parse the file".to_owned(),
+                        },
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Builds a map from explicit pairs (tests, the demo).
+    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+        let vars = pairs
+            .into_iter()
+            .map(|(name, value)| (name.to_owned(), (value.to_owned(), Origin::Environment)))
+            .collect();
+        Self { vars }
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.vars.get(name).map(|(value, _)| value.as_str())
+    }
+}
+
+/// Validated settings for one run.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub api_url: Url,
+    /// Present when some desired file sends its offers to iScale (the default destination).
+    pub iscale: Option<IscaleSettings>,
+    pub networks: BTreeMap<String, NetworkSettings>,
+}
+
+#[derive(Clone, Debug)]
+pub struct IscaleSettings {
+    pub api_key: Secret,
+    pub network_id: u64,
+    pub tracking_domain: Option<String>,
+    pub margin: Margin,
+}
+
+/// One source network, named after its desired file (`desired/trimrx.yaml` -> `trimrx`).
+#[derive(Clone, Debug)]
+pub struct NetworkSettings {
+    pub name: String,
+    pub api_key: Secret,
+    pub affiliate_id: u64,
+    pub advertiser_id: u64,
+    pub verification_token: Option<Secret>,
+}
+
+/// A network that needs settings, and the desired file that asks for it.
+#[derive(Clone, Debug)]
+pub struct NetworkRequest<'a> {
+    pub name: &'a str,
+    pub desired_file: &'a Path,
+}
+
+impl Settings {
+    /// Resolves and validates everything the given networks need, and the destination's
+    /// settings when `needs_iscale` (some offer goes, or went, to iScale). Reports every
+    /// missing variable at once, then every invalid one.
+    pub fn resolve(
+        env: &EnvMap,
+        networks: &[NetworkRequest<'_>],
+        needs_iscale: bool,
+    ) -> Result<Self, SettingsError> {
+        let mut check = Checker {
+            env,
+            missing: Vec::new(),
+            invalid: Vec::new(),
+        };
+
+        let api_url = check.api_url();
+        let iscale = needs_iscale.then(|| IscaleSettings {
+            api_key: check.secret("ISCALE_API_KEY", None),
+            network_id: check.id("ISCALE_NETWORK_ID"),
+            tracking_domain: check.optional("ISCALE_TRACKING_DOMAIN").map(str::to_owned),
+            margin: check.margin("ISCALE_PAYOUT_MARGIN"),
+        });
+
+        let mut resolved = BTreeMap::new();
+        for request in networks {
+            let prefix = env_prefix(request.name);
+            let token_name = format!("{prefix}_VERIFICATION_TOKEN");
+            let verification_token = check.optional(&token_name).map(Secret::new);
+            if let Some(token) = &verification_token
+                && token.len() > MAX_TOKEN_CHARS
+            {
+                check.invalid.push(format!(
+                    "`{token_name}` is {} characters long; Everflow accepts at most {MAX_TOKEN_CHARS}",
+                    token.len()
+                ));
+            }
+            let network = NetworkSettings {
+                name: request.name.to_owned(),
+                api_key: check.secret(&format!("{prefix}_API_KEY"), Some(request.desired_file)),
+                affiliate_id: check.id(&format!("{prefix}_AFFILIATE_ID")),
+                advertiser_id: check.id(&format!("{prefix}_ADVERTISER_ID")),
+                verification_token,
+            };
+            resolved.insert(request.name.to_owned(), network);
+        }
+
+        if !check.missing.is_empty() {
+            return Err(SettingsError::Missing(check.missing));
+        }
+        if !check.invalid.is_empty() {
+            return Err(SettingsError::Invalid(check.invalid));
+        }
+        Ok(Settings {
+            api_url,
+            iscale,
+            networks: resolved,
+        })
+    }
+
+    /// Every secret these settings hold, for scrubbing output.
+    pub fn redactor(&self) -> Redactor {
+        let iscale = self.iscale.iter().map(|iscale| iscale.api_key.clone());
+        let networks = self.networks.values().flat_map(|network| {
+            std::iter::once(network.api_key.clone()).chain(network.verification_token.clone())
+        });
+        Redactor::new(iscale.chain(networks))
+    }
+
+    pub fn network(&self, name: &str) -> &NetworkSettings {
+        &self.networks[name]
+    }
+}
+
+/// `trimrx` -> `TRIMRX`, `direct-meds` -> `DIRECT_MEDS`.
+pub fn env_prefix(network: &str) -> String {
+    network
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// A setting that is absent or empty, and why it is needed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MissingSetting {
+    pub name: String,
+    pub empty: bool,
+    pub for_file: Option<PathBuf>,
+}
+
+impl fmt::Display for MissingSetting {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "`{}`", self.name)?;
+        match (&self.for_file, self.empty) {
+            (Some(file), true) => write!(f, " (empty; the API key for {})", file.display()),
+            (Some(file), false) => write!(f, " (the API key for {})", file.display()),
+            (None, true) => f.write_str(" (empty)"),
+            (None, false) => Ok(()),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("cannot read `{}`: {reason}", path.display())]
+    Read { path: PathBuf, reason: String },
+    #[error("{}:{line}: cannot parse this line: expected `NAME=value`", path.display())]
+    EnvFileSyntax { path: PathBuf, line: usize },
+    #[error(
+        "missing settings: {}; set them in .env.local or the environment",
+        .0.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+    )]
+    Missing(Vec<MissingSetting>),
+    #[error("invalid settings: {}", .0.join("; "))]
+    Invalid(Vec<String>),
+}
+
+struct Checker<'a> {
+    env: &'a EnvMap,
+    missing: Vec<MissingSetting>,
+    invalid: Vec<String>,
+}
+
+impl Checker<'_> {
+    fn required(&mut self, name: &str, for_file: Option<&Path>) -> Option<&str> {
+        match self.env.get(name).map(str::trim) {
+            Some(value) if !value.is_empty() => Some(value),
+            found => {
+                self.missing.push(MissingSetting {
+                    name: name.to_owned(),
+                    empty: found.is_some(),
+                    for_file: for_file.map(Path::to_owned),
+                });
+                None
+            }
+        }
+    }
+
+    fn optional(&mut self, name: &str) -> Option<&str> {
+        self.env
+            .get(name)
+            .map(str::trim)
+            .filter(|value| !value.is_empty())
+    }
+
+    fn secret(&mut self, name: &str, for_file: Option<&Path>) -> Secret {
+        Secret::new(self.required(name, for_file).unwrap_or_default())
+    }
+
+    fn id(&mut self, name: &str) -> u64 {
+        let Some(value) = self.required(name, None) else {
+            return 0;
+        };
+        match value.parse::<u64>() {
+            Ok(id) if id > 0 => id,
+            _ => {
+                let shown = value.to_owned();
+                self.invalid.push(format!(
+                    "`{name}` must be a positive integer, got `{shown}`"
+                ));
+                0
+            }
+        }
+    }
+
+    fn margin(&mut self, name: &str) -> Margin {
+        let Some(value) = self.optional(name) else {
+            return Margin::default();
+        };
+        match value.parse::<Margin>() {
+            Ok(margin) => margin,
+            Err(error) => {
+                self.invalid.push(format!("`{name}` {error}"));
+                Margin::default()
+            }
+        }
+    }
+
+    fn api_url(&mut self) -> Url {
+        const NAME: &str = "EVERFLOW_API_URL";
+        let default = || Url::parse(DEFAULT_API_URL).expect("the default API URL is valid");
+        let Some(text) = self.optional(NAME) else {
+            return default();
+        };
+        match parse_api_url(text) {
+            Ok(url) => url,
+            Err(reason) => {
+                self.invalid.push(format!("`{NAME}` {reason}"));
+                default()
+            }
+        }
+    }
+}
+
+/// Parses the API base URL: https anywhere, plain http only to loopback, so a key never
+/// crosses a network in clear text. A trailing `/v1` is accepted and dropped.
+pub fn parse_api_url(text: &str) -> Result<Url, String> {
+    let mut url = Url::parse(text.trim()).map_err(|_| "must be an absolute URL".to_owned())?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err("must not carry credentials".to_owned());
+    }
+    match url.scheme() {
+        "https" => {}
+        "http" if is_loopback(&url) => {}
+        "http" => {
+            return Err(format!(
+                "uses plain http to `{}`; plain http is allowed only to loopback",
+                url.host_str().unwrap_or_default()
+            ));
+        }
+        other => return Err(format!("must use https, got `{other}`")),
+    }
+    let path = url.path().trim_end_matches('/');
+    let path = path.strip_suffix("/v1").unwrap_or(path).to_owned();
+    url.set_path(&path);
+    url.set_query(None);
+    url.set_fragment(None);
+    Ok(url)
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(name: &str) -> (String, PathBuf) {
+        (
+            name.to_owned(),
+            PathBuf::from(format!("desired/{name}.yaml")),
+        )
+    }
+
+    fn resolve(pairs: &[(&str, &str)], networks: &[&str]) -> Result<Settings, SettingsError> {
+        let env = EnvMap::from_pairs(pairs.iter().copied());
+        let owned: Vec<_> = networks.iter().map(|name| request(name)).collect();
+        let requests: Vec<_> = owned
+            .iter()
+            .map(|(name, file)| NetworkRequest {
+                name,
+                desired_file: file,
+            })
+            .collect();
+        Settings::resolve(&env, &requests, !networks.is_empty())
+    }
+
+    const GOOD: &[(&str, &str)] = &[
+        ("ISCALE_API_KEY", "nw-key-0123456789"),
+        ("ISCALE_NETWORK_ID", "7001"),
+        ("TRIMRX_API_KEY", "aff-key-0123456789"),
+        ("TRIMRX_AFFILIATE_ID", "42"),
+        ("TRIMRX_ADVERTISER_ID", "13"),
+    ];
+
+    #[test]
+    fn resolves_a_complete_environment() {
+        let settings = resolve(GOOD, &["trimrx"]).unwrap();
+        assert_eq!(settings.api_url.as_str(), "https://api.eflow.team/");
+        let iscale = settings.iscale.unwrap();
+        assert_eq!(iscale.network_id, 7001);
+        assert_eq!(iscale.margin, Margin::default());
+        assert_eq!(settings.networks["trimrx"].affiliate_id, 42);
+    }
+
+    #[test]
+    fn lists_every_missing_variable_at_once() {
+        let error = resolve(&[("ISCALE_NETWORK_ID", "7001")], &["trimrx"]).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "missing settings: `ISCALE_API_KEY`, `TRIMRX_API_KEY` (the API key for desired/trimrx.yaml), \
+             `TRIMRX_AFFILIATE_ID`, `TRIMRX_ADVERTISER_ID`; set them in .env.local or the environment"
+        );
+    }
+
+    #[test]
+    fn empty_counts_as_missing() {
+        let mut pairs = GOOD.to_vec();
+        pairs.push(("TRIMRX_AFFILIATE_ID", "  "));
+        let error = resolve(&pairs, &["trimrx"]).unwrap_err();
+        assert!(
+            error.to_string().contains("`TRIMRX_AFFILIATE_ID` (empty)"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn rejects_long_tokens_without_printing_them() {
+        let token = "t".repeat(51);
+        let mut pairs = GOOD.to_vec();
+        pairs.push(("TRIMRX_VERIFICATION_TOKEN", &token));
+        let error = resolve(&pairs, &["trimrx"]).unwrap_err().to_string();
+        assert_eq!(
+            error,
+            "invalid settings: `TRIMRX_VERIFICATION_TOKEN` is 51 characters long; Everflow accepts at most 50"
+        );
+        assert!(!error.contains(&token));
+    }
+
+    #[test]
+    fn rejects_bad_ids_and_margins() {
+        let mut pairs = GOOD.to_vec();
+        pairs.push(("ISCALE_NETWORK_ID", "0"));
+        pairs.push(("ISCALE_PAYOUT_MARGIN", "1.5"));
+        let error = resolve(&pairs, &["trimrx"]).unwrap_err().to_string();
+        assert_eq!(
+            error,
+            "invalid settings: `ISCALE_NETWORK_ID` must be a positive integer, got `0`; \
+             `ISCALE_PAYOUT_MARGIN` must be at least 0 and less than 1, got 1.5"
+        );
+    }
+
+    #[test]
+    fn plain_http_only_to_loopback() {
+        assert!(parse_api_url("http://127.0.0.1:8080").is_ok());
+        assert!(parse_api_url("http://localhost:8080/v1/").is_ok());
+        assert_eq!(
+            parse_api_url("https://api.eflow.team/v1").unwrap().as_str(),
+            "https://api.eflow.team/"
+        );
+        assert!(
+            parse_api_url("http://api.eflow.team")
+                .unwrap_err()
+                .contains("only to loopback")
+        );
+        assert!(parse_api_url("ftp://x").is_err());
+    }
+
+    #[test]
+    fn process_environment_overrides_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join(ENV_FILE),
+            "ISCALE_NETWORK_ID=1\nTRIMRX_AFFILIATE_ID=42\n",
+        )
+        .unwrap();
+        let env = EnvMap::load(
+            dir.path(),
+            [("ISCALE_NETWORK_ID".to_owned(), "2".to_owned())],
+        )
+        .unwrap();
+        assert_eq!(env.get("ISCALE_NETWORK_ID"), Some("2"));
+        assert_eq!(env.get("TRIMRX_AFFILIATE_ID"), Some("42"));
+    }
+
+    #[test]
+    fn a_broken_env_line_is_named_by_number_not_content() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join(ENV_FILE),
+            "A=1\nTHIS IS SECRET sk_live_123\n",
+        )
+        .unwrap();
+        let error = EnvMap::load(dir.path(), []).unwrap_err().to_string();
+        assert!(error.ends_with(".env.local:2: cannot parse this line: expected `NAME=value`"));
+        assert!(!error.contains("sk_live"));
+    }
+}
