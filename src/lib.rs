@@ -1,9 +1,33 @@
 //! offersync: declarative sync of Everflow source offers into a destination network.
+//!
+//! The modules follow the data flow of DESIGN.md section 3:
+//!
+//! ```text
+//! settings + desired ─► source (pull) ─► render ─► destination (refresh) ─► plan::diff ─► apply
+//!                                                      state (ids, fingerprints) ──┘
+//! ```
+//!
+//! `planner` drives pull/render/refresh/diff for a run, `apply` carries a plan out, and
+//! `everflow` is the only module that speaks HTTP to Everflow. `sandbox` is a faithful
+//! Everflow simulator used by the demo, the tests and operators rehearsing a change.
 
+pub mod apply;
+pub mod cli;
+pub mod commands;
 pub mod desired;
+pub mod destination;
 pub mod everflow;
+pub mod fsutil;
+pub mod lock;
 pub mod money;
+pub mod plan;
+pub mod planner;
+pub mod printer;
+pub mod render;
 pub mod sandbox;
 pub mod schema;
 pub mod secret;
 pub mod settings;
+pub mod source;
+pub mod state;
+pub mod workspace;

@@ -1,0 +1,168 @@
+//! The command line, parsed with clap. Only types live here; each command's behaviour is
+//! in `commands/<verb>.rs`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::desired::SourceOfferId;
+use crate::plan::Address;
+use crate::printer::ColorChoice;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "offersync",
+    version,
+    about = "Carry offers from source Everflow networks into your own network, declaratively.",
+    long_about = "Carry offers from source Everflow networks into your own network (iScale), \
+                  declaratively: desired/<network>.yaml says which source offers to carry and how; \
+                  `plan` shows what would change, `apply` makes exactly those changes.",
+    after_help = "Try it without any API key: offersync demo"
+)]
+pub struct Cli {
+    /// Run as if started in DIR (the workspace with desired/, state/ and .env.local).
+    #[arg(short = 'C', value_name = "DIR", global = true)]
+    pub directory: Option<PathBuf>,
+
+    /// When to use colour.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
+    pub color: ColorChoice,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show what apply would change, and why.
+    Plan(PlanArgs),
+    /// Make the changes a plan shows (asks for confirmation at a terminal).
+    Apply(ApplyArgs),
+    /// Check desired files and settings without calling any API.
+    Validate,
+    /// Write the JSON Schema of desired files to schemas/.
+    Schema(SchemaArgs),
+    /// Run the built-in Everflow simulator on loopback.
+    Sandbox(SandboxArgs),
+    /// The whole job on the built-in simulator, in a temporary workspace.
+    Demo,
+}
+
+/// Which offers a command covers.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ScopeArgs {
+    /// Only this network (repeatable).
+    #[arg(long = "network", value_name = "NAME")]
+    pub networks: Vec<String>,
+
+    /// Only this offer, as NETWORK/ID (repeatable).
+    #[arg(long = "offer", value_name = "NETWORK/ID", value_parser = parse_address)]
+    pub offers: Vec<Address>,
+
+    /// Only these kinds of resources (comma-separated).
+    #[arg(long, value_enum, value_delimiter = ',', value_name = "KINDS")]
+    pub only: Vec<ResourceKind>,
+}
+
+/// Resource kinds for `--only`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ResourceKind {
+    /// The destination offer: basic info and payout events.
+    Offer,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub scope: ScopeArgs,
+
+    /// Exit 0 when there are no changes, 2 when there are, 1 on error.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+
+    /// Print the plan as JSON (see docs/plan-json.md).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    #[command(flatten)]
+    pub scope: ScopeArgs,
+
+    /// Apply without asking (for CI and scripts).
+    #[arg(long)]
+    pub auto_approve: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    /// Do not write: exit 1 if the committed schema is out of date.
+    #[arg(long)]
+    pub check: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SandboxArgs {
+    /// Port on 127.0.0.1 (0 picks a free one).
+    #[arg(long, default_value_t = 8085)]
+    pub port: u16,
+
+    /// Fixture file of source offers and keys (default: the built-in fixtures).
+    #[arg(long, value_name = "FILE")]
+    pub fixtures: Option<PathBuf>,
+
+    /// Write a .env.local that points offersync at this sandbox.
+    #[arg(long, value_name = "FILE")]
+    pub env_out: Option<PathBuf>,
+
+    /// Added latency per request, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    pub latency_ms: u64,
+
+    /// Network API requests per second (Everflow: 30).
+    #[arg(long, default_value_t = 30)]
+    pub network_rate: u32,
+
+    /// Affiliate API requests per second per source network (Everflow: 5).
+    #[arg(long, default_value_t = 5)]
+    pub affiliate_rate: u32,
+}
+
+/// `trimrx/12` -> an address.
+fn parse_address(text: &str) -> Result<Address, String> {
+    let (network, id) = text
+        .split_once('/')
+        .ok_or_else(|| format!("expected NETWORK/ID, got `{text}`"))?;
+    let id: u64 = id
+        .parse()
+        .ok()
+        .filter(|&id| id > 0)
+        .ok_or_else(|| format!("the offer id in `{text}` must be a positive integer"))?;
+    if network.is_empty() {
+        return Err(format!("expected NETWORK/ID, got `{text}`"));
+    }
+    Ok(Address {
+        network: network.to_owned(),
+        source_offer_id: SourceOfferId(id),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cli_is_well_formed() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn addresses_parse() {
+        assert_eq!(parse_address("trimrx/12").unwrap().to_string(), "trimrx/12");
+        assert!(parse_address("trimrx").is_err());
+        assert!(parse_address("trimrx/0").is_err());
+        assert!(parse_address("/3").is_err());
+    }
+}

@@ -1,0 +1,92 @@
+//! `offersync apply`: plan, confirm, then make exactly the planned changes.
+
+use std::io::IsTerminal;
+
+use anyhow::bail;
+
+use super::{Context, ExitStatus};
+use crate::apply::{Applied, apply};
+use crate::cli::ApplyArgs;
+use crate::everflow::ClientOptions;
+use crate::lock::WorkspaceLock;
+use crate::plan::Action;
+use crate::plan::show::render_text;
+use crate::planner;
+use crate::workspace::Clients;
+
+pub async fn run(ctx: &mut Context<'_>, args: &ApplyArgs) -> anyhow::Result<ExitStatus> {
+    let interactive = std::io::stdin().is_terminal();
+    if !args.auto_approve && !interactive {
+        bail!(
+            "refusing to apply: stdin is not a terminal, so the plan cannot be confirmed; \
+             pass --auto-approve to apply without confirmation"
+        );
+    }
+    let workspace = ctx.workspace()?;
+    let lock = WorkspaceLock::acquire(&workspace.store.root(), "offersync apply")?;
+    if let Some(dead) = &lock.taken_over {
+        ctx.printer.warn(&format!(
+            "took over the workspace lock left by {dead}, which is no longer running"
+        ));
+    }
+    let clients = Clients::new(&workspace.settings, &ClientOptions::default());
+    let planned = planner::plan(&workspace, &clients, &args.scope.scope()).await?;
+    let style = ctx.printer.stdout_style();
+    ctx.printer.data(&render_text(&planned.plan, style));
+    if planned.plan.is_empty() {
+        return Ok(ExitStatus::Success);
+    }
+    if !args.auto_approve && !confirm(ctx).await? {
+        ctx.printer.status("Apply cancelled; nothing was changed.");
+        return Ok(ExitStatus::Success);
+    }
+
+    let printer = &*ctx.printer;
+    let report = apply(&workspace, &clients, &planned, &mut |applied: &Applied| {
+        printer.status(&describe(applied));
+    })
+    .await;
+    let count = |action| report.applied.iter().filter(|a| a.action == action).count();
+    let summary = format!(
+        "{} created, {} updated, {} paused",
+        count(Action::Create),
+        count(Action::Update),
+        count(Action::Pause)
+    );
+    drop(lock);
+    match report.failure {
+        None => {
+            ctx.printer.data(&format!("\nApply complete: {summary}.\n"));
+            Ok(ExitStatus::Success)
+        }
+        Some(error) => {
+            ctx.printer.data(&format!(
+                "\nApply stopped: {summary} before the failure below; what was done is recorded in state.\n"
+            ));
+            Err(error.into())
+        }
+    }
+}
+
+fn describe(applied: &Applied) -> String {
+    let verb = match applied.action {
+        Action::Create => "created",
+        Action::Update => "updated",
+        Action::Pause => "paused",
+    };
+    format!(
+        "{}: {verb} iScale offer {}",
+        applied.address, applied.destination_id
+    )
+}
+
+async fn confirm(ctx: &mut Context<'_>) -> anyhow::Result<bool> {
+    ctx.printer
+        .status("\nDo you want to apply these changes? Only `yes` will be accepted.");
+    let answer = tokio::task::spawn_blocking(|| {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line).map(|_| line)
+    })
+    .await??;
+    Ok(answer.trim() == "yes")
+}

@@ -1,0 +1,78 @@
+//! One function per command. Each parses nothing (clap did), resolves what it needs from
+//! the workspace, calls into the domain modules and returns the exit status.
+
+mod apply;
+mod demo;
+mod plan;
+mod sandbox;
+mod schema;
+mod validate;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use crate::cli::{Cli, Command, ScopeArgs};
+use crate::planner::Scope;
+use crate::printer::Printer;
+use crate::workspace::Workspace;
+
+/// How a successful command ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExitStatus {
+    /// Done; no changes pending.
+    Success,
+    /// A plan with changes, under `--detailed-exitcode`.
+    Changes,
+}
+
+impl From<ExitStatus> for ExitCode {
+    fn from(status: ExitStatus) -> Self {
+        match status {
+            ExitStatus::Success => ExitCode::SUCCESS,
+            ExitStatus::Changes => ExitCode::from(2),
+        }
+    }
+}
+
+/// What every command gets: the workspace folder, the environment and the printer.
+pub struct Context<'a> {
+    pub root: PathBuf,
+    pub env: Vec<(String, String)>,
+    pub printer: &'a mut Printer,
+}
+
+impl Context<'_> {
+    /// Loads the workspace and from then on scrubs its secrets from all output.
+    fn workspace(&mut self) -> anyhow::Result<Workspace> {
+        let workspace = Workspace::load(&self.root, self.env.clone())?;
+        self.printer.set_redactor(workspace.settings.redactor());
+        Ok(workspace)
+    }
+}
+
+/// Runs the command line.
+pub async fn run(cli: Cli, printer: &mut Printer) -> anyhow::Result<ExitStatus> {
+    let root = cli.directory.unwrap_or_else(|| PathBuf::from("."));
+    let mut ctx = Context {
+        root,
+        env: std::env::vars().collect(),
+        printer,
+    };
+    match cli.command {
+        Command::Plan(args) => plan::run(&mut ctx, &args).await,
+        Command::Apply(args) => apply::run(&mut ctx, &args).await,
+        Command::Validate => validate::run(&mut ctx),
+        Command::Schema(args) => schema::run(&mut ctx, &args),
+        Command::Sandbox(args) => sandbox::run(&mut ctx, &args).await,
+        Command::Demo => demo::run(ctx.printer).await,
+    }
+}
+
+impl ScopeArgs {
+    pub fn scope(&self) -> Scope {
+        Scope {
+            networks: self.networks.clone(),
+            offers: self.offers.clone(),
+        }
+    }
+}

@@ -1,0 +1,47 @@
+//! `offersync sandbox`: the built-in Everflow simulator on loopback, for rehearsing a
+//! change or pointing a second tool at something that behaves like Everflow.
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+
+use super::{Context, ExitStatus};
+use crate::cli::SandboxArgs;
+use crate::fsutil::write_atomic;
+use crate::sandbox::{Fixtures, Sandbox, SandboxOptions, serve};
+
+pub async fn run(ctx: &mut Context<'_>, args: &SandboxArgs) -> anyhow::Result<ExitStatus> {
+    let fixtures = match &args.fixtures {
+        Some(path) => Fixtures::from_path(path)?,
+        None => Fixtures::builtin(),
+    };
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port))
+        .await
+        .with_context(|| format!("cannot listen on 127.0.0.1:{}", args.port))?;
+    let url = format!("http://{}", listener.local_addr()?);
+    if let Some(path) = &args.env_out {
+        // The sandbox's keys are not real, but the file is still a settings file: it is
+        // written, never printed.
+        write_atomic(path, fixtures.env_local(&url).as_bytes())
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        ctx.printer.status(&format!(
+            "Wrote {} (settings for this sandbox).",
+            path.display()
+        ));
+    }
+    let options = SandboxOptions {
+        network_rate: args.network_rate,
+        affiliate_rate: args.affiliate_rate,
+        latency: Duration::from_millis(args.latency_ms),
+        ..SandboxOptions::default()
+    };
+    let sandbox = Sandbox::new(fixtures, options);
+    ctx.printer.status(&format!(
+        "Everflow sandbox listening on {url} (EVERFLOW_API_URL={url}); Ctrl-C stops it."
+    ));
+    tokio::select! {
+        served = serve(listener, sandbox) => served.context("the sandbox stopped")?,
+        _ = tokio::signal::ctrl_c() => ctx.printer.status("Sandbox stopped."),
+    }
+    Ok(ExitStatus::Success)
+}

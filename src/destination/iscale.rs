@@ -1,0 +1,351 @@
+//! The iScale destination: an Everflow network written through the Network API.
+//!
+//! Owns how a rendered [`OfferSpec`] becomes request bodies, and how live offers are read
+//! back in as few calls as the API allows. PUT is a full replacement in Everflow (LIVE
+//! put-networksoffer: "omitted non-required fields revert to defaults"), so every PUT body
+//! starts from the live offer and overlays only the fields offersync manages: an edit an
+//! iScale user made to anything else survives.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::{Map, Value, json};
+
+use crate::everflow::ApiError;
+use crate::everflow::network::{LiveOffer, NetworkApi, TrackingDomain};
+use crate::render::{EventSpec, OfferSpec};
+
+/// Fields a GET returns that are not part of a PUT body.
+const OFFER_OUTPUT_ONLY: &[&str] = &[
+    "relationship",
+    "network_offer_id",
+    "network_id",
+    "time_created",
+    "time_saved",
+];
+
+/// The same for payout/revenue entries; `network_offer_payout_revenue_id` stays, it tells
+/// Everflow which existing event an entry updates (so event ids, which pixels point at,
+/// survive the PUT).
+const ENTRY_OUTPUT_ONLY: &[&str] = &[
+    "relationship",
+    "network_id",
+    "network_offer_id",
+    "time_created",
+    "time_saved",
+];
+
+/// Body of `POST /v1/networks/offers` for a new offer.
+///
+/// `network_tracking_domain_id` is required in practice (TF saw real 400s without it);
+/// conversions arrive as server postbacks from the source networks' pixels.
+pub fn create_body(spec: &OfferSpec, tracking_domain_id: u64) -> Value {
+    json!({
+        "network_advertiser_id": spec.network_advertiser_id,
+        "name": spec.name,
+        "html_description": spec.html_description,
+        "preview_url": spec.preview_url,
+        "destination_url": spec.destination_url,
+        "currency_id": spec.currency_id,
+        "offer_status": spec.offer_status.as_str(),
+        "visibility": spec.visibility.as_str(),
+        "network_tracking_domain_id": tracking_domain_id,
+        "conversion_method": "server_postback",
+        "payout_revenue": spec.events.iter().map(|event| entry(Map::new(), event)).collect::<Vec<_>>(),
+    })
+}
+
+/// Body of `PUT /v1/networks/offers/{id}`: the live offer with managed fields overlaid.
+pub fn replace_body(live: &LiveOffer, spec: &OfferSpec) -> Value {
+    let mut body = base_body(live);
+    let managed = [
+        ("network_advertiser_id", json!(spec.network_advertiser_id)),
+        ("name", json!(spec.name)),
+        ("html_description", json!(spec.html_description)),
+        ("preview_url", json!(spec.preview_url)),
+        ("destination_url", json!(spec.destination_url)),
+        ("currency_id", json!(spec.currency_id)),
+        ("offer_status", json!(spec.offer_status.as_str())),
+        ("visibility", json!(spec.visibility.as_str())),
+    ];
+    for (key, value) in managed {
+        body.insert(key.to_owned(), value);
+    }
+    let mut live_entries: BTreeMap<String, Map<String, Value>> = live
+        .raw_payout_entries()
+        .into_iter()
+        .filter_map(|entry| {
+            let name = entry.get("entry_name")?.as_str()?.to_owned();
+            Some((name, entry))
+        })
+        .collect();
+    let entries: Vec<Value> = spec
+        .events
+        .iter()
+        .map(|event| {
+            let base = live_entries.remove(&event.entry_name).unwrap_or_default();
+            entry(base, event)
+        })
+        .collect();
+    body.insert("payout_revenue".to_owned(), Value::Array(entries));
+    Value::Object(body)
+}
+
+/// Body of a PUT that only pauses the offer; everything else stays as it is live.
+pub fn pause_body(live: &LiveOffer) -> Value {
+    let mut body = base_body(live);
+    body.insert("offer_status".to_owned(), json!("paused"));
+    let entries: Vec<Value> = live
+        .raw_payout_entries()
+        .into_iter()
+        .map(|mut entry| {
+            for key in ENTRY_OUTPUT_ONLY {
+                entry.remove(*key);
+            }
+            Value::Object(entry)
+        })
+        .collect();
+    body.insert("payout_revenue".to_owned(), Value::Array(entries));
+    Value::Object(body)
+}
+
+fn base_body(live: &LiveOffer) -> Map<String, Value> {
+    let mut body = live.raw.clone();
+    for key in OFFER_OUTPUT_ONLY {
+        body.remove(*key);
+    }
+    body
+}
+
+/// One payout/revenue entry: `base` (the live entry, or empty) with managed fields set.
+fn entry(mut base: Map<String, Value>, event: &EventSpec) -> Value {
+    for key in ENTRY_OUTPUT_ONLY {
+        base.remove(*key);
+    }
+    let managed = [
+        ("entry_name", json!(event.entry_name)),
+        ("is_default", json!(event.is_default)),
+        ("payout_type", json!(event.payout_type.as_str())),
+        ("payout_amount", json!(event.payout_amount.normalize())),
+        (
+            "payout_percentage",
+            json!(event.payout_percentage.normalize()),
+        ),
+        ("revenue_type", json!(event.revenue_type.as_str())),
+        ("revenue_amount", json!(event.revenue_amount.normalize())),
+        (
+            "revenue_percentage",
+            json!(event.revenue_percentage.normalize()),
+        ),
+    ];
+    for (key, value) in managed {
+        base.insert(key.to_owned(), value);
+    }
+    Value::Object(base)
+}
+
+/// Event ids by entry name, from any response that carries payout/revenue entries
+/// (top-level `payout_revenue[]` on POST/PUT answers, or the relationship on GET).
+pub fn event_ids(offer: &LiveOffer) -> BTreeMap<String, u64> {
+    let mut entries = offer.raw_payout_entries();
+    if entries.is_empty()
+        && let Some(Value::Array(list)) = offer.raw.get("payout_revenue")
+    {
+        entries = list.iter().filter_map(|e| e.as_object().cloned()).collect();
+    }
+    entries
+        .iter()
+        .filter_map(|entry| {
+            let name = entry.get("entry_name")?.as_str()?;
+            let id = entry.get("network_offer_payout_revenue_id")?.as_u64()?;
+            (id > 0).then(|| (name.to_owned(), id))
+        })
+        .collect()
+}
+
+/// Reads the live offers with the given ids: one list call per advertiser, then single
+/// reads only for offers the lists did not return complete (moved to another advertiser,
+/// or listed without their payout entries). Ids that do not exist are absent.
+pub async fn refresh(
+    api: &NetworkApi,
+    advertiser_ids: &BTreeSet<u64>,
+    ids: &BTreeSet<u64>,
+) -> Result<BTreeMap<u64, LiveOffer>, ApiError> {
+    let mut found = BTreeMap::new();
+    if ids.is_empty() {
+        return Ok(found);
+    }
+    for &advertiser in advertiser_ids {
+        for offer in api.offers_of_advertiser(advertiser).await? {
+            let complete = offer.view.relationship.payout_revenue.is_some();
+            if ids.contains(&offer.id()) && complete {
+                found.insert(offer.id(), offer);
+            }
+        }
+    }
+    for &id in ids {
+        if found.contains_key(&id) {
+            continue;
+        }
+        match api.offer(id).await {
+            Ok(offer) => {
+                found.insert(id, offer);
+            }
+            Err(error) if error.is_not_found() => {}
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(found)
+}
+
+/// The tracking domain new offers use: the one named by `ISCALE_TRACKING_DOMAIN` when
+/// set, else the network's primary domain.
+pub fn choose_tracking_domain(
+    domains: &[TrackingDomain],
+    wanted: Option<&str>,
+) -> Result<u64, String> {
+    let usable = |domain: &&TrackingDomain| {
+        domain.domain_status.is_empty() || domain.domain_status == "active"
+    };
+    if let Some(wanted) = wanted {
+        let wanted = wanted.trim().trim_end_matches('/');
+        let wanted = wanted
+            .strip_prefix("https://")
+            .or_else(|| wanted.strip_prefix("http://"))
+            .unwrap_or(wanted);
+        return domains
+            .iter()
+            .filter(usable)
+            .find(|domain| domain.url.eq_ignore_ascii_case(wanted))
+            .map(|domain| domain.network_tracking_domain_id)
+            .ok_or_else(|| {
+                format!("`ISCALE_TRACKING_DOMAIN` is `{wanted}`, which is not an active tracking domain of the iScale network")
+            });
+    }
+    domains
+        .iter()
+        .filter(usable)
+        .find(|domain| domain.is_primary_domain)
+        .or_else(|| domains.iter().find(usable))
+        .map(|domain| domain.network_tracking_domain_id)
+        .ok_or_else(|| "the iScale network has no active tracking domain".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::str::FromStr;
+
+    use rust_decimal::Decimal;
+
+    use super::*;
+    use crate::everflow::types::{OfferStatus, PayoutType, RevenueType, Visibility};
+    use crate::money::Margin;
+
+    /// The body exactly as sent (insta's own JSON writer would not show serde_json's
+    /// exact numbers as numbers).
+    fn wire(body: &Value) -> String {
+        serde_json::to_string_pretty(body).unwrap()
+    }
+
+    fn spec() -> OfferSpec {
+        OfferSpec {
+            name: "X".into(),
+            html_description: "d".into(),
+            preview_url: "https://a.test/p".into(),
+            destination_url: "https://a.test/?oid=1&affid=42&sub5={transaction_id}".into(),
+            visibility: Visibility::RequireApproval,
+            offer_status: OfferStatus::Active,
+            network_advertiser_id: 13,
+            currency_id: "USD".into(),
+            margin: Margin::default(),
+            events: vec![EventSpec {
+                entry_name: "Base".into(),
+                is_default: true,
+                source_event_id: 0,
+                payout_type: PayoutType::Cpa,
+                payout_amount: Decimal::from_str("296.00").unwrap(),
+                payout_percentage: Decimal::ZERO,
+                revenue_type: RevenueType::Rpa,
+                revenue_amount: Decimal::from(370),
+                revenue_percentage: Decimal::ZERO,
+            }],
+        }
+    }
+
+    fn live() -> LiveOffer {
+        let raw = json!({
+            "network_offer_id": 1001, "network_id": 7001, "time_saved": 5, "time_created": 4,
+            "name": "X", "internal_notes": "edited by a person", "network_advertiser_id": 13,
+            "relationship": {"payout_revenue": {"total": 2, "entries": [
+                {"network_offer_payout_revenue_id": 81, "network_id": 7001, "entry_name": "Base", "is_private": true,
+                 "payout_type": "cpa", "payout_amount": 280, "revenue_type": "rpa", "revenue_amount": 350, "is_default": true},
+                {"network_offer_payout_revenue_id": 82, "entry_name": "Manual", "payout_type": "cpa", "payout_amount": 1,
+                 "revenue_type": "rpa", "revenue_amount": 2, "is_default": false}
+            ]}}
+        });
+        let Value::Object(raw) = raw else {
+            unreachable!()
+        };
+        LiveOffer {
+            view: serde_json::from_value(Value::Object(raw.clone())).unwrap(),
+            raw,
+        }
+    }
+
+    #[test]
+    fn replace_body_overlays_managed_fields_and_keeps_the_rest() {
+        let body = replace_body(&live(), &spec());
+        insta::assert_snapshot!(wire(&body));
+        assert_eq!(body["internal_notes"], "edited by a person");
+        assert!(body.get("relationship").is_none());
+    }
+
+    #[test]
+    fn pause_body_changes_only_the_status() {
+        let body = pause_body(&live());
+        assert_eq!(body["offer_status"], "paused");
+        assert_eq!(body["name"], "X");
+        assert_eq!(body["payout_revenue"].as_array().unwrap().len(), 2);
+        assert_eq!(
+            body["payout_revenue"][0]["network_offer_payout_revenue_id"],
+            81
+        );
+    }
+
+    #[test]
+    fn create_body_snapshot() {
+        insta::assert_snapshot!(wire(&create_body(&spec(), 1)));
+    }
+
+    #[test]
+    fn event_ids_by_name() {
+        assert_eq!(
+            event_ids(&live()),
+            BTreeMap::from([("Base".into(), 81), ("Manual".into(), 82)])
+        );
+    }
+
+    #[test]
+    fn tracking_domain_choice() {
+        let domains = vec![
+            TrackingDomain {
+                network_tracking_domain_id: 1,
+                url: "trk.a.test".into(),
+                is_primary_domain: false,
+                domain_status: "active".into(),
+            },
+            TrackingDomain {
+                network_tracking_domain_id: 2,
+                url: "trk.b.test".into(),
+                is_primary_domain: true,
+                domain_status: "active".into(),
+            },
+        ];
+        assert_eq!(choose_tracking_domain(&domains, None), Ok(2));
+        assert_eq!(
+            choose_tracking_domain(&domains, Some("https://TRK.a.test/")),
+            Ok(1)
+        );
+        assert!(choose_tracking_domain(&domains, Some("x.test")).is_err());
+        assert!(choose_tracking_domain(&[], None).is_err());
+    }
+}

@@ -1,0 +1,56 @@
+//! Small file-system helpers: atomic writes and stable JSON.
+
+use std::io::Write;
+use std::path::Path;
+
+use serde::Serialize;
+
+/// Writes a file so that readers see either the old or the new content, never a torn
+/// one: temp file in the same folder, fsync, rename, fsync the folder.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or_else(|| Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let mut temp = tempfile::NamedTempFile::new_in(dir)?;
+    temp.write_all(bytes)?;
+    temp.as_file().sync_all()?;
+    temp.persist(path).map_err(|error| error.error)?;
+    // The rename is durable only once the folder is synced.
+    std::fs::File::open(dir)?.sync_all()?;
+    Ok(())
+}
+
+/// JSON meant for Git: keys sorted, two-space indent, trailing newline.
+pub fn stable_json<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
+    // Going through `Value` sorts every map (serde_json's map is a BTreeMap here).
+    let value = serde_json::to_value(value).expect("state values serialize");
+    let mut bytes = serde_json::to_vec_pretty(&value).expect("a Value serializes");
+    bytes.push(b'\n');
+    bytes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stable_json_sorts_keys() {
+        #[derive(Serialize)]
+        struct S {
+            zeta: u8,
+            alpha: u8,
+        }
+        let text = String::from_utf8(stable_json(&S { zeta: 1, alpha: 2 })).unwrap();
+        assert_eq!(text, "{\n  \"alpha\": 2,\n  \"zeta\": 1\n}\n");
+    }
+
+    #[test]
+    fn write_atomic_creates_parents_and_replaces() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a/b/c.json");
+        write_atomic(&path, b"one").unwrap();
+        write_atomic(&path, b"two").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"two");
+        let leftovers = std::fs::read_dir(path.parent().unwrap()).unwrap().count();
+        assert_eq!(leftovers, 1, "no temp files are left behind");
+    }
+}

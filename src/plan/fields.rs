@@ -1,0 +1,305 @@
+//! Managed fields as a flat, ordered list of `(path, value)`, the common ground on which
+//! what offersync wants and what the destination holds are compared.
+//!
+//! Paths read like the API: `name`, `events["Base"].payout_amount`. Values compare by
+//! meaning (280 equals 280.00) and fingerprint the same way, so a server that formats a
+//! number differently never causes a diff.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use rust_decimal::Decimal;
+use serde::{Serialize, Serializer};
+use sha2::{Digest, Sha256};
+
+use crate::everflow::network::LiveOfferView;
+use crate::money::format_amount;
+use crate::render::OfferSpec;
+
+/// One managed value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FieldValue {
+    Text(String),
+    /// An enum value or an id: shown bare.
+    Symbol(String),
+    Money(Decimal),
+    Percent(Decimal),
+    Id(u64),
+    Bool(bool),
+}
+
+impl FieldValue {
+    /// A short, stable fingerprint of the value's meaning.
+    pub fn fingerprint(value: Option<&FieldValue>) -> String {
+        let canonical = match value {
+            None => "absent".to_owned(),
+            Some(FieldValue::Text(text)) => format!("text:{text}"),
+            Some(FieldValue::Symbol(text)) => format!("symbol:{text}"),
+            Some(FieldValue::Money(amount)) => format!("money:{}", amount.normalize()),
+            Some(FieldValue::Percent(amount)) => format!("percent:{}", amount.normalize()),
+            Some(FieldValue::Id(id)) => format!("id:{id}"),
+            Some(FieldValue::Bool(flag)) => format!("bool:{flag}"),
+        };
+        short_hash(canonical.as_bytes())
+    }
+
+    pub fn is_multiline(&self) -> bool {
+        matches!(self, FieldValue::Text(text) if text.contains('\n'))
+    }
+}
+
+impl fmt::Display for FieldValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FieldValue::Text(text) => write!(f, "{text:?}"),
+            FieldValue::Symbol(text) => f.write_str(text),
+            FieldValue::Money(amount) => f.write_str(&format_amount(*amount)),
+            FieldValue::Percent(amount) => write!(f, "{}%", format_amount(*amount)),
+            FieldValue::Id(id) => write!(f, "{id}"),
+            FieldValue::Bool(flag) => write!(f, "{flag}"),
+        }
+    }
+}
+
+impl Serialize for FieldValue {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            FieldValue::Text(text) | FieldValue::Symbol(text) => serializer.serialize_str(text),
+            FieldValue::Money(amount) | FieldValue::Percent(amount) => {
+                Serialize::serialize(&amount.normalize(), serializer)
+            }
+            FieldValue::Id(id) => serializer.serialize_u64(*id),
+            FieldValue::Bool(flag) => serializer.serialize_bool(*flag),
+        }
+    }
+}
+
+/// The first 16 hex digits of a SHA-256.
+pub fn short_hash(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    digest[..8]
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
+/// Fingerprint per field path.
+pub fn field_fingerprints(fields: &Fields) -> BTreeMap<String, String> {
+    fields
+        .iter()
+        .map(|(path, value)| (path.clone(), FieldValue::fingerprint(Some(value))))
+        .collect()
+}
+
+/// One fingerprint for a whole set of field fingerprints.
+pub fn combined_fingerprint(fingerprints: &BTreeMap<String, String>) -> String {
+    let text: String = fingerprints
+        .iter()
+        .map(|(path, fingerprint)| format!("{path}={fingerprint}\n"))
+        .collect();
+    short_hash(text.as_bytes())
+}
+
+pub type Fields = Vec<(String, FieldValue)>;
+
+/// The path of one event field.
+pub fn event_path(entry_name: &str, field: &str) -> String {
+    format!("events[{entry_name:?}].{field}")
+}
+
+/// The entry name in an event path, if it is one.
+pub fn event_of(path: &str) -> Option<(&str, &str)> {
+    let rest = path.strip_prefix("events[\"")?;
+    let close = rest.find("\"].")?;
+    Some((&rest[..close], &rest[close + 3..]))
+}
+
+/// The managed fields of a rendered offer, in display order.
+pub fn spec_fields(spec: &OfferSpec) -> Fields {
+    let mut fields: Fields = vec![
+        ("name".into(), FieldValue::Text(spec.name.clone())),
+        (
+            "html_description".into(),
+            FieldValue::Text(spec.html_description.clone()),
+        ),
+        (
+            "preview_url".into(),
+            FieldValue::Text(spec.preview_url.clone()),
+        ),
+        (
+            "destination_url".into(),
+            FieldValue::Text(spec.destination_url.clone()),
+        ),
+        (
+            "visibility".into(),
+            FieldValue::Symbol(spec.visibility.as_str().to_owned()),
+        ),
+        (
+            "offer_status".into(),
+            FieldValue::Symbol(spec.offer_status.as_str().to_owned()),
+        ),
+        (
+            "network_advertiser_id".into(),
+            FieldValue::Id(spec.network_advertiser_id),
+        ),
+        (
+            "currency_id".into(),
+            FieldValue::Symbol(spec.currency_id.clone()),
+        ),
+    ];
+    for event in &spec.events {
+        push_event(
+            &mut fields,
+            &event.entry_name,
+            EventValues {
+                is_default: event.is_default,
+                payout_type: event.payout_type.as_str(),
+                payout_amount: event.payout_amount,
+                payout_percentage: event.payout_percentage,
+                revenue_type: event.revenue_type.as_str(),
+                revenue_amount: event.revenue_amount,
+                revenue_percentage: event.revenue_percentage,
+            },
+        );
+    }
+    fields
+}
+
+/// The managed fields of a live destination offer. Events are read from
+/// `relationship.payout_revenue`; the caller makes sure it was requested.
+pub fn live_fields(view: &LiveOfferView) -> Fields {
+    let mut fields: Fields = vec![
+        ("name".into(), FieldValue::Text(view.name.clone())),
+        (
+            "html_description".into(),
+            FieldValue::Text(view.html_description.clone()),
+        ),
+        (
+            "preview_url".into(),
+            FieldValue::Text(view.preview_url.clone()),
+        ),
+        (
+            "destination_url".into(),
+            FieldValue::Text(view.destination_url.clone()),
+        ),
+        (
+            "visibility".into(),
+            FieldValue::Symbol(view.visibility.clone()),
+        ),
+        (
+            "offer_status".into(),
+            FieldValue::Symbol(view.offer_status.clone()),
+        ),
+        (
+            "network_advertiser_id".into(),
+            FieldValue::Id(view.network_advertiser_id),
+        ),
+        (
+            "currency_id".into(),
+            FieldValue::Symbol(view.currency_id.clone()),
+        ),
+    ];
+    let entries = view
+        .relationship
+        .payout_revenue
+        .as_ref()
+        .map(|entries| entries.0.as_slice())
+        .unwrap_or_default();
+    for entry in entries {
+        push_event(
+            &mut fields,
+            &entry.entry_name,
+            EventValues {
+                is_default: entry.is_default,
+                payout_type: &entry.payout_type,
+                payout_amount: entry.payout_amount,
+                payout_percentage: entry.payout_percentage,
+                revenue_type: &entry.revenue_type,
+                revenue_amount: entry.revenue_amount,
+                revenue_percentage: entry.revenue_percentage,
+            },
+        );
+    }
+    fields
+}
+
+#[derive(Clone, Copy)]
+struct EventValues<'a> {
+    is_default: bool,
+    payout_type: &'a str,
+    payout_amount: Decimal,
+    payout_percentage: Decimal,
+    revenue_type: &'a str,
+    revenue_amount: Decimal,
+    revenue_percentage: Decimal,
+}
+
+fn push_event(fields: &mut Fields, name: &str, values: EventValues<'_>) {
+    fields.extend([
+        (
+            event_path(name, "is_default"),
+            FieldValue::Bool(values.is_default),
+        ),
+        (
+            event_path(name, "payout_type"),
+            FieldValue::Symbol(values.payout_type.to_owned()),
+        ),
+        (
+            event_path(name, "payout_amount"),
+            FieldValue::Money(values.payout_amount),
+        ),
+        (
+            event_path(name, "payout_percentage"),
+            FieldValue::Percent(values.payout_percentage),
+        ),
+        (
+            event_path(name, "revenue_type"),
+            FieldValue::Symbol(values.revenue_type.to_owned()),
+        ),
+        (
+            event_path(name, "revenue_amount"),
+            FieldValue::Money(values.revenue_amount),
+        ),
+        (
+            event_path(name, "revenue_percentage"),
+            FieldValue::Percent(values.revenue_percentage),
+        ),
+    ]);
+}
+
+#[cfg(test)]
+mod tests {
+    use std::str::FromStr;
+
+    use super::*;
+
+    #[test]
+    fn money_fingerprints_ignore_scale() {
+        let a = FieldValue::Money(Decimal::from_str("280.00").unwrap());
+        let b = FieldValue::Money(Decimal::from(280));
+        assert_eq!(a, b);
+        assert_eq!(
+            FieldValue::fingerprint(Some(&a)),
+            FieldValue::fingerprint(Some(&b))
+        );
+        assert_ne!(
+            FieldValue::fingerprint(Some(&a)),
+            FieldValue::fingerprint(Some(&FieldValue::Percent(Decimal::from(280))))
+        );
+        assert_ne!(
+            FieldValue::fingerprint(None),
+            FieldValue::fingerprint(Some(&a))
+        );
+    }
+
+    #[test]
+    fn event_paths_round_trip() {
+        let path = event_path("Upsell \"VIP\"", "payout_amount");
+        assert_eq!(path, r#"events["Upsell \"VIP\""].payout_amount"#);
+        assert_eq!(
+            event_of(r#"events["Base"].payout_amount"#),
+            Some(("Base", "payout_amount"))
+        );
+        assert_eq!(event_of("name"), None);
+    }
+}

@@ -1,0 +1,207 @@
+//! Pulling source offers: what each configured offer looks like in its source network
+//! right now, as a [`SourceSnapshot`].
+//!
+//! A snapshot is the raw offer (saved as `offer.json`) with its typed view, plus the
+//! landing page behind each of its URLs (saved in `url_mapping.json`). Landing pages come
+//! from the tracking-link route because `preview_url` in the URL entries is often empty
+//! (DESIGN section 5 item 3). This module reads the Affiliate API and nothing else.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::desired::SourceOfferId;
+use crate::everflow::ApiError;
+use crate::everflow::affiliate::{AffiliateApi, SourceOffer};
+
+/// The URL id Everflow uses for an offer's default landing page.
+pub const DEFAULT_URL_ID: u64 = 0;
+
+/// One source offer as pulled.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SourceSnapshot {
+    pub offer_id: SourceOfferId,
+    /// The offer exactly as the API returned it (`offer.json`).
+    pub raw: serde_json::Value,
+    pub offer: SourceOffer,
+    /// Landing page per source URL id (0: the offer's default URL).
+    pub landing_pages: BTreeMap<u64, LandingPage>,
+}
+
+/// Where one source URL sends traffic.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+pub struct LandingPage {
+    pub name: String,
+    /// The page itself: the tracking link up to its query string.
+    pub url: String,
+}
+
+impl SourceSnapshot {
+    /// Builds a snapshot from a raw offer and its landing pages, checking the offer's shape.
+    pub fn new(
+        offer_id: SourceOfferId,
+        raw: serde_json::Value,
+        landing_pages: BTreeMap<u64, LandingPage>,
+    ) -> Result<Self, String> {
+        let offer: SourceOffer = serde_path_to_error::deserialize(&raw).map_err(|error| {
+            let at = error.path().to_string();
+            format!("at `{at}`: {}", error.into_inner())
+        })?;
+        if offer.network_offer_id != offer_id.0 {
+            return Err(format!(
+                "asked for offer {offer_id} but the answer is offer {}",
+                offer.network_offer_id
+            ));
+        }
+        Ok(Self {
+            offer_id,
+            raw,
+            offer,
+            landing_pages,
+        })
+    }
+
+    pub fn default_landing_page(&self) -> Option<&LandingPage> {
+        self.landing_pages.get(&DEFAULT_URL_ID)
+    }
+}
+
+/// What pulling one configured offer found.
+#[derive(Clone, Debug)]
+pub enum Pulled {
+    Found(Box<SourceSnapshot>),
+    /// The source no longer shows or lets us run this offer.
+    Unavailable {
+        reason: String,
+    },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PullError {
+    #[error("{network}/{offer_id}: {source}")]
+    Api {
+        network: String,
+        offer_id: SourceOfferId,
+        source: ApiError,
+    },
+    #[error("{network}/{offer_id}: the source offer is malformed: {detail}")]
+    Malformed {
+        network: String,
+        offer_id: SourceOfferId,
+        detail: String,
+    },
+}
+
+/// Pulls one offer: the offer, then the landing page of its default URL.
+pub async fn pull_offer(
+    api: &AffiliateApi,
+    network: &str,
+    offer_id: SourceOfferId,
+) -> Result<Pulled, PullError> {
+    let api_error = |source: ApiError| PullError::Api {
+        network: network.to_owned(),
+        offer_id,
+        source,
+    };
+    let raw = match api.offer(offer_id.0).await {
+        Ok(raw) => raw,
+        // Everflow answers 404 both for offers that do not exist and for offers this
+        // affiliate may not see (facts file, GET /affiliates/offers/{offerId}).
+        Err(error) if error.is_not_found() => {
+            return Ok(Pulled::Unavailable {
+                reason: "the source network does not show this offer to us (404)".to_owned(),
+            });
+        }
+        Err(error) => return Err(api_error(error)),
+    };
+    let link = match api.tracking_link(offer_id.0, DEFAULT_URL_ID).await {
+        Ok(link) => link,
+        // 400: "the affiliate may not run the offer" (facts file, /url/{urlId}).
+        Err(error) if matches!(error.status(), Some(400 | 404)) => {
+            return Ok(Pulled::Unavailable {
+                reason: format!(
+                    "the source network does not let us run this offer ({})",
+                    error.status().unwrap_or_default()
+                ),
+            });
+        }
+        Err(error) => return Err(api_error(error)),
+    };
+    let landing = landing_page_of(&link).ok_or_else(|| PullError::Malformed {
+        network: network.to_owned(),
+        offer_id,
+        detail: format!("the default tracking link is not an http(s) URL: `{link}`"),
+    })?;
+    let landing_pages = BTreeMap::from([(
+        DEFAULT_URL_ID,
+        LandingPage {
+            name: "Default".to_owned(),
+            url: landing,
+        },
+    )]);
+    let snapshot = SourceSnapshot::new(offer_id, raw, landing_pages).map_err(|detail| {
+        PullError::Malformed {
+            network: network.to_owned(),
+            offer_id,
+            detail,
+        }
+    })?;
+    Ok(Pulled::Found(Box::new(snapshot)))
+}
+
+/// The landing page of a tracking link: everything before its query (and fragment).
+/// Returns `None` for anything that is not an absolute http(s) URL.
+pub fn landing_page_of(link: &str) -> Option<String> {
+    let link = link.trim();
+    let end = link.find(['?', '#']).unwrap_or(link.len());
+    let base = &link[..end];
+    let parsed = url::Url::parse(base).ok()?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+        return None;
+    }
+    Some(base.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn landing_page_is_the_link_before_its_query() {
+        assert_eq!(
+            landing_page_of(
+                "https://www.domain.com/path?_ef_transaction_id=&uid=123&oid=456&affid=789"
+            )
+            .as_deref(),
+            Some("https://www.domain.com/path")
+        );
+        assert_eq!(
+            landing_page_of("https://a.test/x#frag").as_deref(),
+            Some("https://a.test/x")
+        );
+        assert_eq!(landing_page_of("javascript:alert(1)"), None);
+        assert_eq!(landing_page_of("/relative?x=1"), None);
+    }
+
+    #[test]
+    fn snapshot_rejects_a_mismatched_offer() {
+        let error = SourceSnapshot::new(
+            SourceOfferId(1),
+            serde_json::json!({"network_offer_id": 2}),
+            BTreeMap::new(),
+        )
+        .unwrap_err();
+        assert_eq!(error, "asked for offer 1 but the answer is offer 2");
+    }
+
+    #[test]
+    fn snapshot_names_where_the_shape_is_wrong() {
+        let error = SourceSnapshot::new(
+            SourceOfferId(1),
+            serde_json::json!({"network_offer_id": 1, "relationship": {"payouts": {"entries": [{"payout_type": null}]}}}),
+            BTreeMap::new(),
+        )
+        .unwrap_err();
+        assert!(error.starts_with("at `relationship.payouts`"), "{error}");
+    }
+}

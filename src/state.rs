@@ -1,0 +1,340 @@
+//! State on disk (DESIGN section 4.4): per offer `state/<network>/<source_offer_id>/` with
+//! the seed's files and `state.json` (ids and last-applied fingerprints).
+//!
+//! The committed files describe what was last APPLIED; only apply writes them, each file
+//! atomically, right after the write it records. They are stable for Git (sorted keys, no
+//! timestamps) and hold no secrets.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::desired::SourceOfferId;
+use crate::fsutil::{stable_json, write_atomic};
+use crate::source::{LandingPage, SourceSnapshot};
+
+pub const STATE_DIR: &str = "state";
+const STATE_FILE: &str = "state.json";
+const OFFER_FILE: &str = "offer.json";
+const URL_MAPPING_FILE: &str = "url_mapping.json";
+const CREATE_PAYLOAD_FILE: &str = "create_payload.json";
+const OFFER_ID_FILE: &str = "iscale_offer_id.txt";
+
+/// Bumped when the shape of `state.json` changes incompatibly.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// `state.json` of one source offer.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct OfferState {
+    pub format_version: u32,
+    pub offer: ManagedOffer,
+}
+
+/// The destination offer offersync manages for a source offer.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ManagedOffer {
+    /// The destination's offer id (`network_offer_id` in iScale).
+    pub id: u64,
+    /// Fingerprint of every managed field as last applied.
+    pub fingerprint: String,
+    /// Fingerprint per managed field as last applied: how a plan tells an edit made in
+    /// the destination from a change at the source or in the config.
+    pub fields: BTreeMap<String, String>,
+    /// Destination event ids by entry name, as far as known.
+    #[serde(default)]
+    pub events: BTreeMap<String, u64>,
+}
+
+/// One line of `url_mapping.json`: a source URL, its landing page, and the destination
+/// URL offersync built from it.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct UrlMapping {
+    pub source_url_id: u64,
+    pub name: String,
+    pub landing_page: String,
+    pub destination_url: String,
+}
+
+/// What an apply step records.
+#[derive(Debug)]
+pub struct Record<'a> {
+    pub state: &'a OfferState,
+    pub snapshot: Option<&'a SourceSnapshot>,
+    pub url_mapping: &'a [UrlMapping],
+    pub create_payload: Option<&'a serde_json::Value>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("{}: {reason}", path.display())]
+    Read { path: PathBuf, reason: String },
+    #[error("cannot write {}: {source}", path.display())]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// The `state/` folder of a workspace.
+#[derive(Clone, Debug)]
+pub struct StateStore {
+    workspace: PathBuf,
+}
+
+impl StateStore {
+    pub fn new(workspace: &Path) -> Self {
+        Self {
+            workspace: workspace.to_owned(),
+        }
+    }
+
+    pub fn root(&self) -> PathBuf {
+        self.workspace.join(STATE_DIR)
+    }
+
+    /// The folder of one offer, relative to the workspace (for messages).
+    pub fn shown_dir(network: &str, id: SourceOfferId) -> PathBuf {
+        Path::new(STATE_DIR).join(network).join(id.to_string())
+    }
+
+    fn dir(&self, network: &str, id: SourceOfferId) -> PathBuf {
+        self.workspace.join(Self::shown_dir(network, id))
+    }
+
+    /// Networks that have a state folder, sorted.
+    pub fn networks(&self) -> Result<Vec<String>, StateError> {
+        let root = self.root();
+        let mut names: Vec<String> = list_dirs(&root, Path::new(STATE_DIR))?
+            .into_iter()
+            .filter(|name| !name.starts_with('.'))
+            .collect();
+        names.sort();
+        Ok(names)
+    }
+
+    /// Source offers of a network that have a `state.json`, in id order.
+    pub fn offer_ids(&self, network: &str) -> Result<Vec<SourceOfferId>, StateError> {
+        let dir = self.root().join(network);
+        let shown = Path::new(STATE_DIR).join(network);
+        let mut ids: Vec<SourceOfferId> = list_dirs(&dir, &shown)?
+            .into_iter()
+            .filter_map(|name| name.parse::<u64>().ok())
+            .filter(|&id| id > 0)
+            .map(SourceOfferId)
+            .filter(|&id| self.dir(network, id).join(STATE_FILE).is_file())
+            .collect();
+        ids.sort();
+        Ok(ids)
+    }
+
+    pub fn load(&self, network: &str, id: SourceOfferId) -> Result<Option<OfferState>, StateError> {
+        let Some(state) = self.read_json::<OfferState>(network, id, STATE_FILE)? else {
+            return Ok(None);
+        };
+        if state.format_version != FORMAT_VERSION {
+            return Err(StateError::Read {
+                path: Self::shown_dir(network, id).join(STATE_FILE),
+                reason: format!(
+                    "format_version {} is not supported by this offersync (expected {FORMAT_VERSION})",
+                    state.format_version
+                ),
+            });
+        }
+        Ok(Some(state))
+    }
+
+    /// The source snapshot as last applied (`offer.json` + `url_mapping.json`).
+    pub fn load_snapshot(
+        &self,
+        network: &str,
+        id: SourceOfferId,
+    ) -> Result<Option<SourceSnapshot>, StateError> {
+        let Some(raw) = self.read_json::<serde_json::Value>(network, id, OFFER_FILE)? else {
+            return Ok(None);
+        };
+        let mapping = self
+            .read_json::<Vec<UrlMapping>>(network, id, URL_MAPPING_FILE)?
+            .unwrap_or_default();
+        let landing_pages = mapping
+            .into_iter()
+            .map(|entry| {
+                (
+                    entry.source_url_id,
+                    LandingPage {
+                        name: entry.name,
+                        url: entry.landing_page,
+                    },
+                )
+            })
+            .collect();
+        SourceSnapshot::new(id, raw, landing_pages)
+            .map(Some)
+            .map_err(|reason| StateError::Read {
+                path: Self::shown_dir(network, id).join(OFFER_FILE),
+                reason,
+            })
+    }
+
+    /// Records what one apply step did. `state.json` goes first: the id it holds is
+    /// what prevents a duplicate if the run dies before the other files are written.
+    pub fn record(
+        &self,
+        network: &str,
+        id: SourceOfferId,
+        record: &Record<'_>,
+    ) -> Result<(), StateError> {
+        let dir = self.dir(network, id);
+        self.write(&dir.join(STATE_FILE), &stable_json(record.state))?;
+        self.write(
+            &dir.join(OFFER_ID_FILE),
+            format!("{}\n", record.state.offer.id).as_bytes(),
+        )?;
+        if let Some(snapshot) = record.snapshot {
+            self.write(&dir.join(OFFER_FILE), &stable_json(&snapshot.raw))?;
+            self.write(
+                &dir.join(URL_MAPPING_FILE),
+                &stable_json(record.url_mapping),
+            )?;
+        }
+        if let Some(payload) = record.create_payload {
+            self.write(&dir.join(CREATE_PAYLOAD_FILE), &stable_json(payload))?;
+        }
+        Ok(())
+    }
+
+    fn write(&self, path: &Path, bytes: &[u8]) -> Result<(), StateError> {
+        write_atomic(path, bytes).map_err(|source| StateError::Write {
+            path: path
+                .strip_prefix(&self.workspace)
+                .unwrap_or(path)
+                .to_owned(),
+            source,
+        })
+    }
+
+    fn read_json<T: serde::de::DeserializeOwned>(
+        &self,
+        network: &str,
+        id: SourceOfferId,
+        file: &str,
+    ) -> Result<Option<T>, StateError> {
+        let path = self.dir(network, id).join(file);
+        let shown = Self::shown_dir(network, id).join(file);
+        let bytes = match std::fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(error) => {
+                return Err(StateError::Read {
+                    path: shown,
+                    reason: error.to_string(),
+                });
+            }
+        };
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|error| StateError::Read {
+                path: shown,
+                reason: format!("{error}"),
+            })
+    }
+}
+
+fn list_dirs(dir: &Path, shown: &Path) -> Result<Vec<String>, StateError> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(error) => {
+            return Err(StateError::Read {
+                path: shown.to_owned(),
+                reason: error.to_string(),
+            });
+        }
+    };
+    Ok(entries
+        .filter_map(Result::ok)
+        .filter(|entry| entry.file_type().is_ok_and(|kind| kind.is_dir()))
+        .filter_map(|entry| entry.file_name().into_string().ok())
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(id: u64) -> OfferState {
+        OfferState {
+            format_version: FORMAT_VERSION,
+            offer: ManagedOffer {
+                id,
+                fingerprint: "f".into(),
+                fields: BTreeMap::from([("name".into(), "aa".into())]),
+                events: BTreeMap::from([("Base".into(), 9)]),
+            },
+        }
+    }
+
+    #[test]
+    fn round_trips_state_and_snapshot() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = StateStore::new(dir.path());
+        let snapshot = SourceSnapshot::new(
+            SourceOfferId(3),
+            serde_json::json!({"network_offer_id": 3, "name": "x"}),
+            BTreeMap::from([(
+                0,
+                LandingPage {
+                    name: "Default".into(),
+                    url: "https://a.test/".into(),
+                },
+            )]),
+        )
+        .unwrap();
+        let mapping = [UrlMapping {
+            source_url_id: 0,
+            name: "Default".into(),
+            landing_page: "https://a.test/".into(),
+            destination_url: "https://a.test/?oid=3".into(),
+        }];
+        store
+            .record(
+                "trimrx",
+                SourceOfferId(3),
+                &Record {
+                    state: &state(77),
+                    snapshot: Some(&snapshot),
+                    url_mapping: &mapping,
+                    create_payload: Some(&serde_json::json!({"name": "x"})),
+                },
+            )
+            .unwrap();
+        assert_eq!(store.networks().unwrap(), ["trimrx"]);
+        assert_eq!(store.offer_ids("trimrx").unwrap(), [SourceOfferId(3)]);
+        assert_eq!(
+            store.load("trimrx", SourceOfferId(3)).unwrap(),
+            Some(state(77))
+        );
+        assert_eq!(
+            store.load_snapshot("trimrx", SourceOfferId(3)).unwrap(),
+            Some(snapshot)
+        );
+        let id_file = dir.path().join("state/trimrx/3/iscale_offer_id.txt");
+        assert_eq!(std::fs::read_to_string(id_file).unwrap(), "77\n");
+    }
+
+    #[test]
+    fn corrupt_state_names_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state/trimrx/3/state.json");
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, "{").unwrap();
+        let error = StateStore::new(dir.path())
+            .load("trimrx", SourceOfferId(3))
+            .unwrap_err()
+            .to_string();
+        assert!(error.starts_with("state/trimrx/3/state.json: "), "{error}");
+    }
+}

@@ -1,0 +1,102 @@
+//! A workspace: the folder holding `desired/`, `state/`, `schemas/` and `.env.local`,
+//! loaded and validated in one step with no network call (what `validate` checks).
+
+use std::path::{Path, PathBuf};
+
+use crate::desired::{self, DesiredError, DesiredNetwork};
+use crate::everflow::affiliate::AffiliateApi;
+use crate::everflow::network::NetworkApi;
+use crate::everflow::{Api, Client, ClientOptions};
+use crate::settings::{EnvMap, NetworkRequest, Settings, SettingsError};
+use crate::state::{StateError, StateStore};
+
+/// Everything a command needs to know before it talks to any API.
+#[derive(Clone, Debug)]
+pub struct Workspace {
+    pub root: PathBuf,
+    pub desired: Vec<DesiredNetwork>,
+    pub settings: Settings,
+    pub store: StateStore,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error(transparent)]
+    Desired(#[from] DesiredError),
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error("workspace `{}` does not exist or is not a folder", .0.display())]
+    NoWorkspace(PathBuf),
+}
+
+impl Workspace {
+    /// Loads desired files and settings; `process_env` overrides `.env.local`.
+    pub fn load(
+        root: &Path,
+        process_env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, LoadError> {
+        if !root.is_dir() {
+            return Err(LoadError::NoWorkspace(root.to_owned()));
+        }
+        let desired = desired::load_all(root)?;
+        let env = EnvMap::load(root, process_env)?;
+        let requests: Vec<NetworkRequest<'_>> = desired
+            .iter()
+            .map(|network| NetworkRequest {
+                name: &network.name,
+                desired_file: &network.path,
+            })
+            .collect();
+        let store = StateStore::new(root);
+        // Offers recorded for a network whose desired file is gone still live in iScale
+        // (they will be paused), so iScale settings are needed for them too.
+        let needs_iscale = !desired.is_empty() || !store.networks()?.is_empty();
+        let settings = Settings::resolve(&env, &requests, needs_iscale)?;
+        Ok(Self {
+            root: root.to_owned(),
+            desired,
+            settings,
+            store,
+        })
+    }
+
+    pub fn network(&self, name: &str) -> Option<&DesiredNetwork> {
+        self.desired.iter().find(|network| network.name == name)
+    }
+}
+
+/// API clients for one run: the destination and each source network.
+#[derive(Clone, Debug)]
+pub struct Clients {
+    pub iscale: Option<NetworkApi>,
+    pub sources: std::collections::BTreeMap<String, AffiliateApi>,
+}
+
+impl Clients {
+    pub fn new(settings: &Settings, options: &ClientOptions) -> Self {
+        let iscale = settings.iscale.as_ref().map(|iscale| {
+            NetworkApi::new(Client::new(
+                &settings.api_url,
+                iscale.api_key.clone(),
+                Api::Network,
+                options.clone(),
+            ))
+        });
+        let sources = settings
+            .networks
+            .values()
+            .map(|network| {
+                let client = Client::new(
+                    &settings.api_url,
+                    network.api_key.clone(),
+                    Api::Affiliate,
+                    options.clone(),
+                );
+                (network.name.clone(), AffiliateApi::new(client))
+            })
+            .collect();
+        Self { iscale, sources }
+    }
+}
