@@ -1,3 +1,10 @@
 //! The integration-test binary: one module per topic.
 
+mod common;
+mod config;
+mod demo;
+mod e2e;
+mod output;
 mod sandbox;
+mod schema;
+mod secrets;

@@ -1,0 +1,179 @@
+//! The test context: a sandbox on loopback, a temporary workspace configured for it, and
+//! the real `offersync` binary run against both.
+
+use std::path::{Path, PathBuf};
+
+use offersync::sandbox::{Fixtures, LoggedRequest, Sandbox, SandboxHandle, SandboxOptions};
+
+/// The repository's example desired files, which the demo also uses.
+pub const DESIRED_TRIMRX: &str = include_str!("../../desired/trimrx.yaml");
+pub const DESIRED_DIRECTMEDS: &str = include_str!("../../desired/directmeds.yaml");
+
+pub struct TestContext {
+    dir: tempfile::TempDir,
+    handle: SandboxHandle,
+    pub fixtures: Fixtures,
+}
+
+/// What one run of the binary did.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// Fails the test with the whole output when the exit code is not `code`.
+    #[track_caller]
+    pub fn expect(self, code: i32) -> Self {
+        assert_eq!(
+            self.code, code,
+            "unexpected exit code\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+}
+
+impl TestContext {
+    /// A workspace with `.env.local` for the built-in sandbox and both example desired
+    /// files.
+    pub fn new() -> Self {
+        let context = Self::bare(SandboxOptions::default());
+        context.write("desired/trimrx.yaml", DESIRED_TRIMRX);
+        context.write("desired/directmeds.yaml", DESIRED_DIRECTMEDS);
+        context
+    }
+
+    /// A workspace with `.env.local` only.
+    pub fn bare(options: SandboxOptions) -> Self {
+        let fixtures = Fixtures::builtin();
+        let handle = SandboxHandle::start(fixtures.clone(), options).expect("the sandbox starts");
+        let dir = tempfile::tempdir().expect("a temporary workspace");
+        let context = Self {
+            dir,
+            handle,
+            fixtures,
+        };
+        context.write(
+            ".env.local",
+            &context.fixtures.env_local(&context.handle.url()),
+        );
+        context
+    }
+
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn path(&self, relative: &str) -> PathBuf {
+        self.root().join(relative)
+    }
+
+    pub fn write(&self, relative: &str, text: &str) {
+        let path = self.path(relative);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+
+    pub fn read(&self, relative: &str) -> String {
+        std::fs::read_to_string(self.path(relative)).unwrap()
+    }
+
+    pub fn sandbox(&self) -> &Sandbox {
+        self.handle.sandbox()
+    }
+
+    /// Writes recorded by the sandbox since the log was last cleared.
+    pub fn writes(&self) -> Vec<LoggedRequest> {
+        self.sandbox()
+            .requests()
+            .into_iter()
+            .filter(LoggedRequest::is_write)
+            .collect()
+    }
+
+    pub fn clear_log(&self) {
+        self.sandbox().clear_requests();
+    }
+
+    /// The binary, in this workspace, with an environment holding nothing of the
+    /// developer's (no real keys, no colour).
+    pub fn command(&self) -> assert_cmd::Command {
+        let mut command = assert_cmd::cargo::cargo_bin_cmd!("offersync");
+        command
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("NO_COLOR", "1")
+            .arg("-C")
+            .arg(self.root());
+        command
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        self.run_with(args, &[])
+    }
+
+    /// Runs with extra environment variables (which override `.env.local`).
+    pub fn run_with(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        let mut command = self.command();
+        command.args(args);
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        let output = command.output().expect("the binary runs");
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8(output.stdout).expect("utf-8 stdout"),
+            stderr: String::from_utf8(output.stderr).expect("utf-8 stderr"),
+        }
+    }
+
+    /// The destination offer created for a source offer, as GET with payout_revenue
+    /// shows it.
+    pub fn destination_offer(&self, network: &str, source_offer_id: u64) -> serde_json::Value {
+        let id: u64 = self
+            .read(&format!(
+                "state/{network}/{source_offer_id}/iscale_offer_id.txt"
+            ))
+            .trim()
+            .parse()
+            .unwrap();
+        self.sandbox()
+            .destination_offer(id)
+            .expect("the offer exists in the sandbox")
+    }
+
+    /// Insta settings that hide what changes between runs (ports, temp paths).
+    pub fn insta_settings(&self) -> insta::Settings {
+        let mut settings = insta::Settings::clone_current();
+        settings.add_filter(
+            &regex_escape(&self.root().display().to_string()),
+            "[WORKSPACE]",
+        );
+        settings.add_filter(r"127\.0\.0\.1:\d+", "127.0.0.1:[PORT]");
+        settings
+    }
+}
+
+fn regex_escape(text: &str) -> String {
+    let mut out = String::new();
+    for c in text.chars() {
+        if "\\.+*?()|[]{}^$".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The payout entry of a destination offer by name.
+pub fn event<'a>(offer: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    offer["relationship"]["payout_revenue"]["entries"]
+        .as_array()
+        .expect("payout entries")
+        .iter()
+        .find(|entry| entry["entry_name"] == name)
+        .unwrap_or_else(|| panic!("no event {name} in {offer}"))
+}

@@ -1,0 +1,370 @@
+//! The offer resource end to end: the real binary against the sandbox.
+
+use rust_decimal::Decimal;
+use std::str::FromStr;
+
+use crate::common::{TestContext, event};
+
+fn dec(text: &str) -> Decimal {
+    Decimal::from_str(text).unwrap()
+}
+
+fn amount(value: &serde_json::Value) -> Decimal {
+    Decimal::from_str(&value.to_string()).unwrap()
+}
+
+#[test]
+fn plan_apply_plan_converges_with_no_writes_when_in_sync() {
+    let t = TestContext::new();
+
+    let first = t.run(&["plan", "--detailed-exitcode"]).expect(2);
+    assert!(
+        first
+            .stdout
+            .contains("Plan: 4 to create, 0 to update, 0 to pause"),
+        "{}",
+        first.stdout
+    );
+    assert!(
+        t.writes().is_empty(),
+        "plan must not write: {:?}",
+        t.writes()
+    );
+    assert!(
+        !t.path("state/trimrx").exists(),
+        "plan must not write state"
+    );
+
+    let apply = t.run(&["apply", "--auto-approve"]).expect(0);
+    assert!(
+        apply
+            .stdout
+            .contains("Apply complete: 4 created, 0 updated, 0 paused."),
+        "{}",
+        apply.stdout
+    );
+    let writes = t.writes();
+    assert_eq!(writes.len(), 4, "{writes:?}");
+    assert!(
+        writes
+            .iter()
+            .all(|w| w.method == "POST" && w.path == "/v1/networks/offers")
+    );
+
+    t.clear_log();
+    let again = t.run(&["plan", "--detailed-exitcode"]).expect(0);
+    assert!(again.stdout.starts_with("No changes."), "{}", again.stdout);
+    assert!(t.writes().is_empty(), "{:?}", t.writes());
+}
+
+#[test]
+fn apply_writes_the_rendered_offer_with_exact_money() {
+    let t = TestContext::new();
+    t.run(&["apply", "--auto-approve"]).expect(0);
+
+    let glp1 = t.destination_offer("trimrx", 1);
+    assert_eq!(
+        glp1["name"],
+        "TrimRx - Compounded Semaglutide Weight Loss Program"
+    );
+    assert_eq!(glp1["network_advertiser_id"], 13);
+    assert_eq!(glp1["visibility"], "require_approval");
+    assert_eq!(glp1["offer_status"], "active");
+    assert_eq!(
+        glp1["destination_url"],
+        "https://start.trimrx.test/semaglutide?oid=1&affid=42&sub5={transaction_id}"
+    );
+    let base = event(&glp1, "Base");
+    assert_eq!(base["is_default"], true);
+    assert_eq!(amount(&base["revenue_amount"]), dec("350"));
+    assert_eq!(amount(&base["payout_amount"]), dec("280"));
+    assert_eq!(amount(&event(&glp1, "Upsell")["payout_amount"]), dec("232"));
+
+    // 120.50 at 0.20 -> 96.40
+    let starter = t.destination_offer("trimrx", 2);
+    assert_eq!(
+        amount(&event(&starter, "Base")["payout_amount"]),
+        dec("96.40")
+    );
+    assert_eq!(starter["visibility"], "public");
+
+    // 99.99 at 0.15 (the network's margin) -> 84.99, rounded down
+    let ed = t.destination_offer("directmeds", 12);
+    assert_eq!(amount(&event(&ed, "Base")["payout_amount"]), dec("84.99"));
+    assert_eq!(amount(&event(&ed, "Base")["revenue_amount"]), dec("99.99"));
+
+    // 33.33% at 0.20 -> 26.66%
+    let revshare = t.destination_offer("directmeds", 15);
+    let base = event(&revshare, "Base");
+    assert_eq!(base["payout_type"], "cps");
+    assert_eq!(amount(&base["payout_percentage"]), dec("26.66"));
+    assert_eq!(amount(&base["revenue_percentage"]), dec("33.33"));
+
+    let entries = revshare["relationship"]["payout_revenue"]["entries"]
+        .as_array()
+        .unwrap();
+    assert_eq!(
+        entries.iter().filter(|e| e["is_default"] == true).count(),
+        1
+    );
+}
+
+#[test]
+fn state_records_ids_and_fingerprints_stably() {
+    let t = TestContext::new();
+    t.run(&["apply", "--auto-approve"]).expect(0);
+    let id: u64 = t
+        .read("state/trimrx/1/iscale_offer_id.txt")
+        .trim()
+        .parse()
+        .unwrap();
+    let state: serde_json::Value =
+        serde_json::from_str(&t.read("state/trimrx/1/state.json")).unwrap();
+    assert_eq!(state["offer"]["id"], id);
+    assert_eq!(state["format_version"], 1);
+    assert!(state["offer"]["fields"]["name"].is_string());
+    for file in ["offer.json", "url_mapping.json", "create_payload.json"] {
+        assert!(
+            t.path(&format!("state/trimrx/1/{file}")).is_file(),
+            "{file}"
+        );
+    }
+    let mapping: serde_json::Value =
+        serde_json::from_str(&t.read("state/trimrx/1/url_mapping.json")).unwrap();
+    assert_eq!(
+        mapping[0]["landing_page"],
+        "https://start.trimrx.test/semaglutide"
+    );
+
+    // A plan leaves the committed files exactly as they were.
+    let before = t.read("state/trimrx/1/state.json");
+    t.run(&["plan"]).expect(0);
+    assert_eq!(t.read("state/trimrx/1/state.json"), before);
+}
+
+#[test]
+fn a_source_payout_change_sends_one_put_and_keeps_unmanaged_edits() {
+    let t = TestContext::new();
+    t.run(&["apply", "--auto-approve"]).expect(0);
+    let id: u64 = t
+        .read("state/trimrx/1/iscale_offer_id.txt")
+        .trim()
+        .parse()
+        .unwrap();
+    let base_event_id =
+        event(&t.destination_offer("trimrx", 1), "Base")["network_offer_payout_revenue_id"].clone();
+
+    // An iScale user edits a field offersync does not manage.
+    t.sandbox()
+        .edit_destination_offer(id, |offer| {
+            offer.insert("internal_notes".into(), "negotiated by Dana".into());
+        })
+        .unwrap();
+    t.sandbox()
+        .set_source_payout("trimrx", 1, "Base", dec("370"))
+        .unwrap();
+    t.clear_log();
+
+    let plan = t.run(&["plan", "--detailed-exitcode"]).expect(2);
+    assert!(
+        plan.stdout.contains(&format!(
+            "~ trimrx/1  update iScale offer {id}  (source changed)"
+        )),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout
+            .contains("280.00 -> 296.00  # source changed; source 370.00 x (1 - 0.20) = 296.00"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout
+            .contains("Plan: 0 to create, 1 to update, 0 to pause, 3 unchanged.")
+    );
+
+    t.run(&["apply", "--auto-approve"]).expect(0);
+    let writes = t.writes();
+    assert_eq!(writes.len(), 1, "exactly one write: {writes:?}");
+    assert_eq!(writes[0].method, "PUT");
+    assert_eq!(writes[0].path, format!("/v1/networks/offers/{id}"));
+
+    let offer = t.sandbox().destination_offer(id).unwrap();
+    assert_eq!(
+        offer["internal_notes"], "negotiated by Dana",
+        "the PUT kept the unmanaged edit"
+    );
+    let base = event(&offer, "Base");
+    assert_eq!(amount(&base["payout_amount"]), dec("296"));
+    assert_eq!(amount(&base["revenue_amount"]), dec("370"));
+    assert_eq!(
+        base["network_offer_payout_revenue_id"], base_event_id,
+        "the event keeps its id"
+    );
+
+    t.clear_log();
+    t.run(&["plan", "--detailed-exitcode"]).expect(0);
+    assert!(t.writes().is_empty());
+}
+
+#[test]
+fn an_edit_in_iscale_to_a_managed_field_is_shown_as_drift_and_repaired() {
+    let t = TestContext::new();
+    t.run(&["apply", "--auto-approve"]).expect(0);
+    let offer = t.destination_offer("directmeds", 12);
+    let id = offer["network_offer_id"].as_u64().unwrap();
+    t.sandbox()
+        .edit_destination_offer(id, |offer| {
+            offer.insert("name".into(), "Renamed by hand".into());
+        })
+        .unwrap();
+
+    let plan = t.run(&["plan", "--detailed-exitcode"]).expect(2);
+    assert!(
+        plan.stdout.contains("~ name  \"Renamed by hand\" -> \"DirectMeds - ED Treatment Online Visit\"  # changed in iScale"),
+        "{}",
+        plan.stdout
+    );
+    t.clear_log();
+    t.run(&["apply", "--auto-approve"]).expect(0);
+    assert_eq!(t.writes().len(), 1);
+    assert_eq!(
+        t.sandbox().destination_offer(id).unwrap()["name"],
+        "DirectMeds - ED Treatment Online Visit"
+    );
+    t.run(&["plan", "--detailed-exitcode"]).expect(0);
+}
+
+#[test]
+fn a_config_change_is_attributed_to_the_config() {
+    let t = TestContext::new();
+    t.run(&["apply", "--auto-approve"]).expect(0);
+    t.write(
+        "desired/trimrx.yaml",
+        "offers:\n  - source_offer_id: 1\n    margin: 0.25\n  - source_offer_id: 2\n    visibility: public\n",
+    );
+    let plan = t.run(&["plan"]).expect(0);
+    assert!(
+        plan.stdout
+            .contains("280.00 -> 262.50  # config changed; source 350.00 x (1 - 0.25) = 262.50"),
+        "{}",
+        plan.stdout
+    );
+}
+
+#[test]
+fn removing_an_offer_from_the_desired_file_pauses_it_once() {
+    let t = TestContext::new();
+    t.run(&["apply", "--auto-approve"]).expect(0);
+    let id = t.destination_offer("trimrx", 2)["network_offer_id"]
+        .as_u64()
+        .unwrap();
+    t.write("desired/trimrx.yaml", "offers:\n  - source_offer_id: 1\n");
+
+    let plan = t.run(&["plan", "--detailed-exitcode"]).expect(2);
+    assert!(
+        plan.stdout.contains(&format!(
+            "- trimrx/2  pause iScale offer {id}  (removed from the desired file)"
+        )),
+        "{}",
+        plan.stdout
+    );
+    t.clear_log();
+    t.run(&["apply", "--auto-approve"]).expect(0);
+    let writes = t.writes();
+    assert_eq!(writes.len(), 1, "{writes:?}");
+    let offer = t.sandbox().destination_offer(id).unwrap();
+    assert_eq!(offer["offer_status"], "paused");
+    assert_eq!(
+        offer["name"], "TrimRx - Tirzepatide Starter Plan",
+        "nothing else changed"
+    );
+
+    t.clear_log();
+    t.run(&["plan", "--detailed-exitcode"]).expect(0);
+    assert!(t.writes().is_empty());
+
+    // Carried again: it comes back active.
+    t.write("desired/trimrx.yaml", crate::common::DESIRED_TRIMRX);
+    let plan = t.run(&["plan"]).expect(0);
+    assert!(
+        plan.stdout
+            .contains("~ offer_status  paused -> active  # config changed"),
+        "{}",
+        plan.stdout
+    );
+}
+
+#[test]
+fn scope_filters_limit_what_is_planned() {
+    let t = TestContext::new();
+    let plan = t.run(&["plan", "--network", "directmeds"]).expect(0);
+    assert!(plan.stdout.contains("Plan: 2 to create"), "{}", plan.stdout);
+    assert!(!plan.stdout.contains("trimrx/"));
+    let plan = t.run(&["plan", "--offer", "trimrx/2"]).expect(0);
+    assert!(plan.stdout.contains("Plan: 1 to create"), "{}", plan.stdout);
+    let unknown = t.run(&["plan", "--offer", "trimrx/99"]).expect(1);
+    assert_eq!(
+        unknown.stderr,
+        "error: offer `trimrx/99` is neither in desired/trimrx.yaml nor in state\n"
+    );
+    let unknown = t.run(&["plan", "--network", "nope"]).expect(1);
+    assert_eq!(
+        unknown.stderr,
+        "error: no desired file or state for network `nope`\n"
+    );
+}
+
+#[test]
+fn apply_refuses_without_a_terminal_or_auto_approve() {
+    let t = TestContext::new();
+    let run = t.run(&["apply"]).expect(1);
+    assert!(run.stderr.contains("--auto-approve"), "{}", run.stderr);
+    assert!(run.stdout.is_empty());
+    assert!(t.sandbox().requests().is_empty(), "refused before any call");
+}
+
+#[test]
+fn a_second_apply_is_refused_while_the_workspace_is_locked() {
+    let t = TestContext::new();
+    let lock = offersync::lock::WorkspaceLock::acquire(&t.path("state"), "test holder").unwrap();
+    let run = t.run(&["apply", "--auto-approve"]).expect(1);
+    assert!(run.stderr.contains("locked"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&format!("pid {}", std::process::id())),
+        "{}",
+        run.stderr
+    );
+    assert!(t.writes().is_empty());
+    drop(lock);
+    t.run(&["apply", "--auto-approve"]).expect(0);
+}
+
+#[test]
+fn unrunnable_and_invisible_source_offers_are_clear_errors() {
+    let t = TestContext::new();
+    t.write(
+        "desired/trimrx.yaml",
+        "offers:\n  - source_offer_id: 3\n  - source_offer_id: 4\n",
+    );
+    let run = t.run(&["plan"]).expect(1);
+    assert_eq!(
+        run.stderr,
+        "error: 2 offers cannot be planned:\n  trimrx/3: the source network does not let us run this offer (400)\n  \
+         trimrx/4: the source network does not show this offer to us (404)\n"
+    );
+}
+
+#[test]
+fn a_wrong_affiliate_id_is_caught_before_it_misattributes() {
+    let t = TestContext::new();
+    let run = t
+        .run_with(&["plan"], &[("TRIMRX_AFFILIATE_ID", "41")])
+        .expect(1);
+    assert_eq!(
+        run.stderr,
+        "error: `TRIMRX_API_KEY` belongs to affiliate 42 in trimrx, but `TRIMRX_AFFILIATE_ID` is 41; \
+         links would credit the wrong affiliate\n"
+    );
+}

@@ -1,0 +1,171 @@
+//! No configured key or token may appear in any output, log or file.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::Stdio;
+
+use rust_decimal::Decimal;
+
+use crate::common::TestContext;
+
+fn secrets(t: &TestContext) -> Vec<String> {
+    let mut secrets = vec![t.fixtures.destination.api_key.clone()];
+    for source in &t.fixtures.sources {
+        secrets.push(source.api_key.clone());
+        secrets.extend(source.extra_api_keys.iter().cloned());
+        secrets.push(source.verification_token.clone());
+    }
+    secrets.retain(|secret| !secret.is_empty());
+    assert!(
+        secrets.len() >= 5,
+        "the fixtures hold keys and tokens to look for"
+    );
+    secrets
+}
+
+#[track_caller]
+fn assert_clean(secrets: &[String], what: &str, text: &str) {
+    for secret in secrets {
+        assert!(
+            !text.contains(secret.as_str()),
+            "a secret leaked into {what}:\n{text}"
+        );
+    }
+}
+
+fn files_under(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files_under(&path, out);
+        } else {
+            out.push(path);
+        }
+    }
+}
+
+#[test]
+fn no_command_prints_or_stores_a_secret() {
+    let t = TestContext::new();
+    let secrets = secrets(&t);
+    let mut runs = vec![
+        t.run(&["validate"]),
+        t.run(&["plan"]),
+        t.run(&["plan", "--json"]),
+        t.run(&["apply"]),
+        t.run(&["apply", "--auto-approve"]),
+    ];
+    t.sandbox()
+        .set_source_payout("trimrx", 1, "Base", Decimal::from(360))
+        .unwrap();
+    runs.push(t.run(&["plan", "--detailed-exitcode"]));
+    runs.push(t.run_with(&["apply", "--auto-approve"], &[("OFFERSYNC_LOG", "trace")]));
+    runs.push(t.run(&["schema"]));
+    runs.push(t.run(&["demo"]));
+    for run in &runs {
+        assert_clean(&secrets, "stdout", &run.stdout);
+        assert_clean(&secrets, "stderr", &run.stderr);
+    }
+    let mut files = Vec::new();
+    files_under(&t.path("state"), &mut files);
+    files_under(&t.path("schemas"), &mut files);
+    assert!(files.len() > 10, "state was written: {files:?}");
+    for file in files {
+        let text = String::from_utf8_lossy(&std::fs::read(&file).unwrap()).into_owned();
+        assert_clean(&secrets, &file.display().to_string(), &text);
+    }
+}
+
+#[test]
+fn the_sandbox_command_writes_its_settings_but_never_prints_them() {
+    let t = TestContext::new();
+    let secrets = secrets(&t);
+    let env_out = t.path("sandbox.env");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_offersync"))
+        .args(["sandbox", "--port", "0", "--env-out"])
+        .arg(&env_out)
+        .env_clear()
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut lines = String::new();
+    while !lines.contains("listening on") {
+        let mut line = String::new();
+        if stderr.read_line(&mut line).unwrap() == 0 {
+            break;
+        }
+        lines.push_str(&line);
+    }
+    child.kill().unwrap();
+    let mut stdout = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut stdout)
+        .unwrap();
+    child.wait().unwrap();
+    assert!(
+        lines.contains("Everflow sandbox listening on http://127.0.0.1:"),
+        "{lines}"
+    );
+    assert_clean(&secrets, "sandbox stderr", &lines);
+    assert_clean(&secrets, "sandbox stdout", &stdout);
+    let written = std::fs::read_to_string(&env_out).unwrap();
+    assert!(
+        written.contains(&t.fixtures.destination.api_key),
+        "the env file configures the sandbox"
+    );
+}
+
+/// A server that echoes the key it was sent in a 400 body, as a broken proxy might.
+fn echoing_server() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut key = String::new();
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some(value) = line.to_ascii_lowercase().strip_prefix("x-eflow-api-key:") {
+                    key = line[line.len() - value.len()..].trim().to_owned();
+                }
+            }
+            let body = format!(r#"{{"Error":"key {key} is not allowed here"}}"#);
+            let mut stream = stream;
+            let _ = write!(
+                stream,
+                "HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    url
+}
+
+#[test]
+fn a_key_echoed_back_by_a_server_is_masked() {
+    let t = TestContext::new();
+    let url = echoing_server();
+    let run = t
+        .run_with(&["plan"], &[("EVERFLOW_API_URL", url.as_str())])
+        .expect(1);
+    assert!(
+        run.stderr
+            .contains("HTTP 400: key ******** is not allowed here"),
+        "{}",
+        run.stderr
+    );
+    assert_clean(&secrets(&t), "stderr", &run.stderr);
+}
