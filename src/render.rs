@@ -481,3 +481,40 @@ mod tests {
         ));
     }
 }
+
+/// Rendered offers for the tests of modules that consume them.
+#[cfg(test)]
+pub(crate) mod sample {
+    use std::str::FromStr;
+
+    use super::*;
+
+    /// An active offer named `name` with one default cpa event paying `source_amount`
+    /// at the source, rendered at the default margin.
+    pub(crate) fn spec(source_amount: &str, name: &str) -> OfferSpec {
+        let margin = Margin::default();
+        let source = Decimal::from_str(source_amount).expect("a decimal amount");
+        OfferSpec {
+            name: name.into(),
+            html_description: "<p>a</p>".into(),
+            preview_url: "https://a.test/p".into(),
+            destination_url: "https://a.test/?oid=1&affid=42&sub5={transaction_id}".into(),
+            visibility: Visibility::RequireApproval,
+            offer_status: OfferStatus::Active,
+            network_advertiser_id: 13,
+            currency_id: "USD".into(),
+            margin,
+            events: vec![EventSpec {
+                entry_name: "Base".into(),
+                is_default: true,
+                source_event_id: 0,
+                payout_type: PayoutType::Cpa,
+                payout_amount: margin.apply(source),
+                payout_percentage: Decimal::ZERO,
+                revenue_type: RevenueType::Rpa,
+                revenue_amount: source,
+                revenue_percentage: Decimal::ZERO,
+            }],
+        }
+    }
+}

@@ -410,6 +410,12 @@ mod tests {
     ];
 
     #[test]
+    fn env_prefix_upper_cases_and_replaces() {
+        assert_eq!(env_prefix("trimrx"), "TRIMRX");
+        assert_eq!(env_prefix("direct-meds"), "DIRECT_MEDS");
+    }
+
+    #[test]
     fn resolves_a_complete_environment() {
         let settings = resolve(GOOD, &["trimrx"]).unwrap();
         assert_eq!(settings.api_url.as_str(), "https://api.eflow.team/");

@@ -232,13 +232,7 @@ pub fn choose_tracking_domain(
 
 #[cfg(test)]
 mod tests {
-    use std::str::FromStr;
-
-    use rust_decimal::Decimal;
-
     use super::*;
-    use crate::everflow::types::{OfferStatus, PayoutType, RevenueType, Visibility};
-    use crate::money::Margin;
 
     /// The body exactly as sent (insta's own JSON writer would not show serde_json's
     /// exact numbers as numbers).
@@ -247,28 +241,7 @@ mod tests {
     }
 
     fn spec() -> OfferSpec {
-        OfferSpec {
-            name: "X".into(),
-            html_description: "d".into(),
-            preview_url: "https://a.test/p".into(),
-            destination_url: "https://a.test/?oid=1&affid=42&sub5={transaction_id}".into(),
-            visibility: Visibility::RequireApproval,
-            offer_status: OfferStatus::Active,
-            network_advertiser_id: 13,
-            currency_id: "USD".into(),
-            margin: Margin::default(),
-            events: vec![EventSpec {
-                entry_name: "Base".into(),
-                is_default: true,
-                source_event_id: 0,
-                payout_type: PayoutType::Cpa,
-                payout_amount: Decimal::from_str("296.00").unwrap(),
-                payout_percentage: Decimal::ZERO,
-                revenue_type: RevenueType::Rpa,
-                revenue_amount: Decimal::from(370),
-                revenue_percentage: Decimal::ZERO,
-            }],
-        }
+        crate::render::sample::spec("370", "X")
     }
 
     fn live() -> LiveOffer {

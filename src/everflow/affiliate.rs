@@ -9,7 +9,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use super::client::{ApiError, Client};
-use super::types::{Entries, Paging, PayoutType};
+use super::types::{Entries, PayoutType};
 
 /// An offer as our affiliate account in the source network sees it.
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
@@ -68,14 +68,6 @@ pub struct SourceUrl {
 }
 
 #[derive(Debug, Deserialize)]
-struct OffersPage {
-    #[serde(default)]
-    offers: Vec<serde_json::Value>,
-    #[serde(default)]
-    paging: Paging,
-}
-
-#[derive(Debug, Deserialize)]
 struct TrackingLink {
     url: String,
 }
@@ -86,9 +78,6 @@ pub struct AffiliateIdentity {
     #[serde(default)]
     pub network_affiliate_id: u64,
 }
-
-/// The largest page Everflow serves ("typically 2,000", SNAP paging.mdx).
-const PAGE_SIZE: u64 = 2000;
 
 /// Calls of the Affiliate API.
 #[derive(Clone, Debug)]
@@ -106,30 +95,6 @@ impl AffiliateApi {
         self.client
             .get(&format!("/v1/affiliates/offers/{id}"), &[])
             .await
-    }
-
-    /// Every offer we can run, raw, following pages.
-    pub async fn runnable_offers(&self) -> Result<Vec<serde_json::Value>, ApiError> {
-        let mut offers = Vec::new();
-        let mut page = 1;
-        loop {
-            let batch: OffersPage = self
-                .client
-                .get(
-                    "/v1/affiliates/offersrunnable",
-                    &[
-                        ("page", page.to_string()),
-                        ("page_size", PAGE_SIZE.to_string()),
-                    ],
-                )
-                .await?;
-            let fetched = batch.offers.len();
-            offers.extend(batch.offers);
-            if !batch.paging.has_more(fetched) {
-                return Ok(offers);
-            }
-            page += 1;
-        }
     }
 
     /// The tracking link of one of the offer's URLs (0: the default URL).

@@ -230,39 +230,12 @@ mod tests {
     use super::*;
     use crate::desired::SourceOfferId;
     use crate::everflow::network::{LivePayoutRevenue, LiveRelationship};
-    use crate::everflow::types::{Entries, OfferStatus, PayoutType, RevenueType, Visibility};
-    use crate::money::Margin;
+    use crate::everflow::types::Entries;
     use crate::plan::fields::{combined_fingerprint, field_fingerprints};
-    use crate::render::EventSpec;
+    use crate::render::sample::spec;
 
     fn dec(text: &str) -> Decimal {
         Decimal::from_str(text).unwrap()
-    }
-
-    fn spec(source_amount: &str, name: &str) -> OfferSpec {
-        let margin = Margin::default();
-        OfferSpec {
-            name: name.into(),
-            html_description: "<p>a</p>".into(),
-            preview_url: "https://a.test/p".into(),
-            destination_url: "https://a.test/?oid=1&affid=42&sub5={transaction_id}".into(),
-            visibility: Visibility::RequireApproval,
-            offer_status: OfferStatus::Active,
-            network_advertiser_id: 13,
-            currency_id: "USD".into(),
-            margin,
-            events: vec![EventSpec {
-                entry_name: "Base".into(),
-                is_default: true,
-                source_event_id: 0,
-                payout_type: PayoutType::Cpa,
-                payout_amount: margin.apply(dec(source_amount)),
-                payout_percentage: Decimal::ZERO,
-                revenue_type: RevenueType::Rpa,
-                revenue_amount: dec(source_amount),
-                revenue_percentage: Decimal::ZERO,
-            }],
-        }
     }
 
     fn live_of(spec: &OfferSpec) -> LiveOfferView {

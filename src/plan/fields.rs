@@ -116,115 +116,78 @@ pub fn event_of(path: &str) -> Option<(&str, &str)> {
 
 /// The managed fields of a rendered offer, in display order.
 pub fn spec_fields(spec: &OfferSpec) -> Fields {
-    let mut fields: Fields = vec![
-        ("name".into(), FieldValue::Text(spec.name.clone())),
-        (
-            "html_description".into(),
-            FieldValue::Text(spec.html_description.clone()),
-        ),
-        (
-            "preview_url".into(),
-            FieldValue::Text(spec.preview_url.clone()),
-        ),
-        (
-            "destination_url".into(),
-            FieldValue::Text(spec.destination_url.clone()),
-        ),
-        (
-            "visibility".into(),
-            FieldValue::Symbol(spec.visibility.as_str().to_owned()),
-        ),
-        (
-            "offer_status".into(),
-            FieldValue::Symbol(spec.offer_status.as_str().to_owned()),
-        ),
-        (
-            "network_advertiser_id".into(),
-            FieldValue::Id(spec.network_advertiser_id),
-        ),
-        (
-            "currency_id".into(),
-            FieldValue::Symbol(spec.currency_id.clone()),
-        ),
-    ];
-    for event in &spec.events {
-        push_event(
-            &mut fields,
-            &event.entry_name,
-            EventValues {
-                is_default: event.is_default,
-                payout_type: event.payout_type.as_str(),
-                payout_amount: event.payout_amount,
-                payout_percentage: event.payout_percentage,
-                revenue_type: event.revenue_type.as_str(),
-                revenue_amount: event.revenue_amount,
-                revenue_percentage: event.revenue_percentage,
-            },
-        );
-    }
-    fields
+    let offer = OfferValues {
+        name: &spec.name,
+        html_description: &spec.html_description,
+        preview_url: &spec.preview_url,
+        destination_url: &spec.destination_url,
+        visibility: spec.visibility.as_str(),
+        offer_status: spec.offer_status.as_str(),
+        network_advertiser_id: spec.network_advertiser_id,
+        currency_id: &spec.currency_id,
+    };
+    let events = spec.events.iter().map(|event| EventValues {
+        entry_name: &event.entry_name,
+        is_default: event.is_default,
+        payout_type: event.payout_type.as_str(),
+        payout_amount: event.payout_amount,
+        payout_percentage: event.payout_percentage,
+        revenue_type: event.revenue_type.as_str(),
+        revenue_amount: event.revenue_amount,
+        revenue_percentage: event.revenue_percentage,
+    });
+    flatten(offer, events)
 }
 
 /// The managed fields of a live destination offer. Events are read from
 /// `relationship.payout_revenue`; the caller makes sure it was requested.
 pub fn live_fields(view: &LiveOfferView) -> Fields {
-    let mut fields: Fields = vec![
-        ("name".into(), FieldValue::Text(view.name.clone())),
-        (
-            "html_description".into(),
-            FieldValue::Text(view.html_description.clone()),
-        ),
-        (
-            "preview_url".into(),
-            FieldValue::Text(view.preview_url.clone()),
-        ),
-        (
-            "destination_url".into(),
-            FieldValue::Text(view.destination_url.clone()),
-        ),
-        (
-            "visibility".into(),
-            FieldValue::Symbol(view.visibility.clone()),
-        ),
-        (
-            "offer_status".into(),
-            FieldValue::Symbol(view.offer_status.clone()),
-        ),
-        (
-            "network_advertiser_id".into(),
-            FieldValue::Id(view.network_advertiser_id),
-        ),
-        (
-            "currency_id".into(),
-            FieldValue::Symbol(view.currency_id.clone()),
-        ),
-    ];
+    let offer = OfferValues {
+        name: &view.name,
+        html_description: &view.html_description,
+        preview_url: &view.preview_url,
+        destination_url: &view.destination_url,
+        visibility: &view.visibility,
+        offer_status: &view.offer_status,
+        network_advertiser_id: view.network_advertiser_id,
+        currency_id: &view.currency_id,
+    };
     let entries = view
         .relationship
         .payout_revenue
         .as_ref()
         .map(|entries| entries.0.as_slice())
         .unwrap_or_default();
-    for entry in entries {
-        push_event(
-            &mut fields,
-            &entry.entry_name,
-            EventValues {
-                is_default: entry.is_default,
-                payout_type: &entry.payout_type,
-                payout_amount: entry.payout_amount,
-                payout_percentage: entry.payout_percentage,
-                revenue_type: &entry.revenue_type,
-                revenue_amount: entry.revenue_amount,
-                revenue_percentage: entry.revenue_percentage,
-            },
-        );
-    }
-    fields
+    let events = entries.iter().map(|entry| EventValues {
+        entry_name: &entry.entry_name,
+        is_default: entry.is_default,
+        payout_type: &entry.payout_type,
+        payout_amount: entry.payout_amount,
+        payout_percentage: entry.payout_percentage,
+        revenue_type: &entry.revenue_type,
+        revenue_amount: entry.revenue_amount,
+        revenue_percentage: entry.revenue_percentage,
+    });
+    flatten(offer, events)
 }
 
+/// Offer-level managed values, borrowed from either side of a comparison.
+#[derive(Clone, Copy)]
+struct OfferValues<'a> {
+    name: &'a str,
+    html_description: &'a str,
+    preview_url: &'a str,
+    destination_url: &'a str,
+    visibility: &'a str,
+    offer_status: &'a str,
+    network_advertiser_id: u64,
+    currency_id: &'a str,
+}
+
+/// One event's managed values, borrowed from either side.
 #[derive(Clone, Copy)]
 struct EventValues<'a> {
+    entry_name: &'a str,
     is_default: bool,
     payout_type: &'a str,
     payout_amount: Decimal,
@@ -234,37 +197,47 @@ struct EventValues<'a> {
     revenue_percentage: Decimal,
 }
 
-fn push_event(fields: &mut Fields, name: &str, values: EventValues<'_>) {
-    fields.extend([
+fn flatten<'a>(offer: OfferValues<'a>, events: impl Iterator<Item = EventValues<'a>>) -> Fields {
+    let text = |value: &str| FieldValue::Text(value.to_owned());
+    let symbol = |value: &str| FieldValue::Symbol(value.to_owned());
+    let mut fields: Fields = vec![
+        ("name".into(), text(offer.name)),
+        ("html_description".into(), text(offer.html_description)),
+        ("preview_url".into(), text(offer.preview_url)),
+        ("destination_url".into(), text(offer.destination_url)),
+        ("visibility".into(), symbol(offer.visibility)),
+        ("offer_status".into(), symbol(offer.offer_status)),
         (
-            event_path(name, "is_default"),
-            FieldValue::Bool(values.is_default),
+            "network_advertiser_id".into(),
+            FieldValue::Id(offer.network_advertiser_id),
         ),
-        (
-            event_path(name, "payout_type"),
-            FieldValue::Symbol(values.payout_type.to_owned()),
-        ),
-        (
-            event_path(name, "payout_amount"),
-            FieldValue::Money(values.payout_amount),
-        ),
-        (
-            event_path(name, "payout_percentage"),
-            FieldValue::Percent(values.payout_percentage),
-        ),
-        (
-            event_path(name, "revenue_type"),
-            FieldValue::Symbol(values.revenue_type.to_owned()),
-        ),
-        (
-            event_path(name, "revenue_amount"),
-            FieldValue::Money(values.revenue_amount),
-        ),
-        (
-            event_path(name, "revenue_percentage"),
-            FieldValue::Percent(values.revenue_percentage),
-        ),
-    ]);
+        ("currency_id".into(), symbol(offer.currency_id)),
+    ];
+    for event in events {
+        let path = |field| event_path(event.entry_name, field);
+        fields.extend([
+            (path("is_default"), FieldValue::Bool(event.is_default)),
+            (path("payout_type"), symbol(event.payout_type)),
+            (
+                path("payout_amount"),
+                FieldValue::Money(event.payout_amount),
+            ),
+            (
+                path("payout_percentage"),
+                FieldValue::Percent(event.payout_percentage),
+            ),
+            (path("revenue_type"), symbol(event.revenue_type)),
+            (
+                path("revenue_amount"),
+                FieldValue::Money(event.revenue_amount),
+            ),
+            (
+                path("revenue_percentage"),
+                FieldValue::Percent(event.revenue_percentage),
+            ),
+        ]);
+    }
+    fields
 }
 
 #[cfg(test)]

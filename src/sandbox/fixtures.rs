@@ -22,6 +22,7 @@ use serde_json::{Map, Value};
 
 use super::error::FixtureError;
 use super::world::World;
+use crate::settings::env_prefix;
 
 /// Everything a sandbox is seeded with.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -188,19 +189,6 @@ impl Fixtures {
     }
 }
 
-/// `trimrx` -> `TRIMRX` (DESIGN.md 4.2: the desired file's stem upper-cased).
-fn env_prefix(name: &str) -> String {
-    name.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_uppercase()
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -236,12 +224,6 @@ mod tests {
             .find_map(|l| l.strip_prefix("TRIMRX_VERIFICATION_TOKEN="))
             .unwrap();
         assert!(!token.is_empty() && token.len() <= 50);
-    }
-
-    #[test]
-    fn env_prefix_upper_cases_and_replaces() {
-        assert_eq!(env_prefix("trimrx"), "TRIMRX");
-        assert_eq!(env_prefix("direct-meds"), "DIRECT_MEDS");
     }
 
     #[test]

@@ -368,3 +368,96 @@ fn a_wrong_affiliate_id_is_caught_before_it_misattributes() {
          links would credit the wrong affiliate\n"
     );
 }
+
+/// Runs `offersync -C <workspace> apply` at a pseudo-terminal (util-linux `script`),
+/// typing `answer` at the prompt.
+fn apply_at_a_terminal(t: &TestContext, answer: &str) -> String {
+    let command = format!(
+        "{} -C '{}' apply",
+        env!("CARGO_BIN_EXE_offersync"),
+        t.root().display()
+    );
+    let output = std::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("NO_COLOR", "1")
+        .env("TERM", "dumb")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(format!("{answer}\n").as_bytes())?;
+            child.wait_with_output()
+        })
+        .expect("util-linux `script` runs the binary at a pseudo-terminal");
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn apply_at_a_terminal_asks_and_only_yes_applies() {
+    let t = TestContext::new();
+    let declined = apply_at_a_terminal(&t, "y");
+    assert!(
+        declined.contains("Do you want to apply these changes? Only `yes` will be accepted."),
+        "{declined}"
+    );
+    assert!(
+        declined.contains("Apply cancelled; nothing was changed."),
+        "{declined}"
+    );
+    assert!(t.writes().is_empty());
+
+    let accepted = apply_at_a_terminal(&t, "yes");
+    assert!(
+        accepted.contains("Apply complete: 4 created, 0 updated, 0 paused."),
+        "{accepted}"
+    );
+    assert_eq!(t.writes().len(), 4);
+}
+
+#[test]
+fn removing_a_whole_desired_file_pauses_its_offers_without_its_settings() {
+    let t = TestContext::new();
+    t.run(&["apply", "--auto-approve"]).expect(0);
+    std::fs::remove_file(t.path("desired/directmeds.yaml")).unwrap();
+    // The network's own settings are no longer needed to pause what it left behind.
+    let env = t.read(".env.local");
+    let kept: String = env
+        .lines()
+        .filter(|line| !line.starts_with("DIRECTMEDS_"))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    t.write(".env.local", &kept);
+
+    let plan = t.run(&["plan"]).expect(0);
+    assert!(
+        plan.stdout.contains("- directmeds/12  pause iScale offer"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout.contains("- directmeds/15  pause iScale offer"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout
+            .contains("Plan: 0 to create, 0 to update, 2 to pause, 2 unchanged."),
+        "{}",
+        plan.stdout
+    );
+    t.clear_log();
+    t.run(&["apply", "--auto-approve"]).expect(0);
+    assert_eq!(t.writes().len(), 2);
+    assert_eq!(
+        t.destination_offer("directmeds", 12)["offer_status"],
+        "paused"
+    );
+    t.run(&["plan", "--detailed-exitcode"]).expect(0);
+}
