@@ -11,6 +11,14 @@
 //! Source offers are written in the affiliate view of LIVE `offersrunnable`;
 //! fields left out get their proto3 default when the sandbox loads them, and the
 //! tracking links are computed, so a fixture only spells out what matters.
+//!
+//! `web` holds the files of the sandbox's web host (`/_sandbox/web/<path>`):
+//! landing pages and images that source offers point at, so downloads work on
+//! loopback. Strings anywhere in the fixtures may contain [`BASE_URL_TOKEN`]
+//! (`{sandbox}`), which [`Fixtures::with_base_url`] replaces with the sandbox's
+//! address once it is known. [`super::SandboxHandle::start`] does that itself;
+//! callers of [`super::serve`] must call `with_base_url` before
+//! [`super::Sandbox::new`].
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -21,6 +29,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::error::FixtureError;
+use super::web::WebFiles;
 use super::world::World;
 use crate::settings::env_prefix;
 
@@ -32,6 +41,24 @@ pub struct Fixtures {
     pub destination: DestinationFixture,
     /// The source networks, reached with the Affiliate API.
     pub sources: Vec<SourceFixture>,
+    /// Files of the web host by path under `/_sandbox/web/` (no leading `/`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub web: BTreeMap<String, WebFile>,
+}
+
+/// One file of the web host: text given inline (`body`) or one of the built-in
+/// binary files (`file`, a path under `src/sandbox/fixtures/web/`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebFile {
+    /// The `Content-Type` it is served with.
+    pub content_type: String,
+    /// The text to serve.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    /// A built-in binary file to serve, e.g. `trimrx/banner-300x250.png`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
 }
 
 /// The destination network.
@@ -111,11 +138,88 @@ fn one() -> u64 {
 
 const BUILTIN: &str = include_str!("fixtures/builtin.json");
 
+/// The placeholder for the sandbox's base URL (`http://127.0.0.1:PORT`) in
+/// fixture strings; see [`Fixtures::with_base_url`].
+pub const BASE_URL_TOKEN: &str = "{sandbox}";
+
+fn substitute(text: &mut String, base: &str) {
+    if text.contains(BASE_URL_TOKEN) {
+        *text = text.replace(BASE_URL_TOKEN, base);
+    }
+}
+
+fn substitute_value(value: &mut Value, base: &str) {
+    match value {
+        Value::String(s) => substitute(s, base),
+        Value::Array(items) => items.iter_mut().for_each(|v| substitute_value(v, base)),
+        Value::Object(map) => substitute_map(map, base),
+        Value::Null | Value::Bool(_) | Value::Number(_) => {}
+    }
+}
+
+fn substitute_map(map: &mut Map<String, Value>, base: &str) {
+    map.values_mut().for_each(|v| substitute_value(v, base));
+}
+
 impl Fixtures {
     /// The built-in fixtures: iScale (7001) with `trimrx` and `directmeds`.
     pub fn builtin() -> Fixtures {
         // Checked by the `builtin_fixtures_are_valid` test; not user input.
         serde_json::from_str(BUILTIN).expect("built-in sandbox fixtures are valid json")
+    }
+
+    /// These fixtures with every [`BASE_URL_TOKEN`] in a string value replaced by
+    /// `base` (e.g. `http://127.0.0.1:4000`; a trailing `/` is dropped).
+    ///
+    /// [`super::SandboxHandle::start`] calls it once it has bound its port; a
+    /// caller of [`super::serve`] calls it with the address it will listen on.
+    pub fn with_base_url(mut self, base: &str) -> Fixtures {
+        let base = base.trim_end_matches('/');
+        let d = &mut self.destination;
+        for s in [&mut d.name, &mut d.api_key] {
+            substitute(s, base);
+        }
+        for m in d
+            .advertisers
+            .iter_mut()
+            .chain(d.tracking_domains.iter_mut())
+        {
+            substitute_map(m, base);
+        }
+        d.offers.iter_mut().for_each(|v| substitute_value(v, base));
+        for s in &mut self.sources {
+            for text in [
+                &mut s.name,
+                &mut s.api_key,
+                &mut s.affiliate_name,
+                &mut s.tracking_domain,
+                &mut s.verification_token,
+            ]
+            .into_iter()
+            .chain(s.extra_api_keys.iter_mut())
+            {
+                substitute(text, base);
+            }
+            for o in &mut s.offers {
+                o.landing_pages
+                    .values_mut()
+                    .for_each(|p| substitute(p, base));
+                substitute_map(&mut o.offer, base);
+            }
+        }
+        for file in self.web.values_mut() {
+            for text in [
+                Some(&mut file.content_type),
+                file.body.as_mut(),
+                file.file.as_mut(),
+            ]
+            .into_iter()
+            .flatten()
+            {
+                substitute(text, base);
+            }
+        }
+        self
     }
 
     /// Reads fixtures from a JSON file, or YAML when the extension is `.yaml`/`.yml`,
@@ -153,7 +257,9 @@ impl Fixtures {
 
     /// What is wrong with these fixtures (empty when they are usable).
     pub fn problems(&self) -> Vec<String> {
-        World::build(self).1
+        let mut problems = World::build(self).1;
+        problems.extend(WebFiles::build(&self.web).1);
+        problems
     }
 
     /// The `.env.local` text that configures offersync for these fixtures
@@ -200,6 +306,32 @@ mod tests {
         assert_eq!(f.destination.network_id, 7001);
         let names: Vec<_> = f.sources.iter().map(|s| s.name.as_str()).collect();
         assert_eq!(names, ["trimrx", "directmeds"]);
+    }
+
+    #[test]
+    fn with_base_url_fills_every_placeholder_and_nothing_else() {
+        let raw = Fixtures::builtin();
+        let text = |f: &Fixtures| serde_json::to_string(f).unwrap();
+        assert!(text(&raw).contains(BASE_URL_TOKEN));
+        let filled = raw.clone().with_base_url("http://127.0.0.1:4000/");
+        let out = text(&filled);
+        assert!(!out.contains(BASE_URL_TOKEN), "{out}");
+        assert!(out.contains("http://127.0.0.1:4000/_sandbox/web/trimrx/semaglutide-640x360.png"));
+        let page = filled.web["directmeds/pharmacy.html"]
+            .body
+            .as_deref()
+            .unwrap();
+        assert!(
+            page.contains(
+                "content=\"http://127.0.0.1:4000/_sandbox/web/directmeds/og-pharmacy.jpg\""
+            )
+        );
+        // Everything without the placeholder is untouched, money included.
+        assert_eq!(filled.destination, raw.destination);
+        assert_eq!(filled.destination.payout_margin.to_string(), "0.20");
+        let pages = |f: &Fixtures| f.sources[0].offers[2].landing_pages.clone();
+        assert_eq!(pages(&filled), pages(&raw));
+        assert_eq!(filled.problems(), Vec::<String>::new());
     }
 
     #[test]

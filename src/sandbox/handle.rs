@@ -18,11 +18,14 @@ pub struct SandboxHandle {
 }
 
 impl SandboxHandle {
-    /// Binds a free loopback port and starts serving.
+    /// Binds a free loopback port and starts serving. The `{sandbox}` placeholder
+    /// in the fixtures becomes this sandbox's [`SandboxHandle::url`].
     pub fn start(fixtures: Fixtures, options: SandboxOptions) -> std::io::Result<SandboxHandle> {
         let listener = std::net::TcpListener::bind(("127.0.0.1", 0))?;
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
+        let base = format!("http://{addr}");
+        let fixtures = fixtures.with_base_url(&base);
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("offersync-sandbox")

@@ -16,7 +16,10 @@
 //!   source offers and their tracking links).
 //! - `pipeline`: what every `/v1` request goes through (latency, auth, rate limit,
 //!   faults, log) before its route handler.
-//! - `routes/`: one file per route family; `routes/control.rs` holds `/_sandbox/...`.
+//! - `routes/`: one file per route family; `routes/control.rs` holds `/_sandbox/...`
+//!   control endpoints, `routes/web.rs` the web host.
+//! - `web`: the fixture web files (pages and images of source offers) served on
+//!   loopback, so image and page downloads never leave the machine.
 
 mod conn;
 mod error;
@@ -29,6 +32,7 @@ mod pipeline;
 mod query;
 mod rate_limit;
 mod routes;
+mod web;
 mod world;
 
 use std::collections::HashMap;
@@ -46,6 +50,7 @@ pub use log::LoggedRequest;
 
 use faults::FaultState;
 use rate_limit::RateLimiter;
+use web::WebFiles;
 use world::World;
 
 /// How a sandbox behaves apart from its data: rate limits, latency, faults, seed.
@@ -103,6 +108,10 @@ struct Inner {
     limiter: Mutex<RateLimiter>,
     /// Start of the first rate-limit window (tokio time, like the latency sleeps).
     epoch: tokio::time::Instant,
+    /// The fixture web files (`/_sandbox/web/...`).
+    web: WebFiles,
+    /// Paths of the web host and root icon downloads, in order.
+    web_log: Mutex<Vec<String>>,
 }
 
 /// Locks a mutex, ignoring poisoning: every critical section leaves the data
@@ -115,9 +124,17 @@ impl Sandbox {
     /// Builds a sandbox from fixtures. Fixture entries that do not validate are
     /// skipped with a warning (use [`Fixtures::from_path`] to reject them instead).
     pub fn new(fixtures: Fixtures, options: SandboxOptions) -> Sandbox {
-        let (world, problems) = World::build(&fixtures);
+        let (world, mut problems) = World::build(&fixtures);
+        let (web, web_problems) = WebFiles::build(&fixtures.web);
+        problems.extend(web_problems);
         for problem in &problems {
             tracing::warn!("sandbox fixtures: {problem}");
+        }
+        if serde_json::to_string(&fixtures).is_ok_and(|t| t.contains(fixtures::BASE_URL_TOKEN)) {
+            tracing::warn!(
+                "sandbox fixtures still contain {}: call Fixtures::with_base_url first",
+                fixtures::BASE_URL_TOKEN
+            );
         }
         let network_bucket = format!("network:{}", fixtures.destination.network_id);
         let mut keys = HashMap::new();
@@ -145,6 +162,8 @@ impl Sandbox {
                 )),
                 limiter: Mutex::new(RateLimiter::new()),
                 epoch: tokio::time::Instant::now(),
+                web,
+                web_log: Mutex::new(Vec::new()),
             }),
         }
     }
@@ -161,6 +180,19 @@ impl Sandbox {
     /// Empties the request log.
     pub fn clear_requests(&self) {
         lock(&self.inner.log).clear();
+    }
+
+    /// The paths of every download outside `/v1` so far, in order: fixture web
+    /// files (`/_sandbox/web/...`) and the root icons (`/favicon.ico`,
+    /// `/apple-touch-icon.png`), whatever their status. Tests use it to see that
+    /// an image was not downloaded twice.
+    pub fn web_requests(&self) -> Vec<String> {
+        lock(&self.inner.web_log).clone()
+    }
+
+    /// Empties the log of [`Sandbox::web_requests`].
+    pub fn clear_web_requests(&self) {
+        lock(&self.inner.web_log).clear();
     }
 
     /// Replaces the fault settings; `burst_429` restarts its countdown.
@@ -228,6 +260,9 @@ impl Sandbox {
 ///
 /// Connections go through a wrapper that can cut a response short, which is how
 /// `drop_after_commit_rate` is simulated (see `conn.rs`).
+///
+/// Fixture strings must already have their `{sandbox}` placeholder replaced
+/// ([`Fixtures::with_base_url`]).
 pub async fn serve(listener: tokio::net::TcpListener, sandbox: Sandbox) -> std::io::Result<()> {
     let app = routes::router(sandbox);
     axum::serve(

@@ -819,12 +819,12 @@ async fn runnable_lists_runnable_offers_with_full_relationships() {
     );
     assert_eq!(rel["payouts"]["entries"][1]["entry_name"], "Upsell");
     assert_eq!(rel["payouts"]["entries"][1]["payout_amount"], json!(290));
-    assert_eq!(rel["urls"]["total"], 4);
+    assert_eq!(rel["urls"]["total"], 3);
     assert_eq!(rel["urls"]["entries"][0]["preview_url"], "");
     assert_eq!(rel["creatives"]["entries"][0]["width"], 300);
     assert_eq!(rel["ruleset"]["countries"][0]["country_id"], 227);
     assert_eq!(rel["ruleset"]["regions"][0]["region_id"], 1501);
-    assert_eq!(rel["custom_payout_settings"]["total"], 2);
+    assert_eq!(rel["custom_payout_settings"]["total"], 1);
     assert_eq!(
         offers[1]["relationship"]["payouts"]["entries"][0]["payout_amount"],
         json!(120.5)
@@ -1369,4 +1369,188 @@ fn handle_works_from_sync_code_and_stops_on_drop() {
         std::net::TcpStream::connect(&addr).is_err(),
         "stopped on drop"
     );
+}
+
+// ---- fixtures on loopback: the web host and {sandbox} ----
+
+impl Ctx {
+    /// A plain GET without a key: status, content type and body bytes.
+    async fn download(&self, path_or_url: &str) -> (StatusCode, String, Vec<u8>) {
+        let url = if path_or_url.starts_with("http") {
+            path_or_url.to_owned()
+        } else {
+            format!("{}{path_or_url}", self.handle.url())
+        };
+        let resp = self.client.get(url).send().await.unwrap();
+        let status = resp.status();
+        let ct = resp
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        (status, ct, resp.bytes().await.unwrap().to_vec())
+    }
+
+    async fn offer_of(&self, key: &str, id: u64) -> Value {
+        let r = self
+            .call(
+                Method::GET,
+                &format!("/v1/affiliates/offers/{id}"),
+                Some(key),
+                None,
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+        r.body
+    }
+}
+
+#[tokio::test]
+async fn fixture_urls_point_at_this_sandbox() {
+    let c = ctx();
+    let base = c.handle.url();
+    let r = c.aff("/v1/affiliates/offersrunnable").await;
+    let text = r.body.to_string();
+    assert!(!text.contains("{sandbox}"), "placeholder left in {text}");
+    let offers = r.body["offers"].as_array().unwrap();
+    assert_eq!(
+        offers[0]["thumbnail_url"],
+        format!("{base}/_sandbox/web/trimrx/semaglutide-640x360.png")
+    );
+    assert_eq!(
+        offers[0]["relationship"]["creatives"]["entries"][0]["resource_url"],
+        format!("{base}/_sandbox/web/trimrx/banner-300x250.png")
+    );
+    assert_eq!(offers[1]["thumbnail_url"], "");
+    assert_eq!(
+        offers[1]["preview_url"],
+        format!("{base}/_sandbox/web/trimrx/tirzepatide.html")
+    );
+    let dm = c.offer_of(&c.directmeds_key, 15).await;
+    assert_eq!(
+        dm["preview_url"],
+        format!("{base}/_sandbox/web/directmeds/pharmacy.html")
+    );
+    // The raw fixtures keep the placeholder; only the running sandbox fills it.
+    assert!(
+        serde_json::to_string(&Fixtures::builtin())
+            .unwrap()
+            .contains("{sandbox}/_sandbox/web/")
+    );
+}
+
+#[tokio::test]
+async fn the_built_in_fixtures_describe_the_documented_cases() {
+    let c = ctx();
+    let glp1 = c.offer_of(&c.trimrx_key, 1).await;
+    let rel = &glp1["relationship"];
+    let url_ids: Vec<u64> = rel["urls"]["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["network_offer_url_id"].as_u64().unwrap())
+        .collect();
+    assert_eq!(url_ids, [101, 102, 103]);
+    let kinds: Vec<&str> = rel["creatives"]["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["creative_type"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["image", "html"]);
+    let rules = rel["custom_payout_settings"]["entries"].as_array().unwrap();
+    assert_eq!(rules.len(), 1);
+    assert_eq!(rules[0]["payout_amount"], json!(290));
+    assert_eq!(rules[0]["network_offer_payout_revenue_id"], 12);
+    assert_eq!(
+        rules[0]["relationship"]["offer_urls"],
+        json!([{"network_offer_url_id": 102, "name": "Quiz Funnel"}, {"network_offer_url_id": 103, "name": "Upsell Page"}])
+    );
+    let regions: Vec<u64> = rel["ruleset"]["regions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["region_id"].as_u64().unwrap())
+        .collect();
+    assert_eq!(regions, [1501, 1420]);
+
+    let starter = c.offer_of(&c.trimrx_key, 2).await;
+    let rule = &starter["relationship"]["custom_payout_settings"]["entries"][0];
+    assert_eq!(rule["relationship"]["network_offer_url_ids"], json!([201]));
+    assert_eq!(rule["payout_amount"], json!(130));
+
+    let ed = c.offer_of(&c.directmeds_key, 12).await;
+    let rel = &ed["relationship"];
+    assert_eq!(
+        rel["custom_payout_settings"]["entries"][0]["network_offer_url_ids"],
+        json!([1202])
+    );
+    let creatives = rel["creatives"]["entries"].as_array().unwrap();
+    assert!(
+        creatives[0]["resource_url"]
+            .as_str()
+            .unwrap()
+            .ends_with(".gif")
+    );
+    assert_eq!(creatives[1]["creative_type"], "text");
+}
+
+#[tokio::test]
+async fn web_host_serves_fixture_files_and_404s_otherwise() {
+    let c = ctx();
+    for (path, ct, magic) in [
+        (
+            "trimrx/semaglutide-640x360.png",
+            "image/png",
+            &b"\x89PNG"[..],
+        ),
+        ("trimrx/banner-300x250.png", "image/png", b"\x89PNG"),
+        ("directmeds/ed-300x600.gif", "image/gif", b"GIF89a"),
+        ("directmeds/og-pharmacy.jpg", "image/jpeg", b"\xff\xd8\xff"),
+    ] {
+        let (status, got_ct, body) = c.download(&format!("/_sandbox/web/{path}")).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        assert_eq!(got_ct, ct, "{path}");
+        assert!(body.starts_with(magic), "{path}");
+    }
+    let (status, ct, page) = c.download("/_sandbox/web/directmeds/pharmacy.html").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(ct.starts_with("text/html"), "{ct}");
+    let page = String::from_utf8(page).unwrap();
+    let og = format!(
+        "<meta property=\"og:image\" content=\"{}/_sandbox/web/directmeds/og-pharmacy.jpg\">",
+        c.handle.url()
+    );
+    assert!(page.contains(&og), "{page}");
+    let (_, _, page) = c.download("/_sandbox/web/trimrx/tirzepatide.html").await;
+    let page = String::from_utf8(page).unwrap();
+    assert!(page.contains("<h1>") && !page.contains("og:image") && !page.contains("rel=\"icon"));
+
+    for path in [
+        "/_sandbox/web/trimrx/nothing.png",
+        "/_sandbox/web/",
+        "/favicon.ico",
+        "/apple-touch-icon.png",
+    ] {
+        assert_eq!(c.download(path).await.0, StatusCode::NOT_FOUND, "{path}");
+    }
+    assert!(c.log().is_empty(), "web downloads are not /v1 requests");
+    let seen = c.handle.sandbox().web_requests();
+    assert_eq!(seen.len(), 10, "{seen:?}");
+    assert_eq!(seen[0], "/_sandbox/web/trimrx/semaglutide-640x360.png");
+    assert_eq!(seen[9], "/apple-touch-icon.png");
+    c.handle.sandbox().clear_web_requests();
+    assert!(c.handle.sandbox().web_requests().is_empty());
+
+    // Not rate limited: far more than a window's worth of requests all pass.
+    let c = ctx_with(SandboxOptions {
+        network_rate: 1,
+        affiliate_rate: 1,
+        ..SandboxOptions::default()
+    });
+    for _ in 0..40 {
+        let (status, _, _) = c.download("/_sandbox/web/trimrx/tirzepatide.html").await;
+        assert_eq!(status, StatusCode::OK);
+    }
 }

@@ -12,6 +12,7 @@ mod control;
 mod network_account;
 mod network_advertisers;
 mod network_offers;
+mod web;
 
 use axum::Router;
 use axum::http::StatusCode;
@@ -32,6 +33,7 @@ pub(crate) fn router(sandbox: Sandbox) -> Router {
         .merge(network_advertisers::routes())
         .merge(network_account::routes())
         .merge(control::routes())
+        .merge(web::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         // `layer` (not `route_layer`) so unknown `/v1` paths are authenticated,
