@@ -80,6 +80,12 @@ pub struct DestinationFixture {
     /// The id the first created payout/revenue entry gets (network-wide counter).
     #[serde(default = "one")]
     pub first_payout_revenue_id: u64,
+    /// The id the first created offer URL gets.
+    #[serde(default = "one")]
+    pub first_offer_url_id: u64,
+    /// The id the first created custom payout/revenue setting gets.
+    #[serde(default = "one")]
+    pub first_custom_setting_id: u64,
     /// Advertisers in the shape of the LEGACY `GET /v1/networks/advertisers` sample.
     pub advertisers: Vec<Map<String, Value>>,
     /// Tracking domains in the shape of `GET /v1/networks/domains/tracking`.

@@ -243,6 +243,22 @@ impl Sandbox {
             .collect()
     }
 
+    /// A destination offer's URLs, each as `GET /v1/networks/offerurls/{id}`
+    /// returns it, in id order (deleted ones included).
+    pub fn destination_urls(&self, offer_id: u64) -> Vec<Value> {
+        let world = lock(&self.inner.world);
+        let d = &world.destination;
+        d.offer_urls(offer_id).map(|u| d.url_json(u)).collect()
+    }
+
+    /// A destination offer's custom payout/revenue settings, each as
+    /// `GET /v1/networks/custom/payoutrevenue/{id}` returns it, in id order.
+    pub fn destination_payout_rules(&self, offer_id: u64) -> Vec<Value> {
+        let world = lock(&self.inner.world);
+        let d = &world.destination;
+        d.offer_rules(offer_id).map(|r| d.rule_json(r)).collect()
+    }
+
     /// Simulates an iScale user editing an offer in the UI. The closure gets the
     /// offer as a PUT body (base fields plus `payout_revenue[]` with their ids);
     /// the result is applied like a PUT (same validation; a removed key reverts to

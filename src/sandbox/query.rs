@@ -63,6 +63,12 @@ pub(crate) struct Paging {
 
 impl Paging {
     pub fn from_query(q: &QueryParams) -> Result<Paging, ApiError> {
+        Paging::from_query_or(q, DEFAULT_PAGE_SIZE)
+    }
+
+    /// Like [`Paging::from_query`] for an endpoint whose page size defaults to
+    /// `default_size` (LEGACY offer URLs: no page/page_size = the first 2000).
+    pub fn from_query_or(q: &QueryParams, default_size: u64) -> Result<Paging, ApiError> {
         let number = |name: &str, default: u64| -> Result<u64, ApiError> {
             match q.get(name) {
                 None | Some("") => Ok(default),
@@ -72,7 +78,7 @@ impl Paging {
             }
         };
         let page = number("page", 1)?;
-        let page_size = number("page_size", DEFAULT_PAGE_SIZE)?;
+        let page_size = number("page_size", default_size)?;
         if page < 1 {
             return Err(ApiError::bad_request("page must be a positive integer"));
         }
@@ -143,9 +149,23 @@ impl FromStr for Filter {
 }
 
 impl Filter {
-    /// Every `filter=` of the query, parsed.
+    /// Every `filter=` of the query, parsed, and every `filter[field]=value`
+    /// (the spelling of SNAP offer-urls.yaml) as an equality.
     pub fn all_from(q: &QueryParams) -> Result<Vec<Filter>, ApiError> {
-        q.all("filter").map(str::parse).collect()
+        let mut filters: Vec<Filter> = q.all("filter").map(str::parse).collect::<Result<_, _>>()?;
+        for (k, v) in &q.0 {
+            if let Some(field) = k.strip_prefix("filter[").and_then(|f| f.strip_suffix(']')) {
+                if field.trim().is_empty() {
+                    return Err(ApiError::bad_request(format!("invalid filter `{k}`")));
+                }
+                filters.push(Filter {
+                    field: field.trim().to_owned(),
+                    op: Op::Eq,
+                    value: v.clone(),
+                });
+            }
+        }
+        Ok(filters)
     }
 
     /// Whether `actual` (the resource's value of `self.field`) passes. Numbers
@@ -212,6 +232,10 @@ mod tests {
         assert_eq!(eq.value, "a=b");
         assert!("nooperator".parse::<Filter>().is_err());
         assert!("=5".parse::<Filter>().is_err());
+        let bracket = Filter::all_from(&q("filter%5Burl_status%5D=paused")).unwrap();
+        assert_eq!(bracket[0].field, "url_status");
+        assert_eq!(bracket[0].value, "paused");
+        assert!(Filter::all_from(&q("filter[]=1")).is_err());
     }
 
     #[test]
@@ -248,6 +272,13 @@ mod tests {
         assert!(Paging::from_query(&q("page=0")).is_err());
         assert!(Paging::from_query(&q("page=-1")).is_err());
         assert!(Paging::from_query(&q("page=x")).is_err());
+        assert_eq!(Paging::from_query_or(&q(""), 2000).unwrap().page_size, 2000);
+        assert_eq!(
+            Paging::from_query_or(&q("page_size=5"), 2000)
+                .unwrap()
+                .page_size,
+            5
+        );
     }
 
     #[test]

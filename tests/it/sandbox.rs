@@ -1554,3 +1554,383 @@ async fn web_host_serves_fixture_files_and_404s_otherwise() {
         assert_eq!(status, StatusCode::OK);
     }
 }
+
+// ---- offer URLs ----
+
+fn url_body(offer_id: u64, name: &str) -> Value {
+    json!({
+        "network_offer_id": offer_id,
+        "name": name,
+        "destination_url": "https://start.trimrx.test/quiz/semaglutide?uid=102&oid=1&affid=42&sub5={transaction_id}",
+        "preview_url": "https://start.trimrx.test/quiz/semaglutide",
+        "url_status": "active",
+        "is_apply_specific_affiliates": false,
+        "is_hidden_affiliate": false
+    })
+}
+
+impl Ctx {
+    async fn create_url(&self, offer_id: u64, name: &str) -> u64 {
+        let r = self
+            .net(
+                Method::POST,
+                "/v1/networks/offerurls",
+                Some(url_body(offer_id, name)),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+        r.body["network_offer_url_id"].as_u64().unwrap()
+    }
+}
+
+#[tokio::test]
+async fn offer_url_create_requires_the_documented_fields() {
+    let c = ctx();
+    let offer = c.create(offer_body("Offer")).await;
+    for key in [
+        "network_offer_id",
+        "name",
+        "destination_url",
+        "url_status",
+        "is_apply_specific_affiliates",
+        "is_hidden_affiliate",
+    ] {
+        let r = c
+            .net(
+                Method::POST,
+                "/v1/networks/offerurls",
+                Some(without(url_body(offer, "Quiz"), key)),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{key}");
+        assert_eq!(r.error(), format!("{key} is required"));
+    }
+    let r = c
+        .net(
+            Method::POST,
+            "/v1/networks/offerurls",
+            Some(url_body(999, "Quiz")),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.error().contains("999 does not exist"), "{}", r.error());
+
+    let r = c
+        .net(
+            Method::POST,
+            "/v1/networks/offerurls",
+            Some(url_body(offer, "Quiz")),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let u = &r.body;
+    assert_eq!(
+        u["network_offer_url_id"], 3001,
+        "ids start where the fixtures say"
+    );
+    assert_eq!(u["network_id"], 7001);
+    assert_eq!(u["network_offer_id"], offer);
+    assert_eq!(u["url_status"], "active");
+    assert_eq!(u["network_affiliate_ids"], json!([]));
+    assert_eq!(u["time_created"], u["time_saved"]);
+    let r = c
+        .call(
+            Method::POST,
+            "/v1/networks/offerurls",
+            Some(&c.trimrx_key),
+            Some(url_body(offer, "Quiz")),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn offer_url_put_is_a_full_replacement_and_there_is_no_delete() {
+    let c = ctx();
+    let offer = c.create(offer_body("Offer")).await;
+    let id = c.create_url(offer, "Quiz").await;
+    let path = format!("/v1/networks/offerurls/{id}");
+    let before = c.net(Method::GET, &path, None).await.body;
+    assert_eq!(
+        before["preview_url"],
+        "https://start.trimrx.test/quiz/semaglutide"
+    );
+
+    // GET -> PUT unchanged keeps time_saved.
+    let r = c.net(Method::PUT, &path, Some(before.clone())).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(r.body, before);
+
+    // Leaving preview_url out resets it; url_status deleted is how a URL goes.
+    let mut body = without(url_body(offer, "Quiz (old)"), "preview_url");
+    body["url_status"] = json!("deleted");
+    let r = c.net(Method::PUT, &path, Some(body.clone())).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(r.body["preview_url"], "", "omitted optional field reverts");
+    assert_eq!(r.body["url_status"], "deleted");
+    assert_eq!(r.body["name"], "Quiz (old)");
+    assert!(r.body["time_saved"].as_u64() > before["time_saved"].as_u64());
+    assert_eq!(r.body["time_created"], before["time_created"]);
+
+    body["network_offer_url_id"] = json!(id + 1);
+    let r = c.net(Method::PUT, &path, Some(body.clone())).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.error().contains("does not match"), "{}", r.error());
+    let other = c.create(offer_body("Other")).await;
+    let r = c
+        .net(Method::PUT, &path, Some(url_body(other, "Moved")))
+        .await;
+    assert!(r.error().contains("cannot change"), "{}", r.error());
+    let r = c
+        .net(
+            Method::PUT,
+            "/v1/networks/offerurls/98765",
+            Some(url_body(offer, "x")),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+
+    let r = c.net(Method::DELETE, &path, None).await;
+    assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert!(r.error().contains("url_status"), "{}", r.error());
+    assert_eq!(r.header("allow"), Some("GET,PUT"));
+    assert_eq!(
+        c.handle.sandbox().destination_urls(offer).len(),
+        1,
+        "still there"
+    );
+    let delete = c.log().pop().unwrap();
+    assert!(delete.is_write() && delete.status == 405);
+}
+
+#[tokio::test]
+async fn offer_urls_show_in_the_list_filter_and_the_offer_relationship() {
+    let c = ctx();
+    let a = c.create(offer_body("A")).await;
+    let b = c.create(offer_body("B")).await;
+    let a1 = c.create_url(a, "A1").await;
+    let _b1 = c.create_url(b, "B1").await;
+    let a2 = c.create_url(a, "A2").await;
+    let mut paused = url_body(a, "A2");
+    paused["url_status"] = json!("paused");
+    c.net(
+        Method::PUT,
+        &format!("/v1/networks/offerurls/{a2}"),
+        Some(paused),
+    )
+    .await;
+
+    let r = c.net(Method::GET, "/v1/networks/offerurls", None).await;
+    assert_eq!(r.body["paging"]["total_count"], 3);
+    assert_eq!(
+        r.body["paging"]["page_size"], 2000,
+        "LEGACY: first 2000 by default"
+    );
+    let r = c
+        .net(
+            Method::GET,
+            &format!("/v1/networks/offerurls?filter=network_offer_id%3D{a}"),
+            None,
+        )
+        .await;
+    let ids: Vec<u64> = r.body["urls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["network_offer_url_id"].as_u64().unwrap())
+        .collect();
+    assert_eq!(ids, [a1, a2]);
+    let r = c
+        .net(
+            Method::GET,
+            &format!(
+                "/v1/networks/offerurls?filter=network_offer_id%3D{a}&filter=url_status%3Dpaused"
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(r.body["urls"][0]["network_offer_url_id"], a2);
+    assert_eq!(r.body["paging"]["total_count"], 1);
+    let r = c
+        .net(Method::GET, "/v1/networks/offerurls?filter=name%3DA1", None)
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    let r = c
+        .net(Method::GET, "/v1/networks/offerurls?page_size=2001", None)
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+
+    let r = c
+        .net(
+            Method::GET,
+            &format!("/v1/networks/offers/{a}?relationship=urls"),
+            None,
+        )
+        .await;
+    let urls = &r.body["relationship"]["urls"];
+    assert_eq!(urls["total"], 2);
+    assert_eq!(urls["entries"][1]["url_status"], "paused");
+    assert_eq!(urls["entries"][0]["name"], "A1");
+    let plain = c
+        .net(Method::GET, &format!("/v1/networks/offers/{a}"), None)
+        .await;
+    assert!(plain.body["relationship"].get("urls").is_none());
+    assert_eq!(
+        c.handle.sandbox().destination_urls(a),
+        urls["entries"].as_array().unwrap().clone()
+    );
+}
+
+// ---- custom payout/revenue settings ----
+
+/// ISCALE's body: the Upsell event on two URLs of the offer.
+fn rule_body(offer_id: u64, event_id: u64, url_ids: &[u64]) -> Value {
+    json!({
+        "network_offer_id": offer_id,
+        "network_offer_payout_revenue_id": event_id,
+        "name": "Upsells URLs $290",
+        "custom_setting_status": "active",
+        "is_apply_all_affiliates": true,
+        "is_custom_payout_enabled": true,
+        "payout_amount": 232.00,
+        "payout_percentage": 0,
+        "payout_type": "cpa",
+        "is_custom_revenue_enabled": true,
+        "revenue_amount": 290,
+        "revenue_percentage": 0,
+        "revenue_type": "rpa",
+        "is_apply_specific_offer_urls": true,
+        "network_offer_url_ids": url_ids
+    })
+}
+
+#[tokio::test]
+async fn custom_payout_settings_check_fields_events_and_urls() {
+    let c = ctx();
+    let offer = c.create(offer_body("Offer")).await;
+    let upsell = entries(&c.handle.sandbox().destination_offer(offer).unwrap())[1]
+        ["network_offer_payout_revenue_id"]
+        .as_u64()
+        .unwrap();
+    let quiz = c.create_url(offer, "Quiz").await;
+    let other = c.create(offer_body("Other")).await;
+    let foreign = c.create_url(other, "Elsewhere").await;
+
+    for key in [
+        "network_offer_id",
+        "network_offer_payout_revenue_id",
+        "name",
+        "custom_setting_status",
+        "is_apply_all_affiliates",
+        "is_custom_payout_enabled",
+        "is_custom_revenue_enabled",
+    ] {
+        let r = c
+            .net(
+                Method::POST,
+                "/v1/networks/custom/payoutrevenue",
+                Some(without(rule_body(offer, upsell, &[quiz]), key)),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{key}");
+        assert_eq!(r.error(), format!("{key} is required"));
+    }
+    let post = |body: Value| {
+        c.net(
+            Method::POST,
+            "/v1/networks/custom/payoutrevenue",
+            Some(body),
+        )
+    };
+    let r = post(rule_body(offer, upsell, &[quiz, foreign])).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(
+        r.error()
+            .contains(&format!("{foreign} is not a url of offer {offer}")),
+        "{}",
+        r.error()
+    );
+    let r = post(rule_body(offer, 999_999, &[quiz])).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(
+        r.error().contains("999999 is not an event of offer"),
+        "{}",
+        r.error()
+    );
+    let other_event = entries(&c.handle.sandbox().destination_offer(other).unwrap())[0]
+        ["network_offer_payout_revenue_id"]
+        .clone();
+    let mut body = rule_body(offer, 0, &[quiz]);
+    body["network_offer_payout_revenue_id"] = other_event;
+    assert_eq!(
+        post(body).await.status,
+        StatusCode::BAD_REQUEST,
+        "another offer's event"
+    );
+    let mut neither = rule_body(offer, upsell, &[quiz]);
+    neither["is_custom_payout_enabled"] = json!(false);
+    neither["is_custom_revenue_enabled"] = json!(false);
+    assert!(post(neither).await.error().starts_with("at least one of"));
+
+    let r = post(rule_body(offer, upsell, &[quiz])).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let rule = r.body;
+    assert_eq!(rule["network_custom_payout_revenue_setting_id"], 6001);
+    assert_eq!(rule["payout_amount"], json!(232));
+    assert_eq!(rule["revenue_amount"], json!(290));
+    assert_eq!(rule["network_offer_url_ids"], json!([quiz]));
+    assert_eq!(rule["network_offer_payout_revenue_id"], upsell);
+    for key in [
+        "description",
+        "public_description",
+        "date_valid_from",
+        "is_postback_disabled",
+        "network_affiliate_ids",
+    ] {
+        assert!(rule.get(key).is_some(), "LIVE response has {key}");
+    }
+    // The base conversion is event 0.
+    assert_eq!(
+        post(rule_body(offer, 0, &[quiz])).await.status,
+        StatusCode::OK
+    );
+
+    // PUT: full replacement; status deleted deactivates (ISCALE).
+    let path = format!(
+        "/v1/networks/custom/payoutrevenue/{}",
+        rule["network_custom_payout_revenue_setting_id"]
+    );
+    let mut gone = rule_body(offer, upsell, &[quiz]);
+    gone["custom_setting_status"] = json!("deleted");
+    let r = c.net(Method::PUT, &path, Some(gone)).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(r.body["custom_setting_status"], "deleted");
+
+    let r = c
+        .net(
+            Method::GET,
+            &format!("/v1/networks/custom/payoutrevenue?filter=network_offer_id%3D{offer}"),
+            None,
+        )
+        .await;
+    assert_eq!(r.body["paging"]["total_count"], 2);
+    assert_eq!(
+        r.body["custom_payout_revenue_settings"][0]["custom_setting_status"],
+        "deleted"
+    );
+    assert_eq!(c.handle.sandbox().destination_payout_rules(offer).len(), 2);
+    assert!(
+        c.handle
+            .sandbox()
+            .destination_payout_rules(other)
+            .is_empty()
+    );
+
+    // DELETE is documented for these settings.
+    let r = c.net(Method::DELETE, &path, None).await;
+    assert_eq!(r.body, json!({"result": true}));
+    assert_eq!(
+        c.net(Method::GET, &path, None).await.status,
+        StatusCode::NOT_FOUND
+    );
+}

@@ -11,6 +11,8 @@ mod affiliate_offers;
 mod control;
 mod network_account;
 mod network_advertisers;
+mod network_custom_payouts;
+mod network_offer_urls;
 mod network_offers;
 mod web;
 
@@ -18,10 +20,12 @@ use axum::Router;
 use axum::http::StatusCode;
 use axum::middleware::from_fn_with_state;
 use axum::response::Response;
+use serde_json::{Value, json};
 
 use super::error::{ApiError, error_response};
 use super::pipeline;
 pub(crate) use super::pipeline::{Caller, JsonBody};
+use super::query::{Filter, Paging, QueryParams};
 use super::{KeyOwner, Sandbox};
 
 /// The whole app: `/v1` families behind the pipeline, `/_sandbox` control routes.
@@ -32,6 +36,8 @@ pub(crate) fn router(sandbox: Sandbox) -> Router {
         .merge(network_offers::routes())
         .merge(network_advertisers::routes())
         .merge(network_account::routes())
+        .merge(network_offer_urls::routes())
+        .merge(network_custom_payouts::routes())
         .merge(control::routes())
         .merge(web::routes())
         .fallback(not_found)
@@ -71,4 +77,39 @@ pub(crate) fn require_network(caller: &Caller) -> Result<(), ApiError> {
         KeyOwner::Network => Ok(()),
         KeyOwner::Affiliate { .. } => Err(ApiError::forbidden()),
     }
+}
+
+/// A list response body `{<key>: [...], paging}`: `items` (JSON objects)
+/// through every `filter=` (each must name one of `filterable`, api-filters.mdx)
+/// and then paging, whose page size defaults to `default_page_size`.
+pub(crate) fn list_body(
+    key: &str,
+    q: &QueryParams,
+    items: Vec<Value>,
+    filterable: &[&str],
+    default_page_size: u64,
+) -> Result<Value, ApiError> {
+    let paging = Paging::from_query_or(q, default_page_size)?;
+    let filters = Filter::all_from(q)?;
+    if let Some(f) = filters
+        .iter()
+        .find(|f| !filterable.contains(&f.field.as_str()))
+    {
+        return Err(ApiError::bad_request(format!(
+            "unsupported filter field {} (filterable: {})",
+            f.field,
+            filterable.join(", ")
+        )));
+    }
+    let mut kept = Vec::with_capacity(items.len());
+    'items: for item in items {
+        for f in &filters {
+            if !f.matches(item.get(&f.field).unwrap_or(&Value::Null))? {
+                continue 'items;
+            }
+        }
+        kept.push(item);
+    }
+    let (page, paging) = paging.apply(kept);
+    Ok(json!({ key: page, "paging": paging }))
 }

@@ -6,6 +6,10 @@
 //! schema shows on every element; `offerstable` rows follow offers.yaml. POST/PUT
 //! take top-level `payout_revenue[]`, GET returns `relationship.payout_revenue`
 //! (terraform-provider-everflow's asymmetry).
+//!
+//! The records that hang off offers (URLs, custom payout/revenue settings) are
+//! stored here too; their rules live in their own files (`offer_urls.rs`,
+//! `custom_payouts.rs`).
 
 use std::collections::BTreeMap;
 
@@ -16,8 +20,11 @@ use super::super::fixtures::DestinationFixture;
 use super::super::money;
 use super::Clock;
 use super::Relationships;
+use super::custom_payouts::PayoutRule;
 use super::links;
 use super::offer_fields::{self, FIELDS, OfferInput, PayoutEntry};
+use super::offer_urls::OfferUrl;
+use super::records::Records;
 
 /// One destination offer: base fields (writable + ids + times + thumbnail_url)
 /// and its payout/revenue entries.
@@ -68,6 +75,8 @@ pub(crate) struct Destination {
     pub advertisers: BTreeMap<u64, Map<String, Value>>,
     pub tracking_domains: BTreeMap<u64, Map<String, Value>>,
     pub offers: BTreeMap<u64, DestOffer>,
+    pub urls: Records<OfferUrl>,
+    pub payout_rules: Records<PayoutRule>,
     next_offer_id: u64,
     next_payout_id: u64,
     next_asset_id: u64,
@@ -130,6 +139,8 @@ impl Destination {
             advertisers,
             tracking_domains,
             offers: BTreeMap::new(),
+            urls: Records::new(fx.first_offer_url_id),
+            payout_rules: Records::new(fx.first_custom_setting_id),
             next_offer_id: fx.first_offer_id.max(1),
             next_payout_id: fx.first_payout_revenue_id.max(1),
             next_asset_id: 1,
@@ -295,6 +306,20 @@ impl Destination {
                 .get(&offer.u64_field("network_tracking_domain_id"))
         {
             rel.insert("tracking_domain".into(), Value::Object(d.clone()));
+        }
+        if rels.wants("urls") {
+            let urls = self
+                .offer_urls(offer.id())
+                .map(|u| self.url_json(u))
+                .collect();
+            rel.insert("urls".into(), wrap(urls));
+        }
+        if rels.wants("custom_payout_revenue_settings") {
+            let rules = self
+                .offer_rules(offer.id())
+                .map(|r| self.rule_json(r))
+                .collect();
+            rel.insert("custom_payout_revenue_settings".into(), wrap(rules));
         }
         rel
     }

@@ -4,9 +4,13 @@
 //! It knows nothing about HTTP beyond the [`ApiError`] its rules produce; the
 //! routes translate requests into calls here.
 
+mod body;
+pub(crate) mod custom_payouts;
 mod destination;
 pub(crate) mod links;
 pub(crate) mod offer_fields;
+pub(crate) mod offer_urls;
+mod records;
 mod source;
 
 use std::collections::{BTreeMap, BTreeSet};
