@@ -65,7 +65,7 @@ pub struct WebFile {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DestinationFixture {
-    /// A short name, used in sandbox-made URLs (`iscale`).
+    /// A short name of the network (`iscale`).
     pub name: String,
     /// `network_id` (the `nid` of postback URLs).
     pub network_id: u64,
@@ -83,6 +83,9 @@ pub struct DestinationFixture {
     /// The id the first created offer URL gets.
     #[serde(default = "one")]
     pub first_offer_url_id: u64,
+    /// The id the first created creative gets.
+    #[serde(default = "one")]
+    pub first_creative_id: u64,
     /// The id the first created custom payout/revenue setting gets.
     #[serde(default = "one")]
     pub first_custom_setting_id: u64,

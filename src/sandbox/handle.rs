@@ -32,6 +32,8 @@ impl SandboxHandle {
             .enable_all()
             .build()?;
         let sandbox = Sandbox::new(fixtures, options);
+        // Before any request can arrive, so the first upload already has it.
+        sandbox.set_base_url_if_unset(&base);
         let served = sandbox.clone();
         let (stop, stopped) = oneshot::channel::<()>();
         let thread = std::thread::Builder::new()

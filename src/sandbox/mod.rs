@@ -17,7 +17,7 @@
 //! - `pipeline`: what every `/v1` request goes through (latency, auth, rate limit,
 //!   faults, log) before its route handler.
 //! - `routes/`: one file per route family; `routes/control.rs` holds `/_sandbox/...`
-//!   control endpoints, `routes/web.rs` the web host.
+//!   control endpoints, `routes/web.rs` the web host and the asset downloads.
 //! - `web`: the fixture web files (pages and images of source offers) served on
 //!   loopback, so image and page downloads never leave the machine.
 
@@ -110,7 +110,7 @@ struct Inner {
     epoch: tokio::time::Instant,
     /// The fixture web files (`/_sandbox/web/...`).
     web: WebFiles,
-    /// Paths of the web host and root icon downloads, in order.
+    /// Paths of the web host, asset and root icon downloads, in order.
     web_log: Mutex<Vec<String>>,
 }
 
@@ -183,9 +183,9 @@ impl Sandbox {
     }
 
     /// The paths of every download outside `/v1` so far, in order: fixture web
-    /// files (`/_sandbox/web/...`) and the root icons (`/favicon.ico`,
-    /// `/apple-touch-icon.png`), whatever their status. Tests use it to see that
-    /// an image was not downloaded twice.
+    /// files (`/_sandbox/web/...`), uploaded assets (`/_sandbox/assets/...`) and
+    /// the root icons (`/favicon.ico`, `/apple-touch-icon.png`), whatever their
+    /// status. Tests use it to see that an image was not downloaded twice.
     pub fn web_requests(&self) -> Vec<String> {
         lock(&self.inner.web_log).clone()
     }
@@ -193,6 +193,15 @@ impl Sandbox {
     /// Empties the log of [`Sandbox::web_requests`].
     pub fn clear_web_requests(&self) {
         lock(&self.inner.web_log).clear();
+    }
+
+    /// Sets the base URL (`http://127.0.0.1:PORT`) used in the URLs of uploaded
+    /// assets, unless one is set already.
+    pub(crate) fn set_base_url_if_unset(&self, base: &str) {
+        let mut world = lock(&self.inner.world);
+        if world.destination.media.base_url.is_empty() {
+            world.destination.media.base_url = base.trim_end_matches('/').to_owned();
+        }
     }
 
     /// Replaces the fault settings; `burst_429` restarts its countdown.
@@ -251,12 +260,35 @@ impl Sandbox {
         d.offer_urls(offer_id).map(|u| d.url_json(u)).collect()
     }
 
+    /// A destination offer's creatives, each as `GET /v1/networks/creatives/{id}`
+    /// returns it, in id order.
+    pub fn destination_creatives(&self, offer_id: u64) -> Vec<Value> {
+        let world = lock(&self.inner.world);
+        let d = &world.destination;
+        d.creatives
+            .values()
+            .filter(|c| c.offer_id() == offer_id)
+            .map(|c| d.creative_json(c))
+            .collect()
+    }
+
     /// A destination offer's custom payout/revenue settings, each as
     /// `GET /v1/networks/custom/payoutrevenue/{id}` returns it, in id order.
     pub fn destination_payout_rules(&self, offer_id: u64) -> Vec<Value> {
         let world = lock(&self.inner.world);
         let d = &world.destination;
         d.offer_rules(offer_id).map(|r| d.rule_json(r)).collect()
+    }
+
+    /// An uploaded file by the URL the sandbox gave it (an offer's
+    /// `thumbnail_url`, a creative's `resource_url`): its mime type and bytes.
+    pub fn asset(&self, url: &str) -> Option<(String, Vec<u8>)> {
+        let world = lock(&self.inner.world);
+        world
+            .destination
+            .media
+            .find(url)
+            .map(|a| (a.content_type.clone(), a.bytes.to_vec()))
     }
 
     /// Simulates an iScale user editing an offer in the UI. The closure gets the
@@ -278,8 +310,14 @@ impl Sandbox {
 /// `drop_after_commit_rate` is simulated (see `conn.rs`).
 ///
 /// Fixture strings must already have their `{sandbox}` placeholder replaced
-/// ([`Fixtures::with_base_url`]).
+/// ([`Fixtures::with_base_url`]). Uploaded assets get URLs on the listener's
+/// address (`0.0.0.0` and `[::]` become loopback).
 pub async fn serve(listener: tokio::net::TcpListener, sandbox: Sandbox) -> std::io::Result<()> {
+    let mut addr = listener.local_addr()?;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    sandbox.set_base_url_if_unset(&format!("http://{addr}"));
     let app = routes::router(sandbox);
     axum::serve(
         conn::FaultListener::new(listener),

@@ -98,6 +98,22 @@ impl Ctx {
             .await
     }
 
+    /// Uploads `bytes` to `/v1/networks/uploads/temp`; returns the temp URL.
+    async fn upload(&self, mime: &str, bytes: &[u8]) -> String {
+        let body = json!({"mime_type": mime, "content_base64": base64(bytes)});
+        let r = self
+            .net(Method::POST, "/v1/networks/uploads/temp", Some(body))
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+        r.body["urls"][0]["url"].as_str().unwrap().to_owned()
+    }
+
+    /// A `thumbnail_file`/`resource_file` value for a fresh upload of `bytes`.
+    async fn file(&self, mime: &str, bytes: &[u8], name: &str) -> Value {
+        let url = self.upload(mime, bytes).await;
+        json!({"temp_url": url, "original_file_name": name})
+    }
+
     /// Creates an offer and returns its id.
     async fn create(&self, body: Value) -> u64 {
         let r = self
@@ -125,13 +141,37 @@ fn offer_body(name: &str) -> Value {
         "html_description": "<p>GLP-1</p>",
         "preview_url": "https://start.trimrx.test/semaglutide",
         "internal_notes": "managed by offersync",
-        "thumbnail_file": {"temp_url": "https://usercontent.iscale.test/temp/abc", "original_file_name": "thumb.png"},
         "payout_revenue": [
             {"entry_name": "Base", "payout_type": "cpa", "payout_amount": 280, "revenue_type": "rpa", "revenue_amount": 350, "is_default": true},
             {"entry_name": "Upsell", "payout_type": "cpa", "payout_amount": 232, "revenue_type": "rpa", "revenue_amount": 290, "is_default": false}
         ]
     })
 }
+
+/// Standard base64 with padding (the sandbox accepts nothing else).
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n =
+            chunk.iter().fold(0u32, |acc, b| (acc << 8) | u32::from(*b)) << (8 * (3 - chunk.len()));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// A real PNG (300x250) from the built-in web fixtures.
+const BANNER_PNG: &[u8] =
+    include_bytes!("../../src/sandbox/fixtures/web/trimrx/banner-300x250.png");
+/// A real GIF (300x600) from the built-in web fixtures.
+const SKYSCRAPER_GIF: &[u8] =
+    include_bytes!("../../src/sandbox/fixtures/web/directmeds/ed-300x600.gif");
 
 fn without(mut body: Value, key: &str) -> Value {
     body.as_object_mut().unwrap().remove(key);
@@ -313,13 +353,9 @@ async fn create_validates_references_enums_and_unknown_fields() {
 #[tokio::test]
 async fn create_then_get_shows_payout_revenue_only_when_asked() {
     let c = ctx();
-    let r = c
-        .net(
-            Method::POST,
-            "/v1/networks/offers",
-            Some(offer_body("TrimRx GLP-1")),
-        )
-        .await;
+    let mut body = offer_body("TrimRx GLP-1");
+    body["thumbnail_file"] = c.file("image/png", BANNER_PNG, "thumb.png").await;
+    let r = c.net(Method::POST, "/v1/networks/offers", Some(body)).await;
     assert_eq!(r.status, StatusCode::OK);
     let created = r.body;
     let id = created["network_offer_id"].as_u64().unwrap();
@@ -329,11 +365,11 @@ async fn create_then_get_shows_payout_revenue_only_when_asked() {
     assert!(created["time_created"].as_u64().unwrap() > 1_700_000_000);
     assert_eq!(created["time_created"], created["time_saved"]);
     assert_eq!(created["relationship"], json!({}));
+    let thumbnail = created["thumbnail_url"].as_str().unwrap();
     assert!(
-        created["thumbnail_url"]
-            .as_str()
-            .unwrap()
-            .ends_with("-thumb.png")
+        thumbnail.starts_with(&format!("{}/_sandbox/assets/", c.handle.url()))
+            && thumbnail.ends_with("/thumb.png"),
+        "{thumbnail}"
     );
     assert!(!created.to_string().contains("payout_revenue"));
 
@@ -421,8 +457,11 @@ fn entries(offer: &Value) -> &Vec<Value> {
 #[tokio::test]
 async fn put_is_a_full_replacement_that_keeps_sent_event_ids() {
     let c = ctx();
-    let id = c.create(offer_body("Offer")).await;
+    let mut with_thumbnail = offer_body("Offer");
+    with_thumbnail["thumbnail_file"] = c.file("image/png", BANNER_PNG, "thumb.png").await;
+    let id = c.create(with_thumbnail).await;
     let before = c.handle.sandbox().destination_offer(id).unwrap();
+    assert_ne!(before["thumbnail_url"], "");
     let upsell_id = entries(&before)[1]["network_offer_payout_revenue_id"]
         .as_u64()
         .unwrap();
@@ -430,7 +469,7 @@ async fn put_is_a_full_replacement_that_keeps_sent_event_ids() {
     // Leave out internal_notes and visibility; keep Upsell by id, drop nothing
     // else by id, add a new event.
     let trimmed = without(offer_body("Offer"), "internal_notes");
-    let mut body = without(without(trimmed, "visibility"), "thumbnail_file");
+    let mut body = without(trimmed, "visibility");
     body["payout_revenue"] = json!([
         {"entry_name": "Base", "payout_type": "cpa", "payout_amount": 281, "revenue_type": "rpa", "revenue_amount": 351, "is_default": true},
         {"network_offer_payout_revenue_id": upsell_id, "entry_name": "Upsell", "payout_type": "cpa", "payout_amount": 240, "revenue_type": "rpa", "revenue_amount": 300},
@@ -509,9 +548,7 @@ async fn put_is_a_full_replacement_that_keeps_sent_event_ids() {
 #[tokio::test]
 async fn time_saved_moves_only_when_a_base_field_changes() {
     let c = ctx();
-    let id = c
-        .create(without(offer_body("Offer"), "thumbnail_file"))
-        .await;
+    let id = c.create(offer_body("Offer")).await;
     let path = format!("/v1/networks/offers/{id}");
     let with_rel = format!("{path}?relationship=payout_revenue");
     let t0 = c.net(Method::GET, &with_rel, None).await.body["time_saved"]
@@ -542,13 +579,15 @@ async fn time_saved_moves_only_when_a_base_field_changes() {
 
     // So does attaching a thumbnail (thumbnail_url is a base field).
     assert_eq!(r.body["thumbnail_url"], "");
-    body["thumbnail_file"] = json!({"temp_url": "https://usercontent.iscale.test/temp/1", "original_file_name": "new logo.png"});
+    body["thumbnail_file"] = c.file("image/png", BANNER_PNG, "new logo.png").await;
     let r = c.net(Method::PUT, &path, Some(body)).await;
     assert!(
         r.body["thumbnail_url"]
             .as_str()
             .unwrap()
-            .ends_with("-new_logo.png")
+            .ends_with("/new_logo.png"),
+        "{:?}",
+        r.body
     );
     let t1 = r.body["time_saved"].as_u64().unwrap();
     assert!(t1 > renamed);
@@ -1555,6 +1594,156 @@ async fn web_host_serves_fixture_files_and_404s_otherwise() {
     }
 }
 
+// ---- temp uploads, thumbnails, assets ----
+
+#[tokio::test]
+async fn temp_upload_answers_the_documented_shape() {
+    let c = ctx();
+    let r = c
+        .net(
+            Method::POST,
+            "/v1/networks/uploads/temp",
+            Some(json!({"mime_type": "image/png", "content_base64": base64(BANNER_PNG)})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let urls = r.body["urls"].as_array().unwrap();
+    assert_eq!(urls.len(), 1);
+    assert_eq!(urls[0]["name"], "");
+    let url = urls[0]["url"].as_str().unwrap();
+    assert!(
+        url.starts_with("https://usercontent.everflowclient.io/7001/temp/"),
+        "{url}"
+    );
+    let log = c.log();
+    assert!(log[0].is_write(), "an upload is a write");
+
+    let bad = [
+        // ISCALE's variant contradicts LEGACY and LIVE.
+        json!({"content": base64(BANNER_PNG), "file_type": "image/png", "file_name": "t.png"}),
+        json!({"mime_type": "image/png"}),
+        json!({"mime_type": "image/png", "content_base64": ""}),
+        json!({"mime_type": "image/png", "content_base64": format!("data:image/png;base64,{}", base64(BANNER_PNG))}),
+        json!({"mime_type": "image/jpeg", "content_base64": base64(BANNER_PNG)}),
+        json!({"mime_type": "text/plain", "content_base64": "aGk"}),
+    ];
+    for body in bad {
+        let r = c
+            .net(
+                Method::POST,
+                "/v1/networks/uploads/temp",
+                Some(body.clone()),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{body}");
+        assert!(!r.error().is_empty());
+    }
+    let r = c
+        .call(
+            Method::POST,
+            "/v1/networks/uploads/temp",
+            Some(&c.trimrx_key),
+            Some(json!({"mime_type": "image/png", "content_base64": base64(BANNER_PNG)})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn thumbnail_file_sets_a_served_thumbnail_url() {
+    let c = ctx();
+    let mut body = offer_body("With thumbnail");
+    body["thumbnail_file"] = c.file("image/png", BANNER_PNG, "thumbnail.png").await;
+    let id = c.create(body).await;
+    let offer = c.handle.sandbox().destination_offer(id).unwrap();
+    let url = offer["thumbnail_url"].as_str().unwrap();
+    let (status, ct, bytes) = c.download(url).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(ct, "image/png");
+    assert_eq!(bytes, BANNER_PNG, "the asset is the uploaded file");
+    assert_eq!(
+        c.handle.sandbox().asset(url),
+        Some(("image/png".to_owned(), BANNER_PNG.to_vec()))
+    );
+    assert!(
+        c.handle
+            .sandbox()
+            .web_requests()
+            .iter()
+            .any(|p| url.ends_with(p.as_str()))
+    );
+    assert!(
+        c.handle
+            .sandbox()
+            .asset("http://127.0.0.1:1/_sandbox/assets/99/x.png")
+            .is_none()
+    );
+
+    // A thumbnail must be an image.
+    let mut body = offer_body("Zip thumbnail");
+    body["thumbnail_file"] = c.file("application/zip", b"PK\x03\x04", "a.zip").await;
+    let r = c.net(Method::POST, "/v1/networks/offers", Some(body)).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.error().contains("must be an image"), "{}", r.error());
+}
+
+#[tokio::test]
+async fn temp_urls_are_single_use_and_must_be_known() {
+    let c = ctx();
+    let file = c.file("image/png", BANNER_PNG, "a.png").await;
+    let mut body = offer_body("First");
+    body["thumbnail_file"] = file.clone();
+    c.create(body).await;
+
+    let mut again = offer_body("Second");
+    again["thumbnail_file"] = file.clone();
+    let r = c
+        .net(Method::POST, "/v1/networks/offers", Some(again))
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.error().contains("already used"), "{}", r.error());
+    assert_eq!(
+        c.handle.sandbox().destination_offers().len(),
+        1,
+        "nothing was created"
+    );
+
+    // Nor as a creative's file.
+    let offer = c.handle.sandbox().destination_offers()[0]["network_offer_id"]
+        .as_u64()
+        .unwrap();
+    let mut creative = creative_body(offer, "image");
+    creative["resource_file"] = file;
+    let r = c
+        .net(Method::POST, "/v1/networks/creatives", Some(creative))
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.error().contains("already used"), "{}", r.error());
+
+    let mut unknown = offer_body("Third");
+    unknown["thumbnail_file"] = json!({
+        "temp_url": "https://usercontent.everflowclient.io/7001/temp/00000000-0000-4000-8000-000000000000",
+        "original_file_name": "a.png"
+    });
+    let r = c
+        .net(Method::POST, "/v1/networks/offers", Some(unknown))
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.error().contains("not a temp upload"), "{}", r.error());
+
+    // A request that fails for another reason does not use the upload up.
+    let fresh = c.file("image/png", BANNER_PNG, "b.png").await;
+    let mut broken = without(offer_body("Broken"), "currency_id");
+    broken["thumbnail_file"] = fresh.clone();
+    let r = c
+        .net(Method::POST, "/v1/networks/offers", Some(broken))
+        .await;
+    assert_eq!(r.error(), "currency_id is required");
+    let mut fixed = offer_body("Fixed");
+    fixed["thumbnail_file"] = fresh;
+    c.create(fixed).await;
+}
+
 // ---- offer URLs ----
 
 fn url_body(offer_id: u64, name: &str) -> Value {
@@ -1779,6 +1968,163 @@ async fn offer_urls_show_in_the_list_filter_and_the_offer_relationship() {
         c.handle.sandbox().destination_urls(a),
         urls["entries"].as_array().unwrap().clone()
     );
+}
+
+// ---- creatives ----
+
+fn creative_body(offer_id: u64, ty: &str) -> Value {
+    json!({
+        "network_offer_id": offer_id,
+        "name": format!("Creative {ty}"),
+        "creative_type": ty,
+        "creative_status": "active",
+        "is_private": false,
+        "additional_offer_ids": [],
+        "is_apply_specific_affiliates": false
+    })
+}
+
+#[tokio::test]
+async fn creative_create_requires_the_documented_fields() {
+    let c = ctx();
+    let offer = c.create(offer_body("Offer")).await;
+    let mut html = creative_body(offer, "html");
+    html["html_code"] = json!("<b>GLP-1</b>");
+    for key in [
+        "network_offer_id",
+        "name",
+        "creative_type",
+        "creative_status",
+        "is_private",
+        "additional_offer_ids",
+        "is_apply_specific_affiliates",
+    ] {
+        let r = c
+            .net(
+                Method::POST,
+                "/v1/networks/creatives",
+                Some(without(html.clone(), key)),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{key}");
+        assert_eq!(r.error(), format!("{key} is required"));
+    }
+    for (ty, missing) in [
+        ("html", "html_code is required for html creatives"),
+        ("text", "html_code is required for text creatives"),
+        ("email", "email_from is required for email creatives"),
+        ("image", "resource_file is required for image creatives"),
+        ("video", "resource_file is required for video creatives"),
+    ] {
+        let r = c
+            .net(
+                Method::POST,
+                "/v1/networks/creatives",
+                Some(creative_body(offer, ty)),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{ty}");
+        assert_eq!(r.error(), missing);
+    }
+    let mut extra = html.clone();
+    extra["additional_offer_ids"] = json!([4242]);
+    let r = c
+        .net(Method::POST, "/v1/networks/creatives", Some(extra))
+        .await;
+    assert!(r.error().contains("4242 does not exist"), "{}", r.error());
+
+    let r = c
+        .net(Method::POST, "/v1/networks/creatives", Some(html))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(r.body["network_offer_creative_id"], 4001);
+    assert_eq!(r.body["html_code"], "<b>GLP-1</b>");
+    assert_eq!(r.body["resource_url"], "");
+    assert_eq!(r.body["relationship"]["offer"]["name"], "Offer");
+    assert!(r.body["relationship"].get("resource_asset").is_none());
+}
+
+#[tokio::test]
+async fn creative_resource_file_becomes_a_served_asset() {
+    let c = ctx();
+    let offer = c.create(offer_body("Offer")).await;
+    let mut body = creative_body(offer, "image");
+    body["resource_file"] = c.file("image/gif", SKYSCRAPER_GIF, "ed 300x600.gif").await;
+    let r = c
+        .net(Method::POST, "/v1/networks/creatives", Some(body))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let created = r.body;
+    let id = created["network_offer_creative_id"].as_u64().unwrap();
+    let url = created["resource_url"].as_str().unwrap().to_owned();
+    assert!(
+        url.starts_with(&format!("{}/_sandbox/assets/", c.handle.url())),
+        "{url}"
+    );
+    let (status, ct, bytes) = c.download(&url).await;
+    assert_eq!((status, ct.as_str()), (StatusCode::OK, "image/gif"));
+    assert_eq!(bytes, SKYSCRAPER_GIF, "served bytes equal the upload");
+    let asset = &created["relationship"]["resource_asset"];
+    assert_eq!(asset["url"], url.as_str());
+    assert_eq!(asset["content_type"], "image/gif");
+    assert_eq!(asset["filename"], "ed_300x600.gif");
+    assert_eq!(asset["file_size"], SKYSCRAPER_GIF.len());
+    assert_eq!(
+        (
+            asset["image_width"].as_u64(),
+            asset["image_height"].as_u64()
+        ),
+        (Some(300), Some(600))
+    );
+    assert_eq!(
+        (created["width"].as_u64(), created["height"].as_u64()),
+        (Some(300), Some(600))
+    );
+
+    // PUT without resource_file keeps the file; a new one replaces it.
+    let path = format!("/v1/networks/creatives/{id}");
+    let mut renamed = creative_body(offer, "image");
+    renamed["name"] = json!("Renamed");
+    let r = c.net(Method::PUT, &path, Some(renamed.clone())).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(r.body["resource_url"], url.as_str());
+    assert_eq!(r.body["name"], "Renamed");
+    renamed["resource_file"] = c.file("image/png", BANNER_PNG, "banner.png").await;
+    let r = c.net(Method::PUT, &path, Some(renamed)).await;
+    let new_url = r.body["resource_url"].as_str().unwrap();
+    assert_ne!(new_url, url);
+    assert_eq!(c.handle.sandbox().asset(new_url).unwrap().1, BANNER_PNG);
+    assert_eq!(r.body["width"], 300);
+    assert_eq!(r.body["height"], 250);
+
+    let list = c
+        .net(
+            Method::GET,
+            &format!("/v1/networks/creatives?filter=network_offer_id%3D{offer}"),
+            None,
+        )
+        .await;
+    assert_eq!(list.body["paging"]["total_count"], 1);
+    assert_eq!(list.body["creatives"][0]["name"], "Renamed");
+    assert_eq!(c.handle.sandbox().destination_creatives(offer).len(), 1);
+    let r = c
+        .net(
+            Method::GET,
+            "/v1/networks/creatives?filter=network_offer_id%3D1",
+            None,
+        )
+        .await;
+    assert_eq!(r.body["creatives"], json!([]));
+    let r = c.net(Method::GET, "/v1/networks/creatives/9", None).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+
+    // An image creative's file must be an image.
+    let mut zip = creative_body(offer, "image");
+    zip["resource_file"] = c.file("application/zip", b"PK\x03\x04", "a.zip").await;
+    let r = c
+        .net(Method::POST, "/v1/networks/creatives", Some(zip))
+        .await;
+    assert!(r.error().contains("must be an image"), "{}", r.error());
 }
 
 // ---- custom payout/revenue settings ----

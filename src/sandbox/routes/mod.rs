@@ -11,9 +11,11 @@ mod affiliate_offers;
 mod control;
 mod network_account;
 mod network_advertisers;
+mod network_creatives;
 mod network_custom_payouts;
 mod network_offer_urls;
 mod network_offers;
+mod network_uploads;
 mod web;
 
 use axum::Router;
@@ -37,7 +39,9 @@ pub(crate) fn router(sandbox: Sandbox) -> Router {
         .merge(network_advertisers::routes())
         .merge(network_account::routes())
         .merge(network_offer_urls::routes())
+        .merge(network_creatives::routes())
         .merge(network_custom_payouts::routes())
+        .merge(network_uploads::routes())
         .merge(control::routes())
         .merge(web::routes())
         .fallback(not_found)

@@ -1,6 +1,6 @@
 //! Reading a JSON request body field by field, with the messages every sandbox
 //! route uses (`name is required`, `is_private must be a boolean`): shared by
-//! offer URLs and custom payout/revenue settings.
+//! offer URLs, creatives and custom payout/revenue settings.
 //!
 //! "Required" follows the documented required lists: a missing or `null` key is
 //! missing, and so is a blank string or an id of 0 (proto3 empties), but `false`
@@ -133,6 +133,14 @@ impl<'a> Fields<'a> {
         Ok(ids)
     }
 
+    /// A required array of positive integers (`[]` counts as given).
+    pub fn ids(&self, k: &str) -> Result<Vec<u64>, ApiError> {
+        if self.get(k).is_none() {
+            return Err(bad(format!("{k} is required")));
+        }
+        self.opt_ids(k)
+    }
+
     /// A non-negative amount, 0 when absent; exact (see `money.rs`).
     pub fn money(&self, k: &str) -> Result<Decimal, ApiError> {
         match self.get(k) {
@@ -183,8 +191,8 @@ mod tests {
         assert!(!f.flag("b").unwrap());
         assert_eq!(f.id("c").unwrap_err().message, "c is required");
         assert_eq!(f.flag("d").unwrap_err().message, "d is required");
-        assert_eq!(f.opt_ids("e").unwrap(), Vec::<u64>::new());
-        assert_eq!(f.opt_ids("g").unwrap(), Vec::<u64>::new());
+        assert_eq!(f.ids("e").unwrap(), Vec::<u64>::new());
+        assert_eq!(f.ids("g").unwrap_err().message, "g is required");
         assert_eq!(f.text("f").unwrap(), "x");
         assert_eq!(f.flag("f").unwrap_err().message, "f must be a boolean");
         assert!(Fields::new(Some(&body), &["a"]).is_err());

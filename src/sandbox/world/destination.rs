@@ -7,9 +7,10 @@
 //! take top-level `payout_revenue[]`, GET returns `relationship.payout_revenue`
 //! (terraform-provider-everflow's asymmetry).
 //!
-//! The records that hang off offers (URLs, custom payout/revenue settings) are
-//! stored here too; their rules live in their own files (`offer_urls.rs`,
-//! `custom_payouts.rs`).
+//! The records that hang off offers (URLs, creatives, custom payout/revenue
+//! settings, uploaded files) are stored here too; their rules live in their
+//! own files (`offer_urls.rs`, `creatives.rs`, `custom_payouts.rs`,
+//! `uploads.rs`).
 
 use std::collections::BTreeMap;
 
@@ -20,11 +21,13 @@ use super::super::fixtures::DestinationFixture;
 use super::super::money;
 use super::Clock;
 use super::Relationships;
+use super::creatives::Creative;
 use super::custom_payouts::PayoutRule;
 use super::links;
 use super::offer_fields::{self, FIELDS, OfferInput, PayoutEntry};
 use super::offer_urls::OfferUrl;
 use super::records::Records;
+use super::uploads::{Media, Use};
 
 /// One destination offer: base fields (writable + ids + times + thumbnail_url)
 /// and its payout/revenue entries.
@@ -70,16 +73,16 @@ impl DestOffer {
 
 #[derive(Debug)]
 pub(crate) struct Destination {
-    pub name: String,
     pub network_id: u64,
     pub advertisers: BTreeMap<u64, Map<String, Value>>,
     pub tracking_domains: BTreeMap<u64, Map<String, Value>>,
     pub offers: BTreeMap<u64, DestOffer>,
     pub urls: Records<OfferUrl>,
+    pub creatives: Records<Creative>,
     pub payout_rules: Records<PayoutRule>,
+    pub media: Media,
     next_offer_id: u64,
     next_payout_id: u64,
-    next_asset_id: u64,
 }
 
 /// Everflow's list-like relationship wrapper `{total, entries}`.
@@ -134,29 +137,28 @@ impl Destination {
             problems.push("destination needs at least one tracking domain".into());
         }
         Destination {
-            name: fx.name.clone(),
             network_id: fx.network_id,
             advertisers,
             tracking_domains,
             offers: BTreeMap::new(),
             urls: Records::new(fx.first_offer_url_id),
+            creatives: Records::new(fx.first_creative_id),
             payout_rules: Records::new(fx.first_custom_setting_id),
+            media: Media::new(fx.network_id),
             next_offer_id: fx.first_offer_id.max(1),
             next_payout_id: fx.first_payout_revenue_id.max(1),
-            next_asset_id: 1,
         }
     }
 
-    fn check_refs(&self, input: &OfferInput) -> Result<(), ApiError> {
-        let adv = input.base["network_advertiser_id"].as_u64().unwrap_or(0);
+    /// The advertiser and tracking domain an offer's base fields name exist.
+    pub(crate) fn check_base_refs(&self, base: &Map<String, Value>) -> Result<(), ApiError> {
+        let adv = base["network_advertiser_id"].as_u64().unwrap_or(0);
         if !self.advertisers.contains_key(&adv) {
             return Err(ApiError::bad_request(format!(
                 "network_advertiser_id {adv} does not exist"
             )));
         }
-        let dom = input.base["network_tracking_domain_id"]
-            .as_u64()
-            .unwrap_or(0);
+        let dom = base["network_tracking_domain_id"].as_u64().unwrap_or(0);
         if !self.tracking_domains.contains_key(&dom) {
             return Err(ApiError::bad_request(format!(
                 "network_tracking_domain_id {dom} does not exist"
@@ -165,36 +167,32 @@ impl Destination {
         Ok(())
     }
 
-    fn thumbnail_url(&mut self, offer_id: u64, input: &OfferInput) -> Option<String> {
-        // Uploads are not modelled yet: any temp_url is accepted and the offer gets
-        // a fresh sandbox asset URL named after the file, as a real attach would.
-        let file = input.thumbnail.as_ref()?;
-        let asset = self.next_asset_id;
-        self.next_asset_id += 1;
-        let name: String = file
-            .original_file_name
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
-        Some(format!(
-            "https://usercontent.{}.test/{}/offers/{offer_id}/{asset}-{name}",
-            self.name, self.network_id
-        ))
+    /// Checks an offer's `thumbnail_file` (a known, unused image upload).
+    fn check_thumbnail(&self, input: &OfferInput) -> Result<(), ApiError> {
+        match &input.thumbnail {
+            Some(file) => self.media.check("thumbnail_file", file, Use::Image),
+            None => Ok(()),
+        }
+    }
+
+    /// Uses up the `thumbnail_file` upload; the offer's new `thumbnail_url` is
+    /// where the sandbox serves it. Call after every other check passed.
+    fn attach_thumbnail(&mut self, input: &OfferInput) -> Result<Option<String>, ApiError> {
+        let Some(file) = &input.thumbnail else {
+            return Ok(None);
+        };
+        let asset = self.media.attach("thumbnail_file", file, Use::Image)?;
+        Ok(Some(self.media.url(&asset)))
     }
 
     /// `POST /v1/networks/offers` after body validation.
     pub fn create(&mut self, input: OfferInput, clock: &mut Clock) -> Result<u64, ApiError> {
-        self.check_refs(&input)?;
+        self.check_base_refs(&input.base)?;
+        self.check_thumbnail(&input)?;
+        let thumbnail = self.attach_thumbnail(&input)?.unwrap_or_default();
         let id = self.next_offer_id;
         self.next_offer_id += 1;
         let now = clock.now();
-        let thumbnail = self.thumbnail_url(id, &input).unwrap_or_default();
         let mut base = input.base;
         base.insert("network_offer_id".into(), json!(id));
         base.insert("network_id".into(), json!(self.network_id));
@@ -226,7 +224,7 @@ impl Destination {
         let Some(old) = self.offers.get(&id) else {
             return Err(ApiError::not_found(format!("offer {id} not found")));
         };
-        self.check_refs(&input)?;
+        self.check_base_refs(&input.base)?;
         for (sent, _) in &input.payouts {
             if let Some(sent) = sent
                 && !old.payouts.iter().any(|e| e.id == *sent)
@@ -236,8 +234,9 @@ impl Destination {
                 )));
             }
         }
+        self.check_thumbnail(&input)?;
         let old = old.clone();
-        let thumbnail = match self.thumbnail_url(id, &input) {
+        let thumbnail = match self.attach_thumbnail(&input)? {
             Some(url) => json!(url),
             // thumbnail_url is output-only: without a new file the image stays.
             None => old.base["thumbnail_url"].clone(),

@@ -5,13 +5,16 @@
 //! routes translate requests into calls here.
 
 mod body;
+pub(crate) mod creatives;
 pub(crate) mod custom_payouts;
 mod destination;
 pub(crate) mod links;
+mod media;
 pub(crate) mod offer_fields;
 pub(crate) mod offer_urls;
 mod records;
 mod source;
+pub(crate) mod uploads;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{SystemTime, UNIX_EPOCH};

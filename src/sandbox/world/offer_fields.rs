@@ -13,6 +13,7 @@ use serde_json::{Map, Value, json};
 
 use super::super::error::ApiError;
 use super::super::money;
+use super::uploads::{FileRef, parse_file_ref};
 
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Kind {
@@ -336,20 +337,14 @@ impl PayoutEntry {
     }
 }
 
-/// `thumbnail_file` of a create/update (ISCALE): a temp upload to attach.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct ThumbnailFile {
-    pub temp_url: String,
-    pub original_file_name: String,
-}
-
 /// A validated offer body: every writable field filled, entries, thumbnail.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct OfferInput {
     pub base: Map<String, Value>,
     /// Entries with the id the client sent (`None` or 0: a new entry).
     pub payouts: Vec<(Option<u64>, PayoutEntry)>,
-    pub thumbnail: Option<ThumbnailFile>,
+    /// `thumbnail_file` (ISCALE): a temp upload to attach.
+    pub thumbnail: Option<FileRef>,
 }
 
 fn is_blank(v: Option<&Value>) -> bool {
@@ -429,7 +424,7 @@ pub(crate) fn parse_offer_body(body: Option<&Value>) -> Result<OfferInput, ApiEr
     let payouts = parse_payouts(&obj["payout_revenue"])?;
     let thumbnail = match obj.get("thumbnail_file") {
         None | Some(Value::Null) => None,
-        Some(v) => Some(parse_thumbnail(v)?),
+        Some(v) => Some(parse_file_ref("thumbnail_file", v)?),
     };
     Ok(OfferInput {
         base,
@@ -467,30 +462,6 @@ fn check_formats(base: &Map<String, Value>) -> Result<(), ApiError> {
         ));
     }
     Ok(())
-}
-
-fn parse_thumbnail(v: &Value) -> Result<ThumbnailFile, ApiError> {
-    let obj = v
-        .as_object()
-        .ok_or_else(|| ApiError::bad_request("thumbnail_file must be an object"))?;
-    if let Some(k) = obj
-        .keys()
-        .find(|k| !matches!(k.as_str(), "temp_url" | "original_file_name"))
-    {
-        return Err(ApiError::bad_request(format!(
-            "unknown field thumbnail_file.{k}"
-        )));
-    }
-    let get = |k: &str| match obj.get(k).and_then(Value::as_str) {
-        Some(s) if !s.trim().is_empty() => Ok(s.to_owned()),
-        _ => Err(ApiError::bad_request(format!(
-            "thumbnail_file.{k} is required"
-        ))),
-    };
-    Ok(ThumbnailFile {
-        temp_url: get("temp_url")?,
-        original_file_name: get("original_file_name")?,
-    })
 }
 
 fn parse_payouts(v: &Value) -> Result<Vec<(Option<u64>, PayoutEntry)>, ApiError> {

@@ -1,5 +1,5 @@
 //! [`Records`]: the id-keyed store of one kind of destination record (offer
-//! URLs, custom payout/revenue settings) with its id counter.
+//! URLs, creatives, custom payout/revenue settings) with its id counter.
 
 use std::collections::BTreeMap;
 
