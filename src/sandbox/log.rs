@@ -19,7 +19,8 @@ pub struct LoggedRequest {
     /// The status the sandbox produced (for a dropped response: the status whose
     /// headers went out before the connection was cut).
     pub status: u16,
-    /// POST/PUT/PATCH/DELETE, except searches (`*table` endpoints).
+    /// POST/PUT/PATCH/DELETE, except searches (`*table` endpoints) and bulk
+    /// edit previews (`.../patch/.../submit`).
     pub is_write: bool,
     /// The request body when it was JSON.
     pub body: Option<Value>,
@@ -29,18 +30,22 @@ pub struct LoggedRequest {
 }
 
 impl LoggedRequest {
-    /// Whether this request could change something (POST/PUT/PATCH/DELETE, not a `*table` search).
+    /// Whether this request could change something (POST/PUT/PATCH/DELETE, not
+    /// a `*table` search or a bulk edit preview).
     pub fn is_write(&self) -> bool {
         self.is_write
     }
 }
 
 /// POST/PUT/PATCH/DELETE are writes, except the `POST .../*table` searches, which
-/// Everflow documents as list endpoints taking their filters in the body.
+/// Everflow documents as list endpoints taking their filters in the body, and
+/// the `POST .../patch/.../submit` previews of bulk edits ("no changes", LEGACY).
 pub(crate) fn is_write(method: &str, path: &str) -> bool {
     let writes = matches!(method, "POST" | "PUT" | "PATCH" | "DELETE");
-    let search = path.trim_end_matches('/').ends_with("table");
-    writes && !search
+    let path = path.trim_end_matches('/');
+    let search = path.ends_with("table");
+    let preview = path.contains("/patch/") && path.ends_with("/submit");
+    writes && !search && !preview
 }
 
 #[cfg(test)]
@@ -55,5 +60,8 @@ mod tests {
         assert!(!is_write("POST", "/v1/networks/offerstable"));
         assert!(!is_write("POST", "/v1/affiliates/pixelstable"));
         assert!(!is_write("GET", "/v1/networks/offers"));
+        assert!(!is_write("POST", "/v1/networks/patch/offers/submit"));
+        assert!(is_write("POST", "/v1/networks/uploads/temp"));
+        assert!(is_write("PUT", "/v1/networks/offers/1/targeting"));
     }
 }

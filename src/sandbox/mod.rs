@@ -280,6 +280,19 @@ impl Sandbox {
         d.offer_rules(offer_id).map(|r| d.rule_json(r)).collect()
     }
 
+    /// A destination offer's targeting as stored: `{"countries": [...],
+    /// "regions": [...]}`. `None` while nothing (bulk PATCH `ruleset_*`, PUT
+    /// `targeting`) has written it, or when the offer does not exist. The API
+    /// never shows it (see `world/targeting.rs`), so tests read it here.
+    pub fn destination_targeting(&self, offer_id: u64) -> Option<Value> {
+        let world = lock(&self.inner.world);
+        world
+            .destination
+            .targeting
+            .get(&offer_id)
+            .map(world::targeting::Targeting::to_json)
+    }
+
     /// An uploaded file by the URL the sandbox gave it (an offer's
     /// `thumbnail_url`, a creative's `resource_url`): its mime type and bytes.
     pub fn asset(&self, url: &str) -> Option<(String, Vec<u8>)> {

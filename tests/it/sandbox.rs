@@ -2280,3 +2280,264 @@ async fn custom_payout_settings_check_fields_events_and_urls() {
         StatusCode::NOT_FOUND
     );
 }
+
+// ---- bulk PATCH, targeting, meta ----
+
+fn geo_patch(offer_ids: &[u64]) -> Value {
+    json!({
+        "network_offer_ids": offer_ids,
+        "fields": [
+            {"field_type": "ruleset_countries", "field_value": [{"country_id": 227, "match_type": "exact", "targeting_type": "include", "label": "United States"}], "operator": "overwrite"},
+            {"field_type": "ruleset_regions", "field_value": [
+                {"region_id": 1501, "targeting_type": "exclude", "match_type": "exact", "label": "Mississippi (US)"},
+                {"region_id": 1420, "region_code": "LA", "targeting_type": "exclude", "match_type": "exact"}
+            ], "operator": "overwrite"}
+        ]
+    })
+}
+
+#[tokio::test]
+async fn patched_targeting_is_stored_but_not_shown_by_get() {
+    let c = ctx();
+    let id = c.create(offer_body("Offer")).await;
+    let before = c
+        .net(Method::GET, &format!("/v1/networks/offers/{id}"), None)
+        .await
+        .body;
+    assert!(c.handle.sandbox().destination_targeting(id).is_none());
+
+    let r = c
+        .net(
+            Method::PATCH,
+            "/v1/networks/patch/offers/apply",
+            Some(geo_patch(&[id])),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(r.body, json!({"result": true}));
+    assert!(c.log().last().unwrap().is_write());
+
+    for rel in ["ruleset", "targeting"] {
+        let r = c
+            .net(
+                Method::GET,
+                &format!("/v1/networks/offers/{id}?relationship={rel}"),
+                None,
+            )
+            .await;
+        assert_eq!(
+            r.body["relationship"][rel],
+            Value::Null,
+            "{rel} is not shown"
+        );
+    }
+    let stored = c.handle.sandbox().destination_targeting(id).unwrap();
+    assert_eq!(
+        stored,
+        json!({
+            "countries": [{"country_id": 227, "match_type": "exact", "targeting_type": "include", "label": "United States"}],
+            "regions": [
+                {"region_id": 1501, "targeting_type": "exclude", "match_type": "exact", "label": "Mississippi (US)"},
+                {"region_id": 1420, "region_code": "LA", "targeting_type": "exclude", "match_type": "exact"}
+            ]
+        })
+    );
+    let after = c
+        .net(Method::GET, &format!("/v1/networks/offers/{id}"), None)
+        .await
+        .body;
+    assert_eq!(
+        after["time_saved"], before["time_saved"],
+        "a ruleset is a relationship"
+    );
+
+    // append / delete / clear.
+    let ops = json!({"network_offer_ids": [id], "fields": [
+        {"field_type": "ruleset_countries", "field_value": [{"country_id": 39, "country_code": "CA", "targeting_type": "include", "match_type": "exact"}], "operator": "append"},
+        {"field_type": "ruleset_regions", "field_value": [{"region_id": 1501}], "operator": "delete"}
+    ]});
+    let r = c
+        .net(Method::PATCH, "/v1/networks/patch/offers/apply", Some(ops))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let t = c.handle.sandbox().destination_targeting(id).unwrap();
+    assert_eq!(t["countries"].as_array().unwrap().len(), 2);
+    assert_eq!(t["regions"].as_array().unwrap().len(), 1);
+    assert_eq!(t["regions"][0]["region_id"], 1420);
+    let clear = json!({"network_offer_ids": [id], "fields": [{"field_type": "ruleset_regions", "operator": "clear"}]});
+    c.net(
+        Method::PATCH,
+        "/v1/networks/patch/offers/apply",
+        Some(clear),
+    )
+    .await;
+    assert_eq!(
+        c.handle.sandbox().destination_targeting(id).unwrap()["regions"],
+        json!([])
+    );
+
+    // The undocumented targeting PUT replaces both lists.
+    let put = json!({
+        "countries": [{"country_id": 227, "country_code": "US", "targeting_type": "include", "match_type": "exact"}],
+        "regions": [{"region_id": 1501, "region_code": "MS", "targeting_type": "exclude", "match_type": "exact"}]
+    });
+    let r = c
+        .net(
+            Method::PUT,
+            &format!("/v1/networks/offers/{id}/targeting"),
+            Some(put.clone()),
+        )
+        .await;
+    assert_eq!(r.body, json!({"result": true}));
+    assert_eq!(c.handle.sandbox().destination_targeting(id).unwrap(), put);
+    let r = c
+        .net(
+            Method::GET,
+            &format!("/v1/networks/offers/{id}?relationship=all"),
+            None,
+        )
+        .await;
+    assert_eq!(r.body["relationship"]["ruleset"], Value::Null);
+    let r = c
+        .net(Method::PUT, "/v1/networks/offers/4242/targeting", Some(put))
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let r = c
+        .net(
+            Method::PUT,
+            &format!("/v1/networks/offers/{id}/targeting"),
+            Some(json!({"cities": []})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn bulk_patch_edits_base_fields_all_or_nothing() {
+    let c = ctx();
+    let a = c.create(offer_body("A")).await;
+    let b = c.create(offer_body("B")).await;
+    let t0 = c.handle.sandbox().destination_offer(a).unwrap()["time_saved"].clone();
+    // ISCALE sends no operator for visibility.
+    let body = json!({"network_offer_ids": [a, b], "fields": [
+        {"field_type": "visibility", "field_value": "public"},
+        {"field_type": "offer_status", "field_value": "paused", "operator": "overwrite"}
+    ]});
+    let r = c
+        .net(Method::PATCH, "/v1/networks/patch/offers/apply", Some(body))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    for id in [a, b] {
+        let o = c.handle.sandbox().destination_offer(id).unwrap();
+        assert_eq!(
+            (o["visibility"].as_str(), o["offer_status"].as_str()),
+            (Some("public"), Some("paused"))
+        );
+    }
+    let a_now = c.handle.sandbox().destination_offer(a).unwrap();
+    assert!(
+        a_now["time_saved"].as_u64() > t0.as_u64(),
+        "base fields move time_saved"
+    );
+    assert_eq!(entries(&a_now).len(), 2, "events untouched");
+
+    let rename = json!({"network_offer_ids": [a], "fields": [{"field_type": "offer_name", "field_value": "A renamed"}]});
+    c.net(
+        Method::PATCH,
+        "/v1/networks/patch/offers/apply",
+        Some(rename),
+    )
+    .await;
+    assert_eq!(
+        c.handle.sandbox().destination_offer(a).unwrap()["name"],
+        "A renamed"
+    );
+
+    // Unknown field types and offers are refused by name; nothing changes.
+    let r = c
+        .net(
+            Method::PATCH,
+            "/v1/networks/patch/offers/apply",
+            Some(json!({"network_offer_ids": [a], "fields": [{"field_type": "ruleset_cities", "field_value": []}]})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.error().contains("ruleset_cities"), "{}", r.error());
+    let r = c
+        .net(
+            Method::PATCH,
+            "/v1/networks/patch/offers/apply",
+            Some(json!({"network_offer_ids": [a, 4242], "fields": [{"field_type": "offer_status", "field_value": "active"}]})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.error().contains("4242"), "{}", r.error());
+    assert_eq!(
+        c.handle.sandbox().destination_offer(a).unwrap()["offer_status"],
+        "paused",
+        "all or nothing"
+    );
+    let r = c
+        .net(
+            Method::PATCH,
+            "/v1/networks/patch/offers/apply",
+            Some(json!({"network_offer_ids": [a], "fields": [{"field_type": "network_advertiser_id", "field_value": 99}]})),
+        )
+        .await;
+    assert!(
+        r.error()
+            .contains("network_advertiser_id 99 does not exist"),
+        "{}",
+        r.error()
+    );
+
+    // submit is the dry run: a read that changes nothing.
+    let preview = json!({"network_offer_ids": [a, 4242], "fields": [{"field_type": "offer_status", "field_value": "active"}]});
+    let r = c
+        .net(
+            Method::POST,
+            "/v1/networks/patch/offers/submit",
+            Some(preview),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let change = &r.body["changes"][0];
+    assert_eq!(change["change_status"], "ok");
+    assert_eq!(change["current_field"]["field_value"], "paused");
+    assert_eq!(change["changed_field"]["field_value"], "active");
+    assert_eq!(change["network_offer"]["network_offer_id"], a);
+    assert_eq!(r.body["resource_errors"][0]["id"], 4242);
+    assert!(!c.log().last().unwrap().is_write());
+    assert_eq!(
+        c.handle.sandbox().destination_offer(a).unwrap()["offer_status"],
+        "paused"
+    );
+}
+
+#[tokio::test]
+async fn meta_countries_lists_only_documented_ids() {
+    let c = ctx();
+    let r = c.net(Method::GET, "/v1/meta/countries", None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let countries = r.body["countries"].as_array().unwrap();
+    let ids: Vec<(u64, &str)> = countries
+        .iter()
+        .map(|c| {
+            (
+                c["country_id"].as_u64().unwrap(),
+                c["country_code"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        ids,
+        [(1, "AD"), (39, "CA"), (177, "PR"), (227, "US"), (246, "CW")]
+    );
+    assert_eq!(countries[0]["country_name"], "Andorra");
+    // Not under a portal: any valid key may read it, and it counts.
+    let r = c.aff("/v1/meta/countries").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.header("x-ratelimit-remaining").is_some());
+    let r = c.call(Method::GET, "/v1/meta/countries", None, None).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+}

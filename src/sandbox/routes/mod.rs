@@ -9,10 +9,12 @@
 mod affiliate_account;
 mod affiliate_offers;
 mod control;
+mod meta;
 mod network_account;
 mod network_advertisers;
 mod network_creatives;
 mod network_custom_payouts;
+mod network_offer_patch;
 mod network_offer_urls;
 mod network_offers;
 mod network_uploads;
@@ -41,7 +43,9 @@ pub(crate) fn router(sandbox: Sandbox) -> Router {
         .merge(network_offer_urls::routes())
         .merge(network_creatives::routes())
         .merge(network_custom_payouts::routes())
+        .merge(network_offer_patch::routes())
         .merge(network_uploads::routes())
+        .merge(meta::routes())
         .merge(control::routes())
         .merge(web::routes())
         .fallback(not_found)

@@ -8,9 +8,9 @@
 //! (terraform-provider-everflow's asymmetry).
 //!
 //! The records that hang off offers (URLs, creatives, custom payout/revenue
-//! settings, uploaded files) are stored here too; their rules live in their
-//! own files (`offer_urls.rs`, `creatives.rs`, `custom_payouts.rs`,
-//! `uploads.rs`).
+//! settings, targeting, uploaded files) are stored here too; their rules live
+//! in their own files (`offer_urls.rs`, `creatives.rs`, `custom_payouts.rs`,
+//! `targeting.rs` with `bulk_patch.rs`, `uploads.rs`).
 
 use std::collections::BTreeMap;
 
@@ -27,6 +27,7 @@ use super::links;
 use super::offer_fields::{self, FIELDS, OfferInput, PayoutEntry};
 use super::offer_urls::OfferUrl;
 use super::records::Records;
+use super::targeting::Targeting;
 use super::uploads::{Media, Use};
 
 /// One destination offer: base fields (writable + ids + times + thumbnail_url)
@@ -80,6 +81,8 @@ pub(crate) struct Destination {
     pub urls: Records<OfferUrl>,
     pub creatives: Records<Creative>,
     pub payout_rules: Records<PayoutRule>,
+    /// Per offer, once something wrote its targeting (never shown by GET).
+    pub targeting: BTreeMap<u64, Targeting>,
     pub media: Media,
     next_offer_id: u64,
     next_payout_id: u64,
@@ -144,6 +147,7 @@ impl Destination {
             urls: Records::new(fx.first_offer_url_id),
             creatives: Records::new(fx.first_creative_id),
             payout_rules: Records::new(fx.first_custom_setting_id),
+            targeting: BTreeMap::new(),
             media: Media::new(fx.network_id),
             next_offer_id: fx.first_offer_id.max(1),
             next_payout_id: fx.first_payout_revenue_id.max(1),
@@ -319,6 +323,14 @@ impl Destination {
                 .map(|r| self.rule_json(r))
                 .collect();
             rel.insert("custom_payout_revenue_settings".into(), wrap(rules));
+        }
+        // ISCALE: the targeting PATCH "returns true but GET may still show null".
+        // The sandbox always shows null, so a client can never come to rely on
+        // reading its targeting back (DESIGN.md 5.6: compare fingerprints).
+        for name in ["ruleset", "targeting"] {
+            if rels.wants(name) {
+                rel.insert(name.into(), Value::Null);
+            }
         }
         rel
     }

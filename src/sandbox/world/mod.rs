@@ -5,6 +5,7 @@
 //! routes translate requests into calls here.
 
 mod body;
+pub(crate) mod bulk_patch;
 pub(crate) mod creatives;
 pub(crate) mod custom_payouts;
 mod destination;
@@ -14,6 +15,7 @@ pub(crate) mod offer_fields;
 pub(crate) mod offer_urls;
 mod records;
 mod source;
+pub(crate) mod targeting;
 pub(crate) mod uploads;
 
 use std::collections::{BTreeMap, BTreeSet};

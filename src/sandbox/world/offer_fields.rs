@@ -366,7 +366,7 @@ fn choices(list: &[&str]) -> String {
 }
 
 /// Checks one value against its kind; `name` is the field's path for messages.
-fn check(name: &str, kind: Kind, v: &Value) -> Result<Value, ApiError> {
+pub(crate) fn check(name: &str, kind: Kind, v: &Value) -> Result<Value, ApiError> {
     let bad = |what: &str| ApiError::bad_request(format!("{name} must be {what}"));
     match kind {
         Kind::Text => v.as_str().map(|_| v.clone()).ok_or_else(|| bad("a string")),
@@ -433,7 +433,7 @@ pub(crate) fn parse_offer_body(body: Option<&Value>) -> Result<OfferInput, ApiEr
     })
 }
 
-fn check_formats(base: &Map<String, Value>) -> Result<(), ApiError> {
+pub(crate) fn check_formats(base: &Map<String, Value>) -> Result<(), ApiError> {
     let s = |k: &str| base.get(k).and_then(Value::as_str).unwrap_or_default();
     let url = s("destination_url");
     if !(url.starts_with("https://") || url.starts_with("http://")) {
