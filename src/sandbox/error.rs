@@ -67,6 +67,13 @@ pub enum SandboxError {
         offer_id: u64,
         entry_name: String,
     },
+    /// An edit of a source offer that fixtures could not hold either.
+    #[error("edit of offer {offer_id} of `{network}` rejected: {message}")]
+    InvalidSourceEdit {
+        network: String,
+        offer_id: u64,
+        message: String,
+    },
     /// A payout amount or percentage below zero.
     #[error("payout must not be negative, got {0}")]
     NegativePayout(Decimal),

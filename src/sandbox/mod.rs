@@ -233,6 +233,35 @@ impl Sandbox {
             .map(|_| ())
     }
 
+    /// Edits a source offer as its network's staff would: the closure gets the
+    /// offer in the affiliate view (as `GET /v1/affiliates/offers/{id}` shows it)
+    /// and may change anything but its id. The result is checked like a fixture
+    /// offer (relationship totals are recounted, tracking links computed again
+    /// unless the closure set them) and replaces the offer.
+    pub fn edit_source_offer(
+        &self,
+        network: &str,
+        offer_id: u64,
+        f: impl FnOnce(&mut Map<String, Value>),
+    ) -> Result<(), SandboxError> {
+        lock(&self.inner.world).edit_source_offer(network, offer_id, |view, _| f(view))
+    }
+
+    /// Sets the landing page behind a source offer's URL (`url_id` 0: the
+    /// default URL), which its tracking link `GET /v1/affiliates/offers/{id}/url/{url_id}`
+    /// reflects (for direct-linking offers, the link is the page itself).
+    pub fn set_landing_page(
+        &self,
+        network: &str,
+        offer_id: u64,
+        url_id: u64,
+        url: &str,
+    ) -> Result<(), SandboxError> {
+        lock(&self.inner.world).edit_source_offer(network, offer_id, |_, pages| {
+            pages.insert(url_id, url.to_owned());
+        })
+    }
+
     /// A destination offer as `GET /v1/networks/offers/{id}?relationship=payout_revenue`
     /// returns it.
     pub fn destination_offer(&self, id: u64) -> Option<Value> {

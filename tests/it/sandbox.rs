@@ -2541,3 +2541,84 @@ async fn meta_countries_lists_only_documented_ids() {
     let r = c.call(Method::GET, "/v1/meta/countries", None, None).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
 }
+
+// ---- source-side changes through the handle ----
+
+#[tokio::test]
+async fn source_offers_can_be_edited_through_the_handle() {
+    let c = ctx();
+    let sb = c.handle.sandbox();
+    sb.edit_source_offer("trimrx", 1, |o| {
+        o.insert("name".into(), json!("TrimRx GLP-1 (new name)"));
+        let urls = o["relationship"]["urls"]["entries"].as_array_mut().unwrap();
+        urls.push(json!({"network_offer_url_id": 104, "name": "Bundle"}));
+    })
+    .unwrap();
+    let glp1 = c.offer_of(&c.trimrx_key, 1).await;
+    assert_eq!(glp1["name"], "TrimRx GLP-1 (new name)");
+    assert_eq!(
+        glp1["relationship"]["urls"]["total"], 4,
+        "totals are recounted"
+    );
+    assert_eq!(
+        glp1["relationship"]["urls"]["entries"][3]["preview_url"],
+        ""
+    );
+    // Until it gets its own page, a new URL of a direct-linking offer uses the
+    // default URL's page.
+    let r = c.aff("/v1/affiliates/offers/1/url/104").await;
+    assert!(
+        r.body["url"]
+            .as_str()
+            .unwrap()
+            .starts_with("https://start.trimrx.test/semaglutide?"),
+        "{:?}",
+        r.body
+    );
+
+    sb.set_landing_page("trimrx", 1, 104, "https://start.trimrx.test/bundle")
+        .unwrap();
+    let r = c.aff("/v1/affiliates/offers/1/url/104").await;
+    assert_eq!(
+        r.body["url"],
+        "https://start.trimrx.test/bundle?_ef_transaction_id=&uid=104&oid=1&affid=42"
+    );
+    // The default URL of a direct-linking offer moves its tracking_url too.
+    sb.set_landing_page("trimrx", 1, 0, "https://start.trimrx.test/new")
+        .unwrap();
+    let glp1 = c.offer_of(&c.trimrx_key, 1).await;
+    assert!(
+        glp1["tracking_url"]
+            .as_str()
+            .unwrap()
+            .starts_with("https://start.trimrx.test/new?")
+    );
+
+    assert!(
+        sb.set_landing_page("trimrx", 1, 999, "https://x.test")
+            .is_err()
+    );
+    assert!(
+        sb.set_landing_page("trimrx", 1, 101, "ftp://x.test")
+            .is_err()
+    );
+    let err = sb
+        .edit_source_offer("trimrx", 1, |o| {
+            o.insert("visibility".into(), json!("hidden"));
+        })
+        .unwrap_err();
+    assert!(err.to_string().contains("visibility"), "{err}");
+    assert!(
+        sb.edit_source_offer("trimrx", 1, |o| {
+            o.insert("network_offer_id".into(), json!(2));
+        })
+        .is_err()
+    );
+    assert!(sb.edit_source_offer("nowhere", 1, |_| {}).is_err());
+    assert!(sb.edit_source_offer("trimrx", 77, |_| {}).is_err());
+    assert_eq!(
+        c.offer_of(&c.trimrx_key, 1).await["visibility"],
+        "public",
+        "a refused edit changes nothing"
+    );
+}

@@ -220,6 +220,33 @@ impl World {
             })
     }
 
+    /// See [`super::Sandbox::edit_source_offer`] and
+    /// [`super::Sandbox::set_landing_page`].
+    pub fn edit_source_offer(
+        &mut self,
+        network: &str,
+        offer_id: u64,
+        edit: impl FnOnce(&mut Map<String, Value>, &mut BTreeMap<u64, String>),
+    ) -> Result<(), SandboxError> {
+        let source = self
+            .sources
+            .get_mut(network)
+            .ok_or_else(|| SandboxError::UnknownNetwork(network.to_owned()))?;
+        if !source.offers.contains_key(&offer_id) {
+            return Err(SandboxError::UnknownSourceOffer {
+                network: network.to_owned(),
+                offer_id,
+            });
+        }
+        source
+            .edit_offer(offer_id, edit)
+            .map_err(|message| SandboxError::InvalidSourceEdit {
+                network: network.to_owned(),
+                offer_id,
+                message,
+            })
+    }
+
     /// The destination's offers in id order.
     pub fn destination_offers(&self) -> impl Iterator<Item = &DestOffer> {
         self.destination.offers.values()

@@ -145,6 +145,13 @@ impl SourceOffer {
     }
 }
 
+fn payout_ids(view: &Map<String, Value>) -> impl Iterator<Item = u64> + '_ {
+    entries(view, "payouts").iter().filter_map(|e| {
+        e.get("network_offer_payout_revenue_id")
+            .and_then(Value::as_u64)
+    })
+}
+
 fn entries<'a>(view: &'a Map<String, Value>, rel: &str) -> &'a [Value] {
     view.get("relationship")
         .and_then(|r| r.get(rel))
@@ -166,14 +173,16 @@ impl Source {
     pub fn new(fx: &SourceFixture, problems: &mut Vec<String>) -> Source {
         let mut offers = BTreeMap::new();
         let mut entry_ids = BTreeSet::new();
+        let net = Net {
+            network_id: fx.network_id,
+            affiliate_id: fx.affiliate_id,
+            tracking_domain: &fx.tracking_domain,
+        };
         for (i, o) in fx.offers.iter().enumerate() {
             let at = format!("sources `{}` offers[{i}]", fx.name);
             let before = problems.len();
-            let offer = normalize_offer(fx, &o.offer, &o.landing_pages, &at, problems);
-            for id in entries(&offer.view, "payouts").iter().filter_map(|e| {
-                e.get("network_offer_payout_revenue_id")
-                    .and_then(Value::as_u64)
-            }) {
+            let offer = normalize_offer(&net, &o.offer, &o.landing_pages, &at, problems);
+            for id in payout_ids(&offer.view) {
                 if !entry_ids.insert(id) {
                     problems.push(format!(
                         "{at}: payout entry id {id} is used twice in the network"
@@ -232,6 +241,69 @@ impl Source {
         }
     }
 
+    /// Replaces an offer by what `edit` makes of its affiliate view and landing
+    /// pages, validated like a fixture offer; `Err` lists what is wrong. Tracking
+    /// links the edit left alone are computed again (a change of direct linking or
+    /// of the default landing page moves them). A URL added to a direct-linking
+    /// offer without a landing page gets the default URL's page, so a URL can be
+    /// added first and given its own page afterwards.
+    pub fn edit_offer(
+        &mut self,
+        offer_id: u64,
+        edit: impl FnOnce(&mut Map<String, Value>, &mut BTreeMap<u64, String>),
+    ) -> Result<(), String> {
+        let Some(old) = self.offers.get(&offer_id) else {
+            return Err(format!("no offer {offer_id}"));
+        };
+        let mut view = old.view.clone();
+        let mut pages = old.landing_pages.clone();
+        edit(&mut view, &mut pages);
+        if view.get("is_use_direct_linking") == Some(&Value::Bool(true))
+            && let Some(default) = pages.get(&0).cloned()
+        {
+            let urls = entries(&view, "urls").iter();
+            for url_id in urls.filter_map(|u| u.get("network_offer_url_id").and_then(Value::as_u64))
+            {
+                pages.entry(url_id).or_insert_with(|| default.clone());
+            }
+        }
+        for k in ["tracking_url", "redirect_tracking_url"] {
+            if view.get(k) == old.view.get(k) {
+                view.remove(k);
+            }
+        }
+        if view.get("network_offer_id").and_then(Value::as_u64) != Some(offer_id) {
+            return Err("network_offer_id cannot change".to_owned());
+        }
+        let raw_pages = pages
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect();
+        let net = Net {
+            network_id: self.network_id,
+            affiliate_id: self.affiliate_id,
+            tracking_domain: &self.tracking_domain,
+        };
+        let mut problems = Vec::new();
+        let offer = normalize_offer(&net, &view, &raw_pages, "edit", &mut problems);
+        let others: BTreeSet<u64> = self
+            .offers
+            .values()
+            .filter(|o| o.id() != offer_id)
+            .flat_map(|o| payout_ids(&o.view))
+            .collect();
+        if let Some(id) = payout_ids(&offer.view).find(|id| others.contains(id)) {
+            problems.push(format!(
+                "edit: payout entry id {id} is used by another offer of the network"
+            ));
+        }
+        if !problems.is_empty() {
+            return Err(problems.join("; "));
+        }
+        self.offers.insert(offer_id, offer);
+        Ok(())
+    }
+
     /// Changes a payout entry's amount and/or percentage; returns the entry.
     pub fn set_payout(
         &mut self,
@@ -260,8 +332,15 @@ impl Source {
     }
 }
 
+/// What normalizing an offer needs to know about its network.
+struct Net<'a> {
+    network_id: u64,
+    affiliate_id: u64,
+    tracking_domain: &'a str,
+}
+
 fn normalize_offer(
-    fx: &SourceFixture,
+    fx: &Net<'_>,
     raw: &Map<String, Value>,
     raw_pages: &BTreeMap<String, String>,
     at: &str,
@@ -507,7 +586,7 @@ fn normalize_offer(
         }
     }
     // Links are derived, so they always agree with url/{id}.
-    let redirect = links::redirect_link(&fx.tracking_domain, fx.network_id, fx.affiliate_id, id, 0);
+    let redirect = links::redirect_link(fx.tracking_domain, fx.network_id, fx.affiliate_id, id, 0);
     let tracking = match offer.landing_pages.get(&0) {
         Some(page) if offer.is_direct_linking() => links::direct_link(page, 0, id, fx.affiliate_id),
         _ => redirect.clone(),
