@@ -30,4 +30,5 @@ pub mod secret;
 pub mod settings;
 pub mod source;
 pub mod state;
+pub mod thumbnail;
 pub mod workspace;
