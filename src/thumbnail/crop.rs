@@ -161,6 +161,11 @@ fn encode(pixels: &[u8], color: ExtendedColorType) -> Result<Vec<u8>, ImageError
     Ok(png)
 }
 
+/// Encodes an 8-bit RGB buffer of `SIZE`x`SIZE` (the placeholder's).
+pub(super) fn encode_rgb(pixels: &[u8]) -> Result<Vec<u8>, ImageError> {
+    encode(pixels, ExtendedColorType::Rgb8)
+}
+
 fn format_name(format: ImageFormat) -> &'static str {
     match format {
         ImageFormat::Png => "png",
