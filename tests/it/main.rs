@@ -8,3 +8,4 @@ mod output;
 mod sandbox;
 mod schema;
 mod secrets;
+mod thumbnail;
