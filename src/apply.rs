@@ -1,44 +1,62 @@
-//! Apply: carry out a plan's changes against the destination, recording each in state
-//! the moment it succeeds (never only at the end), so an interrupted run loses nothing.
+//! Apply: carry out a plan's changes against the destination, in dependency order, and
+//! record each in state the moment it succeeds (never only at the end), so an interrupted
+//! run loses nothing.
 //!
-//! Creates POST the rendered offer; updates and pauses read the offer fresh and PUT it
-//! back with only the managed fields changed (PUT is a full replacement in Everflow).
+//! Changes come grouped by source offer, in the order of `ResourceId`: the offer, its
+//! thumbnail, URLs, rules (which name URLs and events by destination id, resolved here as
+//! they come into being), creatives, targeting. Offers and other objects are changed with
+//! a full PUT built from what the destination holds, with only managed fields overlaid;
+//! URLs, rules and creatives that should go are marked deleted (Everflow has no DELETE for
+//! URLs). Files (thumbnails, image creatives) go through single-use temp uploads.
 
-use crate::destination::iscale;
+use std::collections::BTreeMap;
+
+use crate::destination::iscale::{self, TempFile};
 use crate::everflow::ApiError;
 use crate::everflow::network::{LiveOffer, NetworkApi};
-use crate::plan::fields::{FieldValue, combined_fingerprint, field_fingerprints, spec_fields};
-use crate::plan::{Action, Address, Change};
+use crate::plan::fields::{FieldValue, Fields, combined_fingerprint, field_fingerprints};
+use crate::plan::flatten::{
+    creative_fields, offer_fields, rule_fields, targeting_fields, thumbnail_fields,
+    thumbnail_source, url_fields,
+};
+use crate::plan::{Action, Address, Change, ResourceId, Target};
 use crate::planner::{OfferWork, Planned};
-use crate::render::OfferSpec;
-use crate::source::SourceSnapshot;
-use crate::state::{FORMAT_VERSION, ManagedOffer, OfferState, Record, UrlMapping};
+use crate::render::{CreativeContent, CreativeSpec, OfferSpec, RuleSpec, ThumbnailSpec};
+use crate::state::{ManagedOffer, OfferState, ResourceRecord, UrlMapping};
+use crate::thumbnail::{self, FetchLimits, Fetcher, ThumbnailSource};
 use crate::workspace::{Clients, Workspace};
 
 /// One change carried out.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Applied {
     pub address: Address,
+    pub resource: ResourceId,
     pub action: Action,
+    /// The destination id of what was written (the offer's, for the thumbnail and
+    /// targeting).
     pub destination_id: u64,
+    /// What the operator should know, e.g. which image a thumbnail was made from.
+    pub notes: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApplyError {
-    #[error("{address}: {source}")]
+    #[error("{address} {resource}: {source}")]
     Api {
         address: Address,
+        resource: ResourceId,
         #[source]
-        source: ApiError,
+        source: Box<ApiError>,
     },
-    #[error("{address}: {message}")]
-    Other { address: Address, message: String },
-    #[error(
-        "{address}: the change was made in iScale (offer {destination_id}) but recording it failed: {source}"
-    )]
+    #[error("{address} {resource}: {message}")]
+    Other {
+        address: Address,
+        resource: ResourceId,
+        message: String,
+    },
+    #[error("{address}: the change was made in iScale but recording it failed: {source}")]
     Record {
         address: Address,
-        destination_id: u64,
         #[source]
         source: crate::state::StateError,
     },
@@ -60,151 +78,711 @@ pub async fn apply(
     progress: &mut dyn FnMut(&Applied),
 ) -> ApplyReport {
     let mut report = ApplyReport::default();
-    if planned.plan.is_empty() {
-        return report;
-    }
     let Some(api) = clients.iscale.as_ref() else {
         return report;
     };
-    let mut applier = Applier {
-        ws,
-        api,
-        tracking_domain: None,
-    };
-    for change in &planned.plan.changes {
-        let work = &planned.offers[&change.address];
-        match applier.apply_change(change, work).await {
-            Ok(applied) => {
-                progress(&applied);
-                report.applied.push(applied);
-            }
-            Err(error) => {
-                report.failure = Some(error);
-                break;
+    let fetcher = Fetcher::new(FetchLimits::default());
+    let mut tracking_domain = None;
+    let changes = &planned.plan.changes;
+    let mut start = 0;
+    while start < changes.len() {
+        let address = &changes[start].address;
+        let end = start
+            + changes[start..]
+                .iter()
+                .take_while(|change| &change.address == address)
+                .count();
+        let group = &changes[start..end];
+        let work = &planned.offers[address];
+        let mut run = OfferRun::new(ws, api, &fetcher, &mut tracking_domain, address, work);
+        for change in group {
+            match run.apply(change, group).await {
+                Ok(applied) => {
+                    for applied in applied {
+                        progress(&applied);
+                        report.applied.push(applied);
+                    }
+                }
+                Err(error) => {
+                    report.failure = Some(error);
+                    return report;
+                }
             }
         }
+        if planned.complete
+            && let Err(error) = run.save_snapshot()
+        {
+            report.failure = Some(error);
+            return report;
+        }
+        start = end;
     }
     report
 }
 
-struct Applier<'a> {
+/// Applying the changes of one source offer.
+struct OfferRun<'a> {
     ws: &'a Workspace,
     api: &'a NetworkApi,
-    tracking_domain: Option<u64>,
+    fetcher: &'a Fetcher,
+    tracking_domain: &'a mut Option<u64>,
+    address: &'a Address,
+    work: &'a OfferWork,
+    state: Option<OfferState>,
+    /// Destination event ids by entry name, once known.
+    events: Option<BTreeMap<String, u64>>,
+    /// Source URL id -> destination URL id, growing as URLs are created.
+    url_ids: BTreeMap<u64, u64>,
+    /// Set when the thumbnail went out with the offer's own write.
+    thumbnail_done: bool,
 }
 
-impl Applier<'_> {
-    async fn apply_change(
+impl<'a> OfferRun<'a> {
+    fn new(
+        ws: &'a Workspace,
+        api: &'a NetworkApi,
+        fetcher: &'a Fetcher,
+        tracking_domain: &'a mut Option<u64>,
+        address: &'a Address,
+        work: &'a OfferWork,
+    ) -> Self {
+        let events = work
+            .live
+            .as_ref()
+            .map(iscale::event_ids)
+            .filter(|events| !events.is_empty());
+        Self {
+            ws,
+            api,
+            fetcher,
+            tracking_domain,
+            address,
+            work,
+            state: work.state.clone(),
+            events,
+            url_ids: work.url_ids.clone(),
+            thumbnail_done: false,
+        }
+    }
+
+    async fn apply(
         &mut self,
         change: &Change,
-        work: &OfferWork,
-    ) -> Result<Applied, ApplyError> {
-        let address = &change.address;
-        let api_error = |source| ApplyError::Api {
-            address: address.clone(),
-            source,
+        group: &[Change],
+    ) -> Result<Vec<Applied>, ApplyError> {
+        match &change.target {
+            Target::Offer(spec) => self.apply_offer(change, spec, group).await,
+            Target::Pause => self.pause(change).await.map(|applied| vec![applied]),
+            Target::Thumbnail(spec) => self.apply_thumbnail(change, spec).await,
+            Target::Url(spec) => self.apply_url(change, spec).await.map(|a| vec![a]),
+            Target::Rule(spec) => self.apply_rule(change, spec).await.map(|a| vec![a]),
+            Target::Creative(spec) => self.apply_creative(change, spec).await.map(|a| vec![a]),
+            Target::Targeting(spec) => self.apply_targeting(change, spec).await.map(|a| vec![a]),
+            Target::Delete => self.delete(change).await.map(|applied| vec![applied]),
+        }
+    }
+
+    /// Creates or updates the offer; a thumbnail change of the same offer goes out in
+    /// the same write (one request instead of two).
+    async fn apply_offer(
+        &mut self,
+        change: &Change,
+        spec: &OfferSpec,
+        group: &[Change],
+    ) -> Result<Vec<Applied>, ApplyError> {
+        let thumbnail = group.iter().find_map(|other| match &other.target {
+            Target::Thumbnail(thumbnail) => Some((other, thumbnail)),
+            _ => None,
+        });
+        let uploaded = match thumbnail {
+            Some((_, thumbnail)) => Some(self.upload_thumbnail(thumbnail).await?),
+            None => None,
         };
-        let (live, create_payload) = match (change.action, &change.spec) {
-            (Action::Create, Some(spec)) => {
-                let body = iscale::create_body(spec, self.tracking_domain(address).await?);
-                let created = self.api.create_offer(&body).await.map_err(api_error)?;
+        let file = uploaded.as_ref().map(|(file, _)| file);
+        let (live, create_payload) = match change.action {
+            Action::Create => {
+                let mut body = iscale::create_body(spec, self.tracking_domain(change).await?);
+                if let Some(file) = file {
+                    body = iscale::with_thumbnail(body, file);
+                }
+                let created = self
+                    .api
+                    .create_offer(&body)
+                    .await
+                    .map_err(|source| self.api_error(change, source))?;
                 (created, Some(body))
             }
-            (Action::Update, Some(spec)) => {
-                let id = destination_id(change)?;
-                let current = self.api.offer(id).await.map_err(api_error)?;
-                let body = iscale::replace_body(&current, spec);
-                let mut replaced = self.api.replace_offer(id, &body).await.map_err(api_error)?;
+            _ => {
+                let id = self.destination_id(change)?;
+                let current = self.read_offer(change, id).await?;
+                let mut body = iscale::replace_body(&current, spec);
+                if let Some(file) = file {
+                    body = iscale::with_thumbnail(body, file);
+                }
+                let mut replaced = self
+                    .api
+                    .replace_offer(id, &body)
+                    .await
+                    .map_err(|source| self.api_error(change, source))?;
                 keep_event_ids(&mut replaced, &current);
                 (replaced, None)
             }
-            (Action::Pause, _) => {
-                let id = destination_id(change)?;
-                let current = self.api.offer(id).await.map_err(api_error)?;
-                let mut paused = self
-                    .api
-                    .replace_offer(id, &iscale::pause_body(&current))
-                    .await
-                    .map_err(api_error)?;
-                keep_event_ids(&mut paused, &current);
-                (paused, None)
-            }
-            (_, None) => {
-                return Err(ApplyError::Other {
-                    address: address.clone(),
-                    message: "the plan holds no target for this change".to_owned(),
-                });
-            }
         };
-        let destination_id = live.id();
-        let state = recorded_state(change, work, &live);
-        let url_mapping = change
-            .spec
-            .as_ref()
-            .zip(work.snapshot.as_ref())
-            .map(|(spec, snapshot)| url_mapping(spec, snapshot))
-            .unwrap_or_default();
+        let events = iscale::event_ids(&live);
+        if !events.is_empty() {
+            self.events = Some(events.clone());
+        }
+        let fields = field_fingerprints(&offer_fields(spec));
+        let offer = ManagedOffer {
+            id: live.id(),
+            fingerprint: combined_fingerprint(&fields),
+            fields,
+            events,
+        };
+        match &mut self.state {
+            Some(state) => state.offer = offer,
+            None => self.state = Some(OfferState::new(offer)),
+        }
+        let mut applied = vec![self.applied(change, live.id(), Vec::new())];
+        if let (Some((thumbnail_change, thumbnail)), Some((_, made))) = (thumbnail, &uploaded) {
+            let notes = self.record_thumbnail(thumbnail, made, &live);
+            self.thumbnail_done = true;
+            applied.push(self.applied(thumbnail_change, live.id(), notes));
+        }
+        self.save_state()?;
+        if let Some(payload) = create_payload {
+            self.ws
+                .store
+                .save_create_payload(
+                    &self.address.network,
+                    self.address.source_offer_id,
+                    &payload,
+                )
+                .map_err(|source| self.record_error(source))?;
+        }
+        Ok(applied)
+    }
+
+    async fn pause(&mut self, change: &Change) -> Result<Applied, ApplyError> {
+        let id = self.destination_id(change)?;
+        let current = self.read_offer(change, id).await?;
+        self.api
+            .replace_offer(id, &iscale::pause_body(&current))
+            .await
+            .map_err(|source| self.api_error(change, source))?;
+        if let Some(state) = &mut self.state {
+            let paused = FieldValue::Symbol("paused".to_owned());
+            state.offer.fields.insert(
+                "offer_status".to_owned(),
+                FieldValue::fingerprint(Some(&paused)),
+            );
+            state.offer.fingerprint = combined_fingerprint(&state.offer.fields);
+        }
+        self.save_state()?;
+        Ok(self.applied(change, id, Vec::new()))
+    }
+
+    async fn apply_thumbnail(
+        &mut self,
+        change: &Change,
+        spec: &ThumbnailSpec,
+    ) -> Result<Vec<Applied>, ApplyError> {
+        if self.thumbnail_done {
+            return Ok(Vec::new());
+        }
+        let id = self.offer_id(change)?;
+        let (file, made) = self.upload_thumbnail(spec).await?;
+        let current = self.read_offer(change, id).await?;
+        let live = self
+            .api
+            .replace_offer(id, &iscale::thumbnail_body(&current, &file))
+            .await
+            .map_err(|source| self.api_error(change, source))?;
+        let notes = self.record_thumbnail(spec, &made, &live);
+        self.save_state()?;
+        Ok(vec![self.applied(change, id, notes)])
+    }
+
+    /// Finds the image (source, og:image, icon or initials), crops it and uploads it.
+    async fn upload_thumbnail(
+        &self,
+        spec: &ThumbnailSpec,
+    ) -> Result<(TempFile, thumbnail::Thumbnail), ApplyError> {
+        let made = thumbnail::resolve(
+            self.fetcher,
+            &spec.thumbnail_url,
+            &spec.pages,
+            &spec.offer_name,
+        )
+        .await;
+        let temp_url = self
+            .api
+            .upload_temp("image/png", &made.png)
+            .await
+            .map_err(|source| ApplyError::Api {
+                address: self.address.clone(),
+                resource: ResourceId::Thumbnail,
+                source: Box::new(source),
+            })?;
+        let file = TempFile {
+            temp_url,
+            original_file_name: "thumbnail.png".to_owned(),
+        };
+        Ok((file, made))
+    }
+
+    fn record_thumbnail(
+        &mut self,
+        spec: &ThumbnailSpec,
+        made: &thumbnail::Thumbnail,
+        live: &LiveOffer,
+    ) -> Vec<String> {
+        let used = match &made.source {
+            ThumbnailSource::SourceThumbnail { url } => format!("the source's thumbnail {url}"),
+            ThumbnailSource::OgImage { page, url } => format!("og:image {url} of {page}"),
+            ThumbnailSource::Icon { page, url } => format!("icon {url} of {page}"),
+            ThumbnailSource::Initials { text } => format!("a placeholder with the initials {text}"),
+        };
+        let record = record_of(
+            None,
+            &thumbnail_fields(spec),
+            [
+                ("source", thumbnail_source(spec)),
+                ("used", used.clone()),
+                ("image", made.fingerprint.clone()),
+            ],
+            Some(live.view.thumbnail_url.clone()),
+        );
+        if let Some(state) = &mut self.state {
+            state.thumbnail = Some(record);
+        }
+        let mut notes = vec![format!("thumbnail made from {used}")];
+        // The source's own image failing is worth saying; the chain's other misses are not.
+        if !matches!(made.source, ThumbnailSource::SourceThumbnail { .. })
+            && !spec.thumbnail_url.is_empty()
+        {
+            notes.extend(made.notes.iter().cloned());
+        }
+        notes
+    }
+
+    async fn apply_url(
+        &mut self,
+        change: &Change,
+        spec: &crate::render::UrlSpec,
+    ) -> Result<Applied, ApplyError> {
+        let offer_id = self.offer_id(change)?;
+        let live = match change.destination_id {
+            Some(id) => Some(self.live_url(change, id)?),
+            None => None,
+        };
+        let body = iscale::url_body(offer_id, spec, live);
+        let written = match live {
+            None => self.api.create_url(&body).await,
+            Some(live) => {
+                self.api
+                    .replace_url(live.view.network_offer_url_id, &body)
+                    .await
+            }
+        }
+        .map_err(|source| self.api_error(change, source))?;
+        let id = written.view.network_offer_url_id;
+        self.url_ids.insert(spec.source_url_id, id);
+        let record = record_of(Some(id), &url_fields(spec), [], None);
+        self.state_mut(change)?
+            .urls
+            .insert(spec.source_url_id, record);
+        self.save_state()?;
+        Ok(self.applied(change, id, Vec::new()))
+    }
+
+    async fn apply_rule(
+        &mut self,
+        change: &Change,
+        spec: &RuleSpec,
+    ) -> Result<Applied, ApplyError> {
+        let offer_id = self.offer_id(change)?;
+        // Everflow's id 0 is the base conversion (LIVE custom payout/revenue).
+        let event_id = if spec.event_is_default {
+            0
+        } else {
+            self.event_id(change, &spec.event).await?
+        };
+        let mut url_ids = Vec::new();
+        for source_id in &spec.source_url_ids {
+            let Some(id) = self.url_ids.get(source_id) else {
+                return Err(self.other(
+                    change,
+                    format!("source URL {source_id} is not in iScale yet; apply the offer's URLs first (`--only urls`)"),
+                ));
+            };
+            url_ids.push(*id);
+        }
+        url_ids.sort_unstable();
+        let live = match change.destination_id {
+            Some(id) => Some(
+                self.work
+                    .live_rules
+                    .iter()
+                    .find(|rule| rule.view.network_custom_payout_revenue_setting_id == id)
+                    .ok_or_else(|| self.other(change, format!("payout rule {id} was not read")))?,
+            ),
+            None => None,
+        };
+        let body = iscale::rule_body(offer_id, spec, event_id, &url_ids, live);
+        let written = match live {
+            None => self.api.create_rule(&body).await,
+            Some(live) => {
+                self.api
+                    .replace_rule(live.view.network_custom_payout_revenue_setting_id, &body)
+                    .await
+            }
+        }
+        .map_err(|source| self.api_error(change, source))?;
+        let id = written.view.network_custom_payout_revenue_setting_id;
+        let record = record_of(Some(id), &rule_fields(spec), [], None);
+        self.state_mut(change)?
+            .rules
+            .insert(spec.key.0.clone(), record);
+        self.save_state()?;
+        Ok(self.applied(change, id, Vec::new()))
+    }
+
+    async fn apply_creative(
+        &mut self,
+        change: &Change,
+        spec: &CreativeSpec,
+    ) -> Result<Applied, ApplyError> {
+        let offer_id = self.offer_id(change)?;
+        let live = match change.destination_id {
+            Some(id) => Some(
+                self.work
+                    .live_creatives
+                    .iter()
+                    .find(|creative| creative.view.network_offer_creative_id == id)
+                    .ok_or_else(|| self.other(change, format!("creative {id} was not read")))?,
+            ),
+            None => None,
+        };
+        // Upload the file only when it is new or changed: fingerprints avoid re-uploads.
+        let file_changed = change.action == Action::Create
+            || change.fields.iter().any(|field| field.field == "file");
+        let file = match (&spec.content, file_changed) {
+            (CreativeContent::File { source_url }, true) => {
+                Some(self.upload_creative_file(change, spec, source_url).await?)
+            }
+            _ => None,
+        };
+        let body = iscale::creative_body(offer_id, spec, file.as_ref(), live);
+        let written = match live {
+            None => self.api.create_creative(&body).await,
+            Some(live) => {
+                self.api
+                    .replace_creative(live.view.network_offer_creative_id, &body)
+                    .await
+            }
+        }
+        .map_err(|source| self.api_error(change, source))?;
+        let id = written.view.network_offer_creative_id;
+        let record = match &spec.content {
+            CreativeContent::File { source_url } => record_of(
+                Some(id),
+                &creative_fields(spec),
+                [("file", source_url.clone())],
+                Some(written.view.resource_url),
+            ),
+            CreativeContent::Code { .. } => record_of(Some(id), &creative_fields(spec), [], None),
+        };
+        self.state_mut(change)?
+            .creatives
+            .insert(spec.source_creative_id, record);
+        self.save_state()?;
+        Ok(self.applied(change, id, Vec::new()))
+    }
+
+    /// Downloads a creative's file from the source (bounded like every download) and
+    /// uploads it; the format is sniffed from the bytes, never taken from the name.
+    async fn upload_creative_file(
+        &self,
+        change: &Change,
+        spec: &CreativeSpec,
+        url: &str,
+    ) -> Result<TempFile, ApplyError> {
+        let fetched = self
+            .fetcher
+            .fetch(url)
+            .await
+            .map_err(|error| self.other(change, format!("cannot download {url}: {error}")))?;
+        let format = image::guess_format(&fetched.bytes).map_err(|_| {
+            self.other(change, format!("{url} is not an image this tool can carry"))
+        })?;
+        let temp_url = self
+            .api
+            .upload_temp(format.to_mime_type(), &fetched.bytes)
+            .await
+            .map_err(|source| self.api_error(change, source))?;
+        let name = url
+            .rsplit('/')
+            .next()
+            .map(|name| name.split(['?', '#']).next().unwrap_or_default())
+            .filter(|name| !name.is_empty())
+            .map_or_else(
+                || {
+                    format!(
+                        "creative-{}.{}",
+                        spec.source_creative_id,
+                        format.extensions_str()[0]
+                    )
+                },
+                str::to_owned,
+            );
+        Ok(TempFile {
+            temp_url,
+            original_file_name: name,
+        })
+    }
+
+    /// Countries and regions through the bulk PATCH and the targeting PUT (ISCALE: "use
+    /// BOTH for reliability").
+    async fn apply_targeting(
+        &mut self,
+        change: &Change,
+        spec: &crate::render::TargetingSpec,
+    ) -> Result<Applied, ApplyError> {
+        let id = self.offer_id(change)?;
+        self.api
+            .patch_offers(&[id], iscale::targeting_patch_fields(spec))
+            .await
+            .map_err(|source| self.api_error(change, source))?;
+        self.api
+            .replace_targeting(id, &iscale::targeting_body(spec))
+            .await
+            .map_err(|source| self.api_error(change, source))?;
+        let fields = targeting_fields(spec);
+        let values: Vec<(String, String)> = fields
+            .iter()
+            .map(|(path, value)| (path.clone(), value.to_string()))
+            .collect();
+        let mut record = record_of(None, &fields, [], None);
+        record.values = values.into_iter().collect();
+        self.state_mut(change)?.targeting = Some(record);
+        self.save_state()?;
+        Ok(self.applied(change, id, Vec::new()))
+    }
+
+    /// Marks a URL, rule or creative deleted and forgets it.
+    async fn delete(&mut self, change: &Change) -> Result<Applied, ApplyError> {
+        let id = self.destination_id(change)?;
+        match &change.resource {
+            ResourceId::Url(source_id) => {
+                let live = self.live_url(change, id)?;
+                self.api
+                    .replace_url(id, &iscale::url_delete_body(live))
+                    .await
+                    .map_err(|source| self.api_error(change, source))?;
+                self.state_mut(change)?.urls.remove(source_id);
+                self.url_ids.remove(source_id);
+            }
+            ResourceId::Rule(key) => {
+                let live = self
+                    .work
+                    .live_rules
+                    .iter()
+                    .find(|rule| rule.view.network_custom_payout_revenue_setting_id == id)
+                    .ok_or_else(|| self.other(change, format!("payout rule {id} was not read")))?;
+                self.api
+                    .replace_rule(id, &iscale::rule_delete_body(live))
+                    .await
+                    .map_err(|source| self.api_error(change, source))?;
+                self.state_mut(change)?.rules.remove(&key.0);
+            }
+            ResourceId::Creative(source_id) => {
+                let live = self
+                    .work
+                    .live_creatives
+                    .iter()
+                    .find(|creative| creative.view.network_offer_creative_id == id)
+                    .ok_or_else(|| self.other(change, format!("creative {id} was not read")))?;
+                self.api
+                    .replace_creative(id, &iscale::creative_delete_body(live))
+                    .await
+                    .map_err(|source| self.api_error(change, source))?;
+                self.state_mut(change)?.creatives.remove(source_id);
+            }
+            other => return Err(self.other(change, format!("{other} cannot be deleted"))),
+        }
+        self.save_state()?;
+        Ok(self.applied(change, id, Vec::new()))
+    }
+
+    /// `offer.json` and `url_mapping.json`: the source as now applied.
+    fn save_snapshot(&self) -> Result<(), ApplyError> {
+        let (Some(snapshot), Some(rendered)) = (&self.work.snapshot, &self.work.rendered) else {
+            return Ok(());
+        };
+        if self.state.is_none() {
+            return Ok(());
+        }
+        let mut mapping = Vec::new();
+        for (&source_url_id, page) in &snapshot.landing_pages {
+            let destination_url = if source_url_id == crate::source::DEFAULT_URL_ID {
+                rendered.offer.destination_url.clone()
+            } else {
+                rendered
+                    .urls
+                    .iter()
+                    .find(|url| url.source_url_id == source_url_id)
+                    .map(|url| url.destination_url.clone())
+                    .unwrap_or_default()
+            };
+            mapping.push(UrlMapping {
+                source_url_id,
+                name: page.name.clone(),
+                landing_page: page.url.clone(),
+                destination_url,
+            });
+        }
         self.ws
             .store
-            .record(
-                &address.network,
-                address.source_offer_id,
-                &Record {
-                    state: &state,
-                    // A pause keeps the snapshot of what was last applied.
-                    snapshot: change.spec.as_ref().and(work.snapshot.as_ref()),
-                    url_mapping: &url_mapping,
-                    create_payload: create_payload.as_ref(),
-                },
+            .save_snapshot(
+                &self.address.network,
+                self.address.source_offer_id,
+                snapshot,
+                &mapping,
             )
-            .map_err(|source| ApplyError::Record {
-                address: address.clone(),
-                destination_id,
-                source,
-            })?;
-        Ok(Applied {
-            address: address.clone(),
-            action: change.action,
-            destination_id,
+            .map_err(|source| self.record_error(source))
+    }
+
+    fn save_state(&self) -> Result<(), ApplyError> {
+        let Some(state) = &self.state else {
+            return Ok(());
+        };
+        self.ws
+            .store
+            .save_state(&self.address.network, self.address.source_offer_id, state)
+            .map_err(|source| self.record_error(source))
+    }
+
+    fn state_mut(&mut self, change: &Change) -> Result<&mut OfferState, ApplyError> {
+        let error = self.other(change, "the offer has no iScale offer yet".to_owned());
+        self.state.as_mut().ok_or(error)
+    }
+
+    fn offer_id(&self, change: &Change) -> Result<u64, ApplyError> {
+        self.state
+            .as_ref()
+            .map(|state| state.offer.id)
+            .ok_or_else(|| {
+                self.other(
+                    change,
+                    "the offer has no iScale offer yet; apply the offer first (`--only offer`)"
+                        .to_owned(),
+                )
+            })
+    }
+
+    fn destination_id(&self, change: &Change) -> Result<u64, ApplyError> {
+        change.destination_id.ok_or_else(|| {
+            self.other(
+                change,
+                "the plan does not name the iScale object to change".to_owned(),
+            )
         })
+    }
+
+    fn live_url(
+        &self,
+        change: &Change,
+        id: u64,
+    ) -> Result<&'a crate::everflow::network::LiveUrl, ApplyError> {
+        self.work
+            .live_urls
+            .iter()
+            .find(|url| url.view.network_offer_url_id == id)
+            .ok_or_else(|| self.other(change, format!("offer URL {id} was not read")))
+    }
+
+    async fn read_offer(&self, change: &Change, id: u64) -> Result<LiveOffer, ApplyError> {
+        self.api
+            .offer(id)
+            .await
+            .map_err(|source| self.api_error(change, source))
+    }
+
+    /// A destination event id by entry name, reading the offer once if this run has not.
+    async fn event_id(&mut self, change: &Change, name: &str) -> Result<u64, ApplyError> {
+        if self.events.is_none() {
+            let id = self.offer_id(change)?;
+            let offer = self.read_offer(change, id).await?;
+            self.events = Some(iscale::event_ids(&offer));
+        }
+        self.events
+            .as_ref()
+            .and_then(|events| events.get(name))
+            .copied()
+            .ok_or_else(|| {
+                self.other(
+                    change,
+                    format!("the iScale offer has no event named `{name}`"),
+                )
+            })
     }
 
     /// The tracking domain for new offers, read once per run and only if something is
     /// created.
-    async fn tracking_domain(&mut self, address: &Address) -> Result<u64, ApplyError> {
-        if let Some(id) = self.tracking_domain {
+    async fn tracking_domain(&mut self, change: &Change) -> Result<u64, ApplyError> {
+        if let Some(id) = *self.tracking_domain {
             return Ok(id);
         }
         let domains = self
             .api
             .tracking_domains()
             .await
-            .map_err(|source| ApplyError::Api {
-                address: address.clone(),
-                source,
-            })?;
+            .map_err(|source| self.api_error(change, source))?;
         let wanted = self
             .ws
             .settings
             .iscale
             .as_ref()
             .and_then(|iscale| iscale.tracking_domain.as_deref());
-        let id = iscale::choose_tracking_domain(&domains, wanted).map_err(|message| {
-            ApplyError::Other {
-                address: address.clone(),
-                message,
-            }
-        })?;
-        self.tracking_domain = Some(id);
+        let id = iscale::choose_tracking_domain(&domains, wanted)
+            .map_err(|message| self.other(change, message))?;
+        *self.tracking_domain = Some(id);
         Ok(id)
     }
-}
 
-fn destination_id(change: &Change) -> Result<u64, ApplyError> {
-    change.destination_id.ok_or_else(|| ApplyError::Other {
-        address: change.address.clone(),
-        message: "the plan does not name the iScale offer to change".to_owned(),
-    })
+    fn applied(&self, change: &Change, destination_id: u64, notes: Vec<String>) -> Applied {
+        Applied {
+            address: self.address.clone(),
+            resource: change.resource.clone(),
+            action: change.action,
+            destination_id,
+            notes,
+        }
+    }
+
+    fn api_error(&self, change: &Change, source: ApiError) -> ApplyError {
+        ApplyError::Api {
+            address: self.address.clone(),
+            resource: change.resource.clone(),
+            source: Box::new(source),
+        }
+    }
+
+    fn other(&self, change: &Change, message: String) -> ApplyError {
+        ApplyError::Other {
+            address: self.address.clone(),
+            resource: change.resource.clone(),
+            message,
+        }
+    }
+
+    fn record_error(&self, source: crate::state::StateError) -> ApplyError {
+        ApplyError::Record {
+            address: self.address.clone(),
+            source,
+        }
+    }
 }
 
 /// A PUT answer may not carry the events; fall back to the ids read just before.
@@ -218,51 +796,22 @@ fn keep_event_ids(answer: &mut LiveOffer, before: &LiveOffer) {
     }
 }
 
-/// The state to record after a change: fingerprints of what was applied.
-fn recorded_state(change: &Change, work: &OfferWork, live: &LiveOffer) -> OfferState {
-    let fields = match &change.spec {
-        Some(spec) => field_fingerprints(&spec_fields(spec)),
-        None => {
-            // A pause changes one field of what was applied before.
-            let mut fields = work
-                .state
-                .as_ref()
-                .map(|state| state.offer.fields.clone())
-                .unwrap_or_default();
-            fields.insert(
-                "offer_status".to_owned(),
-                FieldValue::fingerprint(Some(&FieldValue::Symbol("paused".to_owned()))),
-            );
-            fields
-        }
-    };
-    let offer = ManagedOffer {
-        id: live.id(),
-        fingerprint: combined_fingerprint(&fields),
-        fields,
-        events: iscale::event_ids(live),
-    };
-    OfferState {
-        format_version: FORMAT_VERSION,
-        offer,
+/// What state keeps of an applied resource.
+fn record_of<'k>(
+    id: Option<u64>,
+    fields: &Fields,
+    values: impl IntoIterator<Item = (&'k str, String)>,
+    asset_url: Option<String>,
+) -> ResourceRecord {
+    let fingerprints = field_fingerprints(fields);
+    ResourceRecord {
+        id,
+        fingerprint: combined_fingerprint(&fingerprints),
+        fields: fingerprints,
+        values: values
+            .into_iter()
+            .map(|(key, value)| (key.to_owned(), value))
+            .collect(),
+        asset_url,
     }
-}
-
-/// `url_mapping.json`: each source URL, its landing page and the destination URL built
-/// from it (the seed's file, kept for reviewers).
-fn url_mapping(spec: &OfferSpec, snapshot: &SourceSnapshot) -> Vec<UrlMapping> {
-    snapshot
-        .landing_pages
-        .iter()
-        .map(|(&source_url_id, page)| UrlMapping {
-            source_url_id,
-            name: page.name.clone(),
-            landing_page: page.url.clone(),
-            destination_url: if source_url_id == crate::source::DEFAULT_URL_ID {
-                spec.destination_url.clone()
-            } else {
-                String::new()
-            },
-        })
-        .collect()
 }

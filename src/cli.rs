@@ -3,10 +3,10 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
 
 use crate::desired::SourceOfferId;
-use crate::plan::Address;
+use crate::plan::{Address, ResourceKind};
 use crate::printer::ColorChoice;
 
 #[derive(Debug, Parser)]
@@ -42,6 +42,12 @@ pub enum Command {
     Validate,
     /// Write the JSON Schema of desired files to schemas/.
     Schema(SchemaArgs),
+    /// The runbook's name for a full sync of offers: `apply`.
+    SyncOffer(ApplyArgs),
+    /// The runbook's name for syncing landing-page URLs only: `apply --only urls`.
+    SyncLinks(ApplyArgs),
+    /// The runbook's name for syncing custom payout rules only: `apply --only rules`.
+    SyncRules(ApplyArgs),
     /// Run the built-in Everflow simulator on loopback.
     Sandbox(SandboxArgs),
     /// The whole job on the built-in simulator, in a temporary workspace.
@@ -59,16 +65,10 @@ pub struct ScopeArgs {
     #[arg(long = "offer", value_name = "NETWORK/ID", value_parser = parse_address)]
     pub offers: Vec<Address>,
 
-    /// Only these kinds of resources (comma-separated).
+    /// Only these kinds of resources (comma-separated): offer, urls, creatives,
+    /// targeting, rules.
     #[arg(long, value_enum, value_delimiter = ',', value_name = "KINDS")]
     pub only: Vec<ResourceKind>,
-}
-
-/// Resource kinds for `--only`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ResourceKind {
-    /// The destination offer: basic info and payout events.
-    Offer,
 }
 
 #[derive(Debug, Args)]

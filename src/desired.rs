@@ -67,6 +67,70 @@ pub struct OfferConfig {
     /// Keep the destination offer paused even while the source runs it.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub paused: bool,
+    /// Source URL ids (`network_offer_url_id`) not to carry.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exclude_urls: Vec<u64>,
+    /// Geo targeting overrides. Default: the source's countries and regions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub geo: Option<GeoConfig>,
+}
+
+/// Geo targeting overrides of one offer.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct GeoConfig {
+    /// Countries to include, by ISO 3166-1 alpha-2 code, instead of the source's included
+    /// countries (the source's exclusions stay).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub countries: Option<Vec<CountryCode>>,
+    /// Whether to carry the source's region rules. Default true.
+    #[serde(default = "carry_regions", skip_serializing_if = "Clone::clone")]
+    pub regions: bool,
+}
+
+fn carry_regions() -> bool {
+    true
+}
+
+/// An ISO 3166-1 alpha-2 country code such as `US`.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[serde(transparent)]
+pub struct CountryCode(pub String);
+
+impl<'de> Deserialize<'de> for CountryCode {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = CountryCode;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a two-letter country code such as US")
+            }
+            fn visit_str<E: serde::de::Error>(self, code: &str) -> Result<CountryCode, E> {
+                if code.len() == 2 && code.chars().all(|c| c.is_ascii_alphabetic()) {
+                    Ok(CountryCode(code.to_ascii_uppercase()))
+                } else {
+                    Err(E::custom(format!(
+                        "expected a two-letter country code such as US, got `{code}`"
+                    )))
+                }
+            }
+        }
+        deserializer.deserialize_str(Visitor)
+    }
+}
+
+impl JsonSchema for CountryCode {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "CountryCode".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "ISO 3166-1 alpha-2 country code, e.g. US.",
+            "type": "string",
+            "pattern": "^[A-Za-z]{2}$"
+        })
+    }
 }
 
 #[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
@@ -368,7 +432,7 @@ mod tests {
     fn unknown_key_names_line_and_column() {
         assert_eq!(
             parse_str("offers:\n  - source_offer_id: 1\n    nmae: x\n").unwrap_err(),
-            "desired/trimrx.yaml:3:5: offers[0]: unknown field `nmae`, expected one of `source_offer_id`, `name`, `html_description`, `visibility`, `margin`, `paused`"
+            "desired/trimrx.yaml:3:5: offers[0]: unknown field `nmae`, expected one of `source_offer_id`, `name`, `html_description`, `visibility`, `margin`, `paused`, `exclude_urls`, `geo`"
         );
     }
 
@@ -423,6 +487,22 @@ mod tests {
     fn missing_offers_key() {
         let error = parse_str("margin: 0.1\n").unwrap_err();
         assert!(error.contains("missing field `offers`"), "{error}");
+    }
+
+    #[test]
+    fn geo_overrides_parse_and_validate() {
+        let file = parse_str("offers:\n  - source_offer_id: 1\n    geo:\n      countries: [us, CA]\n      regions: false\n").unwrap();
+        let geo = file.offers[0].geo.as_ref().unwrap();
+        assert_eq!(
+            geo.countries.as_deref(),
+            Some(&[CountryCode("US".into()), CountryCode("CA".into())][..])
+        );
+        assert!(!geo.regions);
+        assert_eq!(
+            parse_str("offers:\n  - source_offer_id: 1\n    geo:\n      countries: [USA]\n")
+                .unwrap_err(),
+            "desired/trimrx.yaml:4:19: offers[0].geo.countries[0]: expected a two-letter country code such as US, got `USA`"
+        );
     }
 
     #[test]

@@ -18,6 +18,7 @@ pub mod desired;
 pub mod destination;
 pub mod everflow;
 pub mod fsutil;
+pub mod http;
 pub mod lock;
 pub mod money;
 pub mod plan;

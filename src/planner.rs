@@ -1,27 +1,38 @@
 //! Planning a run: for every offer in scope, pull the source, render what the destination
-//! should hold, read what it does hold, and diff (DESIGN section 3).
+//! should hold, read what it does hold, and diff each resource (DESIGN section 3).
 //!
-//! This is the I/O edge around the pure steps: it decides which offers are in scope,
-//! calls the APIs, and hands plain data to `render` and `plan::diff`. It never writes.
+//! This is the I/O edge around the pure steps: it decides which offers and resources are
+//! in scope, calls the APIs, matches live resources to the ones offersync manages (by
+//! recorded id, else by name), and hands plain data to `render` and `plan::diff`. It
+//! never writes.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::desired::{DesiredNetwork, OfferConfig, SourceOfferId};
-use crate::destination::iscale;
+use crate::destination::iscale::{self, LiveDestination};
 use crate::everflow::ApiError;
-use crate::everflow::network::LiveOffer;
-use crate::plan::diff::{OfferInputs, diff_offer};
-use crate::plan::{Address, Note, Plan, Reason};
-use crate::render::{OfferSpec, RenderInput, render_offer};
+use crate::everflow::network::{LiveCreative, LiveOffer, LiveRule, LiveUrl};
+use crate::plan::diff::{Applied, LiveState, ResourceInputs, Stop, diff_resource};
+use crate::plan::fields::Fields;
+use crate::plan::flatten::{
+    RuleNames, creative_fields, live_creative_fields, live_offer_fields, live_rule_fields,
+    live_thumbnail_fields, live_url_fields, offer_fields, rule_fields, targeting_fields,
+    thumbnail_fields, url_fields,
+};
+use crate::plan::{Address, Change, Note, Plan, Reason, ResourceId, ResourceKind, Target};
+use crate::render::{CountryTable, RenderInput, Rendered, render};
 use crate::source::{Pulled, SourceSnapshot, pull_offer};
-use crate::state::OfferState;
+use crate::state::{OfferState, ResourceRecord};
 use crate::workspace::{Clients, Workspace};
 
-/// Which networks and offers a command works on (`--network`, `--offer`).
+/// Which networks, offers and kinds of resources a command works on (`--network`,
+/// `--offer`, `--only`).
 #[derive(Clone, Debug, Default)]
 pub struct Scope {
     pub networks: Vec<String>,
     pub offers: Vec<Address>,
+    /// Empty: every kind.
+    pub kinds: BTreeSet<ResourceKind>,
 }
 
 impl Scope {
@@ -33,6 +44,27 @@ impl Scope {
     fn offer(&self, address: &Address) -> bool {
         self.network(&address.network) && (self.offers.is_empty() || self.offers.contains(address))
     }
+
+    /// The kinds in scope, every kind when none was named.
+    pub fn kinds(&self) -> BTreeSet<ResourceKind> {
+        if self.kinds.is_empty() {
+            [
+                ResourceKind::Offer,
+                ResourceKind::Urls,
+                ResourceKind::Creatives,
+                ResourceKind::Targeting,
+                ResourceKind::Rules,
+            ]
+            .into()
+        } else {
+            self.kinds.clone()
+        }
+    }
+
+    /// Whether every kind is in scope (a run that may record the source as applied).
+    pub fn is_complete(&self) -> bool {
+        self.kinds().len() == 5
+    }
 }
 
 /// A plan and what applying it needs.
@@ -40,6 +72,8 @@ impl Scope {
 pub struct Planned {
     pub plan: Plan,
     pub offers: BTreeMap<Address, OfferWork>,
+    /// Whether every kind of resource was planned.
+    pub complete: bool,
 }
 
 /// What planning learned about one offer.
@@ -47,8 +81,15 @@ pub struct Planned {
 pub struct OfferWork {
     /// The source as pulled now (absent when the offer is to stop).
     pub snapshot: Option<SourceSnapshot>,
+    /// What the destination should hold (absent when the offer is to stop).
+    pub rendered: Option<Rendered>,
     pub state: Option<OfferState>,
     pub live: Option<LiveOffer>,
+    pub live_urls: Vec<LiveUrl>,
+    pub live_rules: Vec<LiveRule>,
+    pub live_creatives: Vec<LiveCreative>,
+    /// Source URL id -> destination URL id, recorded or matched by name.
+    pub url_ids: BTreeMap<u64, u64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -85,13 +126,15 @@ struct Entry<'a> {
 
 /// Plans every offer in `scope`.
 pub async fn plan(ws: &Workspace, clients: &Clients, scope: &Scope) -> Result<Planned, PlanError> {
+    let kinds = scope.kinds();
     let entries = entries_in_scope(ws, scope)?;
     check_identities(ws, clients, &entries).await?;
+    let countries = country_table(clients, &entries).await?;
 
     let mut problems = Vec::new();
     let mut notes = Vec::new();
     let mut offers: BTreeMap<Address, OfferWork> = BTreeMap::new();
-    let mut desired: BTreeMap<Address, (OfferSpec, Option<OfferSpec>)> = BTreeMap::new();
+    let mut previous: BTreeMap<Address, Rendered> = BTreeMap::new();
     let mut stop_reasons: BTreeMap<Address, Reason> = BTreeMap::new();
 
     for entry in &entries {
@@ -106,14 +149,17 @@ pub async fn plan(ws: &Workspace, clients: &Clients, scope: &Scope) -> Result<Pl
                 let api = &clients.sources[&network.name];
                 match pull_offer(api, &network.name, address.source_offer_id).await {
                     Ok(Pulled::Found(snapshot)) => {
-                        match render_entry(ws, network, config, &snapshot) {
-                            Ok((spec, render_notes)) => {
-                                let previous = previous_render(ws, network, config)?;
-                                notes.extend(render_notes.into_iter().map(|message| Note {
+                        match render_entry(ws, network, config, &snapshot, &countries) {
+                            Ok(rendered) => {
+                                notes.extend(rendered.notes.iter().map(|message| Note {
                                     address: address.clone(),
-                                    message,
+                                    message: message.clone(),
                                 }));
-                                desired.insert(address.clone(), (spec, previous));
+                                if let Some(old) = previous_render(ws, network, config, &countries)?
+                                {
+                                    previous.insert(address.clone(), old);
+                                }
+                                work.rendered = Some(rendered);
                                 work.snapshot = Some(*snapshot);
                             }
                             Err(problem) => problems.push(format!("{address}: {problem}")),
@@ -143,35 +189,26 @@ pub async fn plan(ws: &Workspace, clients: &Clients, scope: &Scope) -> Result<Pl
         return Err(PlanError::Offers(problems));
     }
 
-    refresh(ws, clients, &entries, &mut offers).await?;
+    let mut live = refresh(ws, clients, &entries, &offers, &kinds).await?;
 
     let mut changes = Vec::new();
     let mut unchanged = 0;
-    for (address, work) in &offers {
-        let (spec, previous) = match desired.get(address) {
-            Some((spec, previous)) => (Some(spec), previous.as_ref()),
-            None => (None, None),
-        };
-        let change = diff_offer(OfferInputs {
-            address,
-            desired: spec,
-            stop_reason: stop_reasons
-                .get(address)
-                .copied()
-                .unwrap_or(Reason::RemovedFromConfig),
-            previous,
-            state: work.state.as_ref().map(|state| &state.offer),
-            live: work.live.as_ref().map(|live| &live.view),
-        });
-        match change {
-            Some(change) => changes.push(change),
-            None if work.live.is_some() => unchanged += 1,
-            None => {}
+    for (address, work) in &mut offers {
+        attach_live(work, &mut live);
+        let stop_reason = stop_reasons
+            .get(address)
+            .copied()
+            .unwrap_or(Reason::RemovedFromConfig);
+        let found = diff_offer(address, work, previous.get(address), stop_reason, &kinds);
+        match found.is_empty() {
+            true if work.live.is_some() => unchanged += 1,
+            _ => changes.extend(found),
         }
     }
     Ok(Planned {
         plan: Plan::new(changes, notes, unchanged),
         offers,
+        complete: scope.is_complete(),
     })
 }
 
@@ -252,20 +289,21 @@ fn render_entry(
     network: &DesiredNetwork,
     config: &OfferConfig,
     snapshot: &SourceSnapshot,
-) -> Result<(OfferSpec, Vec<String>), crate::render::RenderError> {
+    countries: &CountryTable,
+) -> Result<Rendered, crate::render::RenderError> {
     let iscale = ws
         .settings
         .iscale
         .as_ref()
         .expect("settings for a desired network include iScale");
-    let rendered = render_offer(RenderInput {
+    render(RenderInput {
         network: ws.settings.network(&network.name),
         default_margin: iscale.margin,
         file: &network.file,
         offer: config,
         snapshot,
-    })?;
-    Ok((rendered.spec, rendered.notes))
+        countries,
+    })
 }
 
 /// The last-applied source rendered with today's config: what tells a source change from
@@ -274,49 +312,548 @@ fn previous_render(
     ws: &Workspace,
     network: &DesiredNetwork,
     config: &OfferConfig,
-) -> Result<Option<OfferSpec>, PlanError> {
+    countries: &CountryTable,
+) -> Result<Option<Rendered>, PlanError> {
     let snapshot = ws
         .store
         .load_snapshot(&network.name, config.source_offer_id)?;
-    Ok(snapshot.and_then(|snapshot| {
-        render_entry(ws, network, config, &snapshot)
-            .ok()
-            .map(|(spec, _)| spec)
-    }))
+    Ok(snapshot.and_then(|snapshot| render_entry(ws, network, config, &snapshot, countries).ok()))
 }
 
-/// Reads the live destination offers of every entry that has one recorded.
+/// Country ids by code, read only when some `geo.countries` override needs them.
+async fn country_table(
+    clients: &Clients,
+    entries: &[Entry<'_>],
+) -> Result<CountryTable, PlanError> {
+    let needed = entries.iter().any(|entry| {
+        entry
+            .config
+            .and_then(|config| config.geo.as_ref())
+            .is_some_and(|geo| geo.countries.is_some())
+    });
+    let Some(api) = clients.iscale.as_ref().filter(|_| needed) else {
+        return Ok(CountryTable::default());
+    };
+    let countries = api.countries().await.map_err(PlanError::Destination)?;
+    Ok(CountryTable::new(countries.into_iter().map(|country| {
+        (
+            country.country_code,
+            country.country_id,
+            country.country_name,
+        )
+    })))
+}
+
+/// Reads the live destination objects of every entry that has an offer recorded.
 async fn refresh(
     ws: &Workspace,
     clients: &Clients,
     entries: &[Entry<'_>],
-    offers: &mut BTreeMap<Address, OfferWork>,
-) -> Result<(), PlanError> {
+    offers: &BTreeMap<Address, OfferWork>,
+    kinds: &BTreeSet<ResourceKind>,
+) -> Result<LiveDestination, PlanError> {
     let ids: BTreeSet<u64> = offers
         .values()
         .filter_map(|work| work.state.as_ref().map(|state| state.offer.id))
         .collect();
-    if ids.is_empty() {
-        return Ok(());
-    }
+    let Some(api) = clients.iscale.as_ref().filter(|_| !ids.is_empty()) else {
+        return Ok(LiveDestination::default());
+    };
     let advertisers: BTreeSet<u64> = entries
         .iter()
         .filter_map(|entry| entry.network)
         .map(|network| ws.settings.network(&network.name).advertiser_id)
         .collect();
-    let api = clients
-        .iscale
-        .as_ref()
-        .expect("iScale settings exist whenever state does");
-    let mut live = iscale::refresh(api, &advertisers, &ids)
+    iscale::refresh(api, &advertisers, &ids, kinds)
         .await
-        .map_err(PlanError::Destination)?;
-    for work in offers.values_mut() {
-        if let Some(state) = &work.state {
-            work.live = live.remove(&state.offer.id);
+        .map_err(PlanError::Destination)
+}
+
+/// Moves an offer's live objects from the run's reads into its work.
+fn attach_live(work: &mut OfferWork, live: &mut LiveDestination) {
+    let Some(id) = work.state.as_ref().map(|state| state.offer.id) else {
+        return;
+    };
+    work.live = live.offers.remove(&id);
+    if work.live.is_none() {
+        return;
+    }
+    work.live_urls = live.urls.remove(&id).unwrap_or_default();
+    work.live_rules = live.rules.remove(&id).unwrap_or_default();
+    work.live_creatives = live.creatives.remove(&id).unwrap_or_default();
+}
+
+/// Every change one offer needs, in apply order.
+fn diff_offer(
+    address: &Address,
+    work: &mut OfferWork,
+    previous: Option<&Rendered>,
+    stop_reason: Reason,
+    kinds: &BTreeSet<ResourceKind>,
+) -> Vec<Change> {
+    let state = work.state.clone();
+    let Some(rendered) = work.rendered.clone() else {
+        // The offer stops: pause it; everything under it stays as it is.
+        if !kinds.contains(&ResourceKind::Offer) {
+            return Vec::new();
+        }
+        let inputs = offer_inputs(
+            address,
+            None,
+            None,
+            state.as_ref(),
+            work.live.as_ref(),
+            stop_reason,
+        );
+        return diff_resource(inputs).into_iter().collect();
+    };
+    let mut changes = Vec::new();
+    let state_ref = state.as_ref();
+    if kinds.contains(&ResourceKind::Offer) {
+        let inputs = offer_inputs(
+            address,
+            Some(&rendered),
+            previous,
+            state_ref,
+            work.live.as_ref(),
+            stop_reason,
+        );
+        changes.extend(diff_resource(inputs));
+        changes.extend(diff_resource(thumbnail_inputs(
+            address,
+            &rendered,
+            previous,
+            state_ref,
+            work.live.as_ref(),
+        )));
+    }
+    let offer_known = work.live.is_some();
+    if kinds.contains(&ResourceKind::Urls) || kinds.contains(&ResourceKind::Rules) {
+        let (url_changes, url_ids) = diff_urls(address, work, &rendered, previous, state_ref);
+        work.url_ids = url_ids;
+        if kinds.contains(&ResourceKind::Urls) {
+            changes.extend(url_changes);
         }
     }
-    Ok(())
+    if kinds.contains(&ResourceKind::Rules) {
+        changes.extend(diff_rules(address, work, &rendered, previous, state_ref));
+    }
+    if kinds.contains(&ResourceKind::Creatives) {
+        changes.extend(diff_creatives(
+            address, work, &rendered, previous, state_ref,
+        ));
+    }
+    if kinds.contains(&ResourceKind::Targeting) {
+        let record = state_ref.and_then(|state| state.targeting.as_ref());
+        changes.extend(diff_resource(ResourceInputs {
+            address,
+            resource: ResourceId::Targeting,
+            desired: Some((
+                targeting_fields(&rendered.targeting),
+                Target::Targeting(rendered.targeting.clone()),
+            )),
+            previous: previous.map(|old| Some(targeting_fields(&old.targeting))),
+            applied: record.map(applied),
+            // Written by PATCH, not shown by GET (ISCALE): compared with what was applied.
+            live: if offer_known {
+                LiveState::Unobservable
+            } else {
+                LiveState::Missing
+            },
+            stop: Stop::Leave,
+        }));
+    }
+    changes
+}
+
+fn applied(record: &ResourceRecord) -> Applied<'_> {
+    Applied {
+        fields: &record.fields,
+        values: &record.values,
+    }
+}
+
+fn offer_inputs<'a>(
+    address: &'a Address,
+    rendered: Option<&Rendered>,
+    previous: Option<&Rendered>,
+    state: Option<&'a OfferState>,
+    live: Option<&LiveOffer>,
+    stop_reason: Reason,
+) -> ResourceInputs<'a> {
+    ResourceInputs {
+        address,
+        resource: ResourceId::Offer,
+        desired: rendered.map(|rendered| {
+            (
+                offer_fields(&rendered.offer),
+                Target::Offer(Box::new(rendered.offer.clone())),
+            )
+        }),
+        previous: previous.map(|old| Some(offer_fields(&old.offer))),
+        applied: state.map(|state| Applied {
+            fields: &state.offer.fields,
+            values: &EMPTY,
+        }),
+        live: match live {
+            Some(live) => LiveState::Known {
+                id: live.id(),
+                fields: live_offer_fields(&live.view),
+                status: live.view.offer_status.clone(),
+            },
+            None => LiveState::Missing,
+        },
+        stop: Stop::Pause(stop_reason),
+    }
+}
+
+static EMPTY: BTreeMap<String, String> = BTreeMap::new();
+
+fn thumbnail_inputs<'a>(
+    address: &'a Address,
+    rendered: &Rendered,
+    previous: Option<&Rendered>,
+    state: Option<&'a OfferState>,
+    live: Option<&LiveOffer>,
+) -> ResourceInputs<'a> {
+    let record = state.and_then(|state| state.thumbnail.as_ref());
+    let recorded = record.and_then(|record| {
+        Some((
+            record.asset_url.as_deref()?,
+            record.values.get("source")?.as_str(),
+        ))
+    });
+    ResourceInputs {
+        address,
+        resource: ResourceId::Thumbnail,
+        desired: Some((
+            thumbnail_fields(&rendered.thumbnail),
+            Target::Thumbnail(rendered.thumbnail.clone()),
+        )),
+        previous: previous.map(|old| Some(thumbnail_fields(&old.thumbnail))),
+        applied: record.map(applied),
+        live: match live {
+            Some(live) => LiveState::Known {
+                id: live.id(),
+                fields: live_thumbnail_fields(&live.view.thumbnail_url, recorded),
+                status: String::new(),
+            },
+            None => LiveState::Missing,
+        },
+        stop: Stop::Leave,
+    }
+}
+
+/// The live object a managed resource stands for: by recorded id, else (when nothing was
+/// recorded, e.g. an offer synced by hand before) by name among those no record claims.
+fn match_live<'l, T>(
+    live: &'l [crate::everflow::network::Live<T>],
+    recorded: Option<u64>,
+    name: &str,
+    claimed: &BTreeSet<u64>,
+    id_of: impl Fn(&T) -> u64,
+    name_of: impl Fn(&T) -> &str,
+) -> Option<&'l crate::everflow::network::Live<T>> {
+    match recorded {
+        Some(id) => live.iter().find(|item| id_of(&item.view) == id),
+        None => {
+            let mut same_name = live.iter().filter(|item| {
+                name_of(&item.view) == name && !claimed.contains(&id_of(&item.view))
+            });
+            // Two with the same name: do not guess.
+            match (same_name.next(), same_name.next()) {
+                (Some(only), None) => Some(only),
+                _ => None,
+            }
+        }
+    }
+}
+
+fn known(id: u64, fields: Fields, status: &str) -> LiveState {
+    LiveState::Known {
+        id,
+        fields,
+        status: status.to_owned(),
+    }
+}
+
+/// Why a resource recorded in state is no longer wanted: the config left it out, or the
+/// source dropped it.
+fn removal_reason(still_at_source: bool) -> Reason {
+    if still_at_source {
+        Reason::ConfigChanged
+    } else {
+        Reason::SourceChanged
+    }
+}
+
+fn diff_urls(
+    address: &Address,
+    work: &OfferWork,
+    rendered: &Rendered,
+    previous: Option<&Rendered>,
+    state: Option<&OfferState>,
+) -> (Vec<Change>, BTreeMap<u64, u64>) {
+    let records = state.map(|state| &state.urls);
+    let mut claimed: BTreeSet<u64> = records
+        .into_iter()
+        .flat_map(|records| records.values().filter_map(|record| record.id))
+        .collect();
+    let mut ids = BTreeMap::new();
+    let mut changes = Vec::new();
+    for spec in &rendered.urls {
+        let record = records.and_then(|records| records.get(&spec.source_url_id));
+        let live = match_live(
+            &work.live_urls,
+            record.and_then(|record| record.id),
+            &spec.name,
+            &claimed,
+            |url| url.network_offer_url_id,
+            |url| &url.name,
+        );
+        if let Some(live) = live {
+            ids.insert(spec.source_url_id, live.view.network_offer_url_id);
+            claimed.insert(live.view.network_offer_url_id);
+        }
+        changes.extend(diff_resource(ResourceInputs {
+            address,
+            resource: ResourceId::Url(spec.source_url_id),
+            desired: Some((url_fields(spec), Target::Url(spec.clone()))),
+            previous: previous.map(|old| {
+                old.urls
+                    .iter()
+                    .find(|url| url.source_url_id == spec.source_url_id)
+                    .map(url_fields)
+            }),
+            applied: record.map(applied),
+            live: live.map_or(LiveState::Missing, |live| {
+                known(
+                    live.view.network_offer_url_id,
+                    live_url_fields(&live.view),
+                    &live.view.url_status,
+                )
+            }),
+            stop: Stop::Leave,
+        }));
+    }
+    let at_source = |id: u64| {
+        work.snapshot.as_ref().is_some_and(|snapshot| {
+            snapshot
+                .offer
+                .relationship
+                .urls
+                .0
+                .iter()
+                .any(|url| url.network_offer_url_id == id)
+        })
+    };
+    for (source_id, record) in records.into_iter().flatten() {
+        if rendered
+            .urls
+            .iter()
+            .any(|url| url.source_url_id == *source_id)
+        {
+            continue;
+        }
+        let live = record.id.and_then(|id| {
+            work.live_urls
+                .iter()
+                .find(|url| url.view.network_offer_url_id == id)
+        });
+        changes.extend(diff_resource(ResourceInputs {
+            address,
+            resource: ResourceId::Url(*source_id),
+            desired: None,
+            previous: None,
+            applied: Some(applied(record)),
+            live: live.map_or(LiveState::Missing, |live| {
+                known(
+                    live.view.network_offer_url_id,
+                    live_url_fields(&live.view),
+                    &live.view.url_status,
+                )
+            }),
+            stop: Stop::Delete {
+                reason: removal_reason(at_source(*source_id)),
+                status_field: "url_status",
+            },
+        }));
+    }
+    (changes, ids)
+}
+
+fn diff_rules(
+    address: &Address,
+    work: &OfferWork,
+    rendered: &Rendered,
+    previous: Option<&Rendered>,
+    state: Option<&OfferState>,
+) -> Vec<Change> {
+    let mut names = RuleNames {
+        urls: work
+            .url_ids
+            .iter()
+            .map(|(source, dest)| (*dest, *source))
+            .collect(),
+        ..RuleNames::default()
+    };
+    if let Some(default) = rendered.offer.events.iter().find(|event| event.is_default) {
+        names.events.insert(0, default.entry_name.clone());
+    }
+    if let Some(live) = &work.live {
+        names.events.extend(
+            iscale::event_ids(live)
+                .into_iter()
+                .map(|(name, id)| (id, name)),
+        );
+    }
+    let live_fields = |rule: &LiveRule| {
+        known(
+            rule.view.network_custom_payout_revenue_setting_id,
+            live_rule_fields(&rule.view, &names),
+            &rule.view.custom_setting_status,
+        )
+    };
+    let records = state.map(|state| &state.rules);
+    let mut claimed: BTreeSet<u64> = records
+        .into_iter()
+        .flat_map(|records| records.values().filter_map(|record| record.id))
+        .collect();
+    let mut changes = Vec::new();
+    for spec in &rendered.rules {
+        let record = records.and_then(|records| records.get(&spec.key.0));
+        let live = match_live(
+            &work.live_rules,
+            record.and_then(|record| record.id),
+            &spec.name,
+            &claimed,
+            |rule| rule.network_custom_payout_revenue_setting_id,
+            |rule| &rule.name,
+        );
+        if let Some(live) = live {
+            claimed.insert(live.view.network_custom_payout_revenue_setting_id);
+        }
+        changes.extend(diff_resource(ResourceInputs {
+            address,
+            resource: ResourceId::Rule(spec.key.clone()),
+            desired: Some((rule_fields(spec), Target::Rule(spec.clone()))),
+            previous: previous.map(|old| {
+                old.rules
+                    .iter()
+                    .find(|rule| rule.key == spec.key)
+                    .map(rule_fields)
+            }),
+            applied: record.map(applied),
+            live: live.map_or(LiveState::Missing, live_fields),
+            stop: Stop::Leave,
+        }));
+    }
+    for (key, record) in records.into_iter().flatten() {
+        if rendered.rules.iter().any(|rule| &rule.key.0 == key) {
+            continue;
+        }
+        let live = record.id.and_then(|id| {
+            work.live_rules
+                .iter()
+                .find(|rule| rule.view.network_custom_payout_revenue_setting_id == id)
+        });
+        changes.extend(diff_resource(ResourceInputs {
+            address,
+            resource: ResourceId::Rule(crate::render::RuleKey(key.clone())),
+            desired: None,
+            previous: None,
+            applied: Some(applied(record)),
+            live: live.map_or(LiveState::Missing, live_fields),
+            stop: Stop::Delete {
+                reason: Reason::SourceChanged,
+                status_field: "custom_setting_status",
+            },
+        }));
+    }
+    changes
+}
+
+fn diff_creatives(
+    address: &Address,
+    work: &OfferWork,
+    rendered: &Rendered,
+    previous: Option<&Rendered>,
+    state: Option<&OfferState>,
+) -> Vec<Change> {
+    let records = state.map(|state| &state.creatives);
+    let live_state = |creative: &LiveCreative, record: Option<&ResourceRecord>| {
+        let file = record.and_then(|record| {
+            Some((
+                record.asset_url.as_deref()?,
+                record.values.get("file")?.as_str(),
+            ))
+        });
+        known(
+            creative.view.network_offer_creative_id,
+            live_creative_fields(&creative.view, file),
+            &creative.view.creative_status,
+        )
+    };
+    let mut claimed: BTreeSet<u64> = records
+        .into_iter()
+        .flat_map(|records| records.values().filter_map(|record| record.id))
+        .collect();
+    let mut changes = Vec::new();
+    for spec in &rendered.creatives {
+        let record = records.and_then(|records| records.get(&spec.source_creative_id));
+        let live = match_live(
+            &work.live_creatives,
+            record.and_then(|record| record.id),
+            &spec.name,
+            &claimed,
+            |creative| creative.network_offer_creative_id,
+            |creative| &creative.name,
+        );
+        if let Some(live) = live {
+            claimed.insert(live.view.network_offer_creative_id);
+        }
+        changes.extend(diff_resource(ResourceInputs {
+            address,
+            resource: ResourceId::Creative(spec.source_creative_id),
+            desired: Some((creative_fields(spec), Target::Creative(spec.clone()))),
+            previous: previous.map(|old| {
+                old.creatives
+                    .iter()
+                    .find(|creative| creative.source_creative_id == spec.source_creative_id)
+                    .map(creative_fields)
+            }),
+            applied: record.map(applied),
+            live: live.map_or(LiveState::Missing, |live| live_state(live, record)),
+            stop: Stop::Leave,
+        }));
+    }
+    for (source_id, record) in records.into_iter().flatten() {
+        if rendered
+            .creatives
+            .iter()
+            .any(|creative| creative.source_creative_id == *source_id)
+        {
+            continue;
+        }
+        let live = record.id.and_then(|id| {
+            work.live_creatives
+                .iter()
+                .find(|creative| creative.view.network_offer_creative_id == id)
+        });
+        changes.extend(diff_resource(ResourceInputs {
+            address,
+            resource: ResourceId::Creative(*source_id),
+            desired: None,
+            previous: None,
+            applied: Some(applied(record)),
+            live: live.map_or(LiveState::Missing, |live| live_state(live, Some(record))),
+            stop: Stop::Delete {
+                reason: Reason::SourceChanged,
+                status_field: "creative_status",
+            },
+        }));
+    }
+    changes
 }
 
 /// The keys must belong to the accounts the settings name: a wrong affiliate id would

@@ -92,7 +92,8 @@ pub enum PullError {
     },
 }
 
-/// Pulls one offer: the offer, then the landing page of its default URL.
+/// Pulls one offer: the offer, then the landing page behind its default URL and each of
+/// its other URLs.
 pub async fn pull_offer(
     api: &AffiliateApi,
     network: &str,
@@ -102,6 +103,11 @@ pub async fn pull_offer(
         network: network.to_owned(),
         offer_id,
         source,
+    };
+    let malformed = |detail: String| PullError::Malformed {
+        network: network.to_owned(),
+        offer_id,
+        detail,
     };
     let raw = match api.offer(offer_id.0).await {
         Ok(raw) => raw,
@@ -114,38 +120,42 @@ pub async fn pull_offer(
         }
         Err(error) => return Err(api_error(error)),
     };
-    let link = match api.tracking_link(offer_id.0, DEFAULT_URL_ID).await {
-        Ok(link) => link,
-        // 400: "the affiliate may not run the offer" (facts file, /url/{urlId}).
-        Err(error) if matches!(error.status(), Some(400 | 404)) => {
-            return Ok(Pulled::Unavailable {
-                reason: format!(
-                    "the source network does not let us run this offer ({})",
-                    error.status().unwrap_or_default()
-                ),
-            });
-        }
-        Err(error) => return Err(api_error(error)),
-    };
-    let landing = landing_page_of(&link).ok_or_else(|| PullError::Malformed {
-        network: network.to_owned(),
-        offer_id,
-        detail: format!("the default tracking link is not an http(s) URL: `{link}`"),
-    })?;
-    let landing_pages = BTreeMap::from([(
-        DEFAULT_URL_ID,
-        LandingPage {
-            name: "Default".to_owned(),
-            url: landing,
-        },
-    )]);
-    let snapshot = SourceSnapshot::new(offer_id, raw, landing_pages).map_err(|detail| {
-        PullError::Malformed {
-            network: network.to_owned(),
-            offer_id,
-            detail,
-        }
-    })?;
+    let mut snapshot = SourceSnapshot::new(offer_id, raw, BTreeMap::new()).map_err(malformed)?;
+    let urls: Vec<(u64, String)> = std::iter::once((DEFAULT_URL_ID, "Default".to_owned()))
+        .chain(
+            snapshot
+                .offer
+                .relationship
+                .urls
+                .0
+                .iter()
+                .filter(|url| url.network_offer_url_id != DEFAULT_URL_ID)
+                .map(|url| (url.network_offer_url_id, url.name.clone())),
+        )
+        .collect();
+    for (url_id, name) in urls {
+        let link = match api.tracking_link(offer_id.0, url_id).await {
+            Ok(link) => link,
+            // 400: "the affiliate may not run the offer" (facts file, /url/{urlId}).
+            Err(error) if url_id == DEFAULT_URL_ID && matches!(error.status(), Some(400 | 404)) => {
+                return Ok(Pulled::Unavailable {
+                    reason: format!(
+                        "the source network does not let us run this offer ({})",
+                        error.status().unwrap_or_default()
+                    ),
+                });
+            }
+            Err(error) => return Err(api_error(error)),
+        };
+        let url = landing_page_of(&link).ok_or_else(|| {
+            malformed(format!(
+                "the tracking link of URL {url_id} is not an http(s) URL: `{link}`"
+            ))
+        })?;
+        snapshot
+            .landing_pages
+            .insert(url_id, LandingPage { name, url });
+    }
     Ok(Pulled::Found(Box::new(snapshot)))
 }
 

@@ -30,6 +30,54 @@ pub const FORMAT_VERSION: u32 = 1;
 pub struct OfferState {
     pub format_version: u32,
     pub offer: ManagedOffer,
+    /// The thumbnail: `values` holds where its image was to come from (`source`) and
+    /// what was used (`used`); `asset_url` the offer's thumbnail after the upload.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thumbnail: Option<ResourceRecord>,
+    /// Offer URLs by source URL id.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub urls: BTreeMap<u64, ResourceRecord>,
+    /// Custom payout rules by rule key (`<source event id>:<source URL ids>`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub rules: BTreeMap<String, ResourceRecord>,
+    /// Creatives by source creative id.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub creatives: BTreeMap<u64, ResourceRecord>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub targeting: Option<ResourceRecord>,
+}
+
+impl OfferState {
+    pub fn new(offer: ManagedOffer) -> Self {
+        Self {
+            format_version: FORMAT_VERSION,
+            offer,
+            thumbnail: None,
+            urls: BTreeMap::new(),
+            rules: BTreeMap::new(),
+            creatives: BTreeMap::new(),
+            targeting: None,
+        }
+    }
+}
+
+/// A managed resource other than the offer, as last applied.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ResourceRecord {
+    /// The destination's id (none for targeting, which is part of the offer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<u64>,
+    pub fingerprint: String,
+    /// Fingerprint per managed field.
+    pub fields: BTreeMap<String, String>,
+    /// Values as applied, for what the destination does not show back (targeting; the
+    /// source file of a creative).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub values: BTreeMap<String, String>,
+    /// The destination's copy of an uploaded file, to tell it from a later edit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asset_url: Option<String>,
 }
 
 /// The destination offer offersync manages for a source offer.
@@ -57,15 +105,6 @@ pub struct UrlMapping {
     pub name: String,
     pub landing_page: String,
     pub destination_url: String,
-}
-
-/// What an apply step records.
-#[derive(Debug)]
-pub struct Record<'a> {
-    pub state: &'a OfferState,
-    pub snapshot: Option<&'a SourceSnapshot>,
-    pub url_mapping: &'a [UrlMapping],
-    pub create_payload: Option<&'a serde_json::Value>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -179,31 +218,47 @@ impl StateStore {
             })
     }
 
-    /// Records what one apply step did. `state.json` goes first: the id it holds is
-    /// what prevents a duplicate if the run dies before the other files are written.
-    pub fn record(
+    /// Records the ids and fingerprints of what was just applied. Called after every
+    /// write, so the id that prevents a duplicate is on disk before the next request.
+    pub fn save_state(
         &self,
         network: &str,
         id: SourceOfferId,
-        record: &Record<'_>,
+        state: &OfferState,
     ) -> Result<(), StateError> {
         let dir = self.dir(network, id);
-        self.write(&dir.join(STATE_FILE), &stable_json(record.state))?;
+        self.write(&dir.join(STATE_FILE), &stable_json(state))?;
         self.write(
             &dir.join(OFFER_ID_FILE),
-            format!("{}\n", record.state.offer.id).as_bytes(),
-        )?;
-        if let Some(snapshot) = record.snapshot {
-            self.write(&dir.join(OFFER_FILE), &stable_json(&snapshot.raw))?;
-            self.write(
-                &dir.join(URL_MAPPING_FILE),
-                &stable_json(record.url_mapping),
-            )?;
-        }
-        if let Some(payload) = record.create_payload {
-            self.write(&dir.join(CREATE_PAYLOAD_FILE), &stable_json(payload))?;
-        }
-        Ok(())
+            format!("{}\n", state.offer.id).as_bytes(),
+        )
+    }
+
+    /// Records the source as applied (`offer.json`, `url_mapping.json`), once everything
+    /// it asked for is in the destination.
+    pub fn save_snapshot(
+        &self,
+        network: &str,
+        id: SourceOfferId,
+        snapshot: &SourceSnapshot,
+        url_mapping: &[UrlMapping],
+    ) -> Result<(), StateError> {
+        let dir = self.dir(network, id);
+        self.write(&dir.join(OFFER_FILE), &stable_json(&snapshot.raw))?;
+        self.write(&dir.join(URL_MAPPING_FILE), &stable_json(url_mapping))
+    }
+
+    /// Keeps the body an offer was created with (`create_payload.json`, seed 000).
+    pub fn save_create_payload(
+        &self,
+        network: &str,
+        id: SourceOfferId,
+        payload: &serde_json::Value,
+    ) -> Result<(), StateError> {
+        self.write(
+            &self.dir(network, id).join(CREATE_PAYLOAD_FILE),
+            &stable_json(payload),
+        )
     }
 
     fn write(&self, path: &Path, bytes: &[u8]) -> Result<(), StateError> {
@@ -266,15 +321,21 @@ mod tests {
     use super::*;
 
     fn state(id: u64) -> OfferState {
-        OfferState {
-            format_version: FORMAT_VERSION,
-            offer: ManagedOffer {
-                id,
-                fingerprint: "f".into(),
-                fields: BTreeMap::from([("name".into(), "aa".into())]),
-                events: BTreeMap::from([("Base".into(), 9)]),
+        let mut state = OfferState::new(ManagedOffer {
+            id,
+            fingerprint: "f".into(),
+            fields: BTreeMap::from([("name".into(), "aa".into())]),
+            events: BTreeMap::from([("Base".into(), 9)]),
+        });
+        state.urls.insert(
+            102,
+            ResourceRecord {
+                id: Some(5),
+                fingerprint: "u".into(),
+                ..ResourceRecord::default()
             },
-        }
+        );
+        state
     }
 
     #[test]
@@ -300,15 +361,16 @@ mod tests {
             destination_url: "https://a.test/?oid=3".into(),
         }];
         store
-            .record(
+            .save_state("trimrx", SourceOfferId(3), &state(77))
+            .unwrap();
+        store
+            .save_snapshot("trimrx", SourceOfferId(3), &snapshot, &mapping)
+            .unwrap();
+        store
+            .save_create_payload(
                 "trimrx",
                 SourceOfferId(3),
-                &Record {
-                    state: &state(77),
-                    snapshot: Some(&snapshot),
-                    url_mapping: &mapping,
-                    create_payload: Some(&serde_json::json!({"name": "x"})),
-                },
+                &serde_json::json!({"name": "x"}),
             )
             .unwrap();
         assert_eq!(store.networks().unwrap(), ["trimrx"]);

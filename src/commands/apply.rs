@@ -9,8 +9,8 @@ use crate::apply::{Applied, apply};
 use crate::cli::ApplyArgs;
 use crate::everflow::ClientOptions;
 use crate::lock::WorkspaceLock;
-use crate::plan::Action;
 use crate::plan::show::render_text;
+use crate::plan::{Action, ResourceId};
 use crate::planner;
 use crate::workspace::Clients;
 
@@ -48,10 +48,11 @@ pub async fn run(ctx: &mut Context<'_>, args: &ApplyArgs) -> anyhow::Result<Exit
     .await;
     let count = |action| report.applied.iter().filter(|a| a.action == action).count();
     let summary = format!(
-        "{} created, {} updated, {} paused",
+        "{} created, {} updated, {} paused, {} marked deleted",
         count(Action::Create),
         count(Action::Update),
-        count(Action::Pause)
+        count(Action::Pause),
+        count(Action::Delete)
     );
     drop(lock);
     match report.failure {
@@ -73,11 +74,32 @@ fn describe(applied: &Applied) -> String {
         Action::Create => "created",
         Action::Update => "updated",
         Action::Pause => "paused",
+        Action::Delete => "marked deleted",
     };
-    format!(
-        "{}: {verb} iScale offer {}",
-        applied.address, applied.destination_id
-    )
+    let what = match &applied.resource {
+        ResourceId::Offer => format!("{verb} iScale offer {}", applied.destination_id),
+        ResourceId::Thumbnail => format!(
+            "set the thumbnail of iScale offer {}",
+            applied.destination_id
+        ),
+        ResourceId::Targeting => format!(
+            "set the geo targeting of iScale offer {}",
+            applied.destination_id
+        ),
+        ResourceId::Url(_) => format!("{verb} offer URL {}", applied.destination_id),
+        ResourceId::Rule(_) => format!("{verb} payout rule {}", applied.destination_id),
+        ResourceId::Creative(_) => format!("{verb} creative {}", applied.destination_id),
+    };
+    let subject = match &applied.resource {
+        ResourceId::Offer => applied.address.to_string(),
+        resource => format!("{} {resource}", applied.address),
+    };
+    let mut line = format!("{subject}: {what}");
+    for note in &applied.notes {
+        line.push_str("\n    ");
+        line.push_str(note);
+    }
+    line
 }
 
 async fn confirm(ctx: &mut Context<'_>) -> anyhow::Result<bool> {

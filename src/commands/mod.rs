@@ -11,7 +11,8 @@ mod validate;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::cli::{Cli, Command, ScopeArgs};
+use crate::cli::{ApplyArgs, Cli, Command, ScopeArgs};
+use crate::plan::ResourceKind;
 use crate::planner::Scope;
 use crate::printer::Printer;
 use crate::workspace::Workspace;
@@ -60,11 +61,21 @@ pub async fn run(cli: Cli, printer: &mut Printer) -> anyhow::Result<ExitStatus> 
     };
     match cli.command {
         Command::Plan(args) => plan::run(&mut ctx, &args).await,
-        Command::Apply(args) => apply::run(&mut ctx, &args).await,
+        Command::Apply(args) | Command::SyncOffer(args) => apply::run(&mut ctx, &args).await,
+        Command::SyncLinks(args) => apply::run(&mut ctx, &args.only(ResourceKind::Urls)).await,
+        Command::SyncRules(args) => apply::run(&mut ctx, &args.only(ResourceKind::Rules)).await,
         Command::Validate => validate::run(&mut ctx),
         Command::Schema(args) => schema::run(&mut ctx, &args),
         Command::Sandbox(args) => sandbox::run(&mut ctx, &args).await,
         Command::Demo => demo::run(ctx.printer).await,
+    }
+}
+
+impl ApplyArgs {
+    /// The same apply, narrowed to one kind of resource (the runbook's `sync-*` commands).
+    fn only(mut self, kind: ResourceKind) -> Self {
+        self.scope.only = vec![kind];
+        self
     }
 }
 
@@ -73,6 +84,7 @@ impl ScopeArgs {
         Scope {
             networks: self.networks.clone(),
             offers: self.offers.clone(),
+            kinds: self.only.iter().copied().collect(),
         }
     }
 }

@@ -19,6 +19,8 @@ pub async fn run(ctx: &mut Context<'_>, args: &SandboxArgs) -> anyhow::Result<Ex
         .await
         .with_context(|| format!("cannot listen on 127.0.0.1:{}", args.port))?;
     let url = format!("http://{}", listener.local_addr()?);
+    // Fixture images and pages are served by the sandbox itself: point them at it.
+    let fixtures = fixtures.with_base_url(&url);
     if let Some(path) = &args.env_out {
         // The sandbox's keys are not real, but the file is still a settings file: it is
         // written, never printed.

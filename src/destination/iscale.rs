@@ -11,8 +11,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{Map, Value, json};
 
 use crate::everflow::ApiError;
-use crate::everflow::network::{LiveOffer, NetworkApi, TrackingDomain};
-use crate::render::{EventSpec, OfferSpec};
+use crate::everflow::network::{
+    LiveCreative, LiveOffer, LiveRule, LiveUrl, NetworkApi, TrackingDomain,
+};
+use crate::plan::ResourceKind;
+use crate::render::{
+    CreativeContent, CreativeSpec, EventSpec, GeoEntry, OfferSpec, RuleSpec, TargetingSpec, UrlSpec,
+};
 
 /// Fields a GET returns that are not part of a PUT body.
 const OFFER_OUTPUT_ONLY: &[&str] = &[
@@ -94,8 +99,16 @@ pub fn replace_body(live: &LiveOffer, spec: &OfferSpec) -> Value {
 pub fn pause_body(live: &LiveOffer) -> Value {
     let mut body = base_body(live);
     body.insert("offer_status".to_owned(), json!("paused"));
-    let entries: Vec<Value> = live
-        .raw_payout_entries()
+    body.insert(
+        "payout_revenue".to_owned(),
+        Value::Array(live_entries(live)),
+    );
+    Value::Object(body)
+}
+
+/// The live payout entries as a PUT takes them.
+fn live_entries(live: &LiveOffer) -> Vec<Value> {
+    live.raw_payout_entries()
         .into_iter()
         .map(|mut entry| {
             for key in ENTRY_OUTPUT_ONLY {
@@ -103,9 +116,7 @@ pub fn pause_body(live: &LiveOffer) -> Value {
             }
             Value::Object(entry)
         })
-        .collect();
-    body.insert("payout_revenue".to_owned(), Value::Array(entries));
-    Value::Object(body)
+        .collect()
 }
 
 fn base_body(live: &LiveOffer) -> Map<String, Value> {
@@ -162,39 +173,323 @@ pub fn event_ids(offer: &LiveOffer) -> BTreeMap<String, u64> {
         .collect()
 }
 
-/// Reads the live offers with the given ids: one list call per advertiser, then single
-/// reads only for offers the lists did not return complete (moved to another advertiser,
-/// or listed without their payout entries). Ids that do not exist are absent.
+/// What the destination holds for the offers of a run.
+#[derive(Clone, Debug, Default)]
+pub struct LiveDestination {
+    pub offers: BTreeMap<u64, LiveOffer>,
+    /// By destination offer id.
+    pub urls: BTreeMap<u64, Vec<LiveUrl>>,
+    pub rules: BTreeMap<u64, Vec<LiveRule>>,
+    pub creatives: BTreeMap<u64, Vec<LiveCreative>>,
+}
+
+/// Reads the live offers with the given ids, and their URLs, rules and creatives for the
+/// kinds in scope, in as few calls as the API allows: one list per advertiser for the
+/// offers (single reads only for offers a list did not return complete), one network-wide
+/// list per other kind. Ids that do not exist are absent.
 pub async fn refresh(
     api: &NetworkApi,
     advertiser_ids: &BTreeSet<u64>,
     ids: &BTreeSet<u64>,
-) -> Result<BTreeMap<u64, LiveOffer>, ApiError> {
-    let mut found = BTreeMap::new();
+    kinds: &BTreeSet<ResourceKind>,
+) -> Result<LiveDestination, ApiError> {
+    let mut live = LiveDestination::default();
     if ids.is_empty() {
-        return Ok(found);
+        return Ok(live);
     }
     for &advertiser in advertiser_ids {
         for offer in api.offers_of_advertiser(advertiser).await? {
             let complete = offer.view.relationship.payout_revenue.is_some();
             if ids.contains(&offer.id()) && complete {
-                found.insert(offer.id(), offer);
+                live.offers.insert(offer.id(), offer);
             }
         }
     }
     for &id in ids {
-        if found.contains_key(&id) {
+        if live.offers.contains_key(&id) {
             continue;
         }
         match api.offer(id).await {
             Ok(offer) => {
-                found.insert(id, offer);
+                live.offers.insert(id, offer);
             }
             Err(error) if error.is_not_found() => {}
             Err(error) => return Err(error),
         }
     }
-    Ok(found)
+    // Rules name URLs by destination id: reading them needs the URLs too.
+    if kinds.contains(&ResourceKind::Urls) || kinds.contains(&ResourceKind::Rules) {
+        live.urls = by_offer(api.offer_urls().await?, ids, |url| {
+            url.view.network_offer_id
+        });
+    }
+    if kinds.contains(&ResourceKind::Rules) {
+        live.rules = by_offer(api.payout_rules().await?, ids, |rule| {
+            rule.view.network_offer_id
+        });
+    }
+    if kinds.contains(&ResourceKind::Creatives) {
+        live.creatives = by_offer(api.creatives().await?, ids, |creative| {
+            creative.view.network_offer_id
+        });
+    }
+    Ok(live)
+}
+
+fn by_offer<T>(
+    items: Vec<T>,
+    ids: &BTreeSet<u64>,
+    offer_of: impl Fn(&T) -> u64,
+) -> BTreeMap<u64, Vec<T>> {
+    let mut grouped: BTreeMap<u64, Vec<T>> = BTreeMap::new();
+    for item in items {
+        let offer = offer_of(&item);
+        if ids.contains(&offer) {
+            grouped.entry(offer).or_default().push(item);
+        }
+    }
+    grouped
+}
+
+/// A file to attach (`thumbnail_file`, `resource_file`): a single-use temp URL.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TempFile {
+    pub temp_url: String,
+    pub original_file_name: String,
+}
+
+impl TempFile {
+    fn json(&self) -> Value {
+        json!({ "temp_url": self.temp_url, "original_file_name": self.original_file_name })
+    }
+}
+
+/// Adds a `thumbnail_file` to an offer body (POST or PUT).
+pub fn with_thumbnail(mut body: Value, file: &TempFile) -> Value {
+    if let Value::Object(map) = &mut body {
+        map.insert("thumbnail_file".to_owned(), file.json());
+    }
+    body
+}
+
+/// Body of a PUT that changes only the thumbnail.
+pub fn thumbnail_body(live: &LiveOffer, file: &TempFile) -> Value {
+    let mut body = base_body(live);
+    body.insert(
+        "payout_revenue".to_owned(),
+        Value::Array(live_entries(live)),
+    );
+    with_thumbnail(Value::Object(body), file)
+}
+
+/// Fields of offer URLs that a GET returns but a PUT does not take.
+const URL_OUTPUT_ONLY: &[&str] = &[
+    "network_id",
+    "time_created",
+    "time_saved",
+    "remote_offer_resource",
+    "relationship",
+];
+
+/// `POST /v1/networks/offerurls`: every required field (LIVE: network_offer_id, name,
+/// destination_url, is_apply_specific_affiliates, is_hidden_affiliate; SNAP adds
+/// url_status).
+pub fn url_body(offer_id: u64, spec: &UrlSpec, live: Option<&LiveUrl>) -> Value {
+    let base = live.map(|live| live.raw.clone()).unwrap_or_else(|| {
+        let mut base = Map::new();
+        base.insert("is_apply_specific_affiliates".to_owned(), json!(false));
+        base.insert("is_hidden_affiliate".to_owned(), json!(false));
+        base.insert("network_affiliate_ids".to_owned(), json!([]));
+        base
+    });
+    overlay(
+        base,
+        URL_OUTPUT_ONLY,
+        [
+            ("network_offer_id", json!(offer_id)),
+            ("name", json!(spec.name)),
+            ("destination_url", json!(spec.destination_url)),
+            ("preview_url", json!(spec.preview_url)),
+            ("url_status", json!("active")),
+        ],
+    )
+}
+
+/// There is no DELETE for offer URLs: a URL gone from the source is marked deleted.
+pub fn url_delete_body(live: &LiveUrl) -> Value {
+    overlay(
+        live.raw.clone(),
+        URL_OUTPUT_ONLY,
+        [("url_status", json!("deleted"))],
+    )
+}
+
+const RULE_OUTPUT_ONLY: &[&str] = &["network_id", "time_created", "time_saved", "relationship"];
+
+/// A custom payout rule with every required field (LIVE example; ISCALE's list).
+/// `event_id` is the destination event (0: the base conversion), `url_ids` destination
+/// URL ids.
+pub fn rule_body(
+    offer_id: u64,
+    spec: &RuleSpec,
+    event_id: u64,
+    url_ids: &[u64],
+    live: Option<&LiveRule>,
+) -> Value {
+    let base = live.map(|live| live.raw.clone()).unwrap_or_default();
+    overlay(
+        base,
+        RULE_OUTPUT_ONLY,
+        [
+            ("network_offer_id", json!(offer_id)),
+            ("network_offer_payout_revenue_id", json!(event_id)),
+            ("name", json!(spec.name)),
+            ("custom_setting_status", json!("active")),
+            ("is_apply_all_affiliates", json!(true)),
+            ("network_affiliate_ids", json!([])),
+            ("is_custom_payout_enabled", json!(true)),
+            ("payout_type", json!(spec.payout_type.as_str())),
+            ("payout_amount", json!(spec.payout_amount.normalize())),
+            (
+                "payout_percentage",
+                json!(spec.payout_percentage.normalize()),
+            ),
+            // The source pays this amount on these URLs: it is our revenue there too.
+            ("is_custom_revenue_enabled", json!(true)),
+            ("revenue_type", json!(spec.revenue_type.as_str())),
+            ("revenue_amount", json!(spec.revenue_amount.normalize())),
+            (
+                "revenue_percentage",
+                json!(spec.revenue_percentage.normalize()),
+            ),
+            ("is_apply_specific_offer_urls", json!(!url_ids.is_empty())),
+            ("network_offer_url_ids", json!(url_ids)),
+        ],
+    )
+}
+
+pub fn rule_delete_body(live: &LiveRule) -> Value {
+    overlay(
+        live.raw.clone(),
+        RULE_OUTPUT_ONLY,
+        [("custom_setting_status", json!("deleted"))],
+    )
+}
+
+const CREATIVE_OUTPUT_ONLY: &[&str] = &[
+    "network_id",
+    "time_created",
+    "time_saved",
+    "relationship",
+    "resource_url",
+];
+
+/// A creative with every required field (LIVE: network_offer_id, name, creative_type,
+/// creative_status, is_private, additional_offer_ids, is_apply_specific_affiliates), its
+/// code, or its new file.
+pub fn creative_body(
+    offer_id: u64,
+    spec: &CreativeSpec,
+    file: Option<&TempFile>,
+    live: Option<&LiveCreative>,
+) -> Value {
+    let base = live.map(|live| live.raw.clone()).unwrap_or_else(|| {
+        let mut base = Map::new();
+        base.insert("is_private".to_owned(), json!(false));
+        base.insert("additional_offer_ids".to_owned(), json!([]));
+        base.insert("is_apply_specific_affiliates".to_owned(), json!(false));
+        base
+    });
+    let mut managed = vec![
+        ("network_offer_id", json!(offer_id)),
+        ("name", json!(spec.name)),
+        ("creative_type", json!(spec.creative_type.as_str())),
+        ("creative_status", json!(spec.creative_status)),
+    ];
+    match &spec.content {
+        CreativeContent::Code { html_code } => managed.push(("html_code", json!(html_code))),
+        CreativeContent::File { .. } => {
+            if let Some(file) = file {
+                managed.push(("resource_file", file.json()));
+            }
+        }
+    }
+    overlay(base, CREATIVE_OUTPUT_ONLY, managed)
+}
+
+pub fn creative_delete_body(live: &LiveCreative) -> Value {
+    overlay(
+        live.raw.clone(),
+        CREATIVE_OUTPUT_ONLY,
+        [("creative_status", json!("deleted"))],
+    )
+}
+
+/// The bulk PATCH fields that set an offer's countries and regions (ISCALE example:
+/// `ruleset_countries` / `ruleset_regions`, operator overwrite).
+pub fn targeting_patch_fields(spec: &TargetingSpec) -> Value {
+    let entries = |entries: &[GeoEntry], id_key: &str| -> Vec<Value> {
+        entries
+            .iter()
+            .map(|entry| {
+                json!({
+                    id_key: entry.id,
+                    "match_type": "exact",
+                    "targeting_type": entry.targeting_type.as_str(),
+                    "label": entry.label,
+                })
+            })
+            .collect()
+    };
+    json!([
+        {"field_type": "ruleset_countries", "field_value": entries(&spec.countries, "country_id"), "operator": "overwrite"},
+        {"field_type": "ruleset_regions", "field_value": entries(&spec.regions, "region_id"), "operator": "overwrite"},
+    ])
+}
+
+/// `PUT /v1/networks/offers/{id}/targeting` (ISCALE), sent with the PATCH "for
+/// reliability".
+pub fn targeting_body(spec: &TargetingSpec) -> Value {
+    let countries: Vec<Value> = spec
+        .countries
+        .iter()
+        .map(|entry| {
+            json!({
+                "country_id": entry.id,
+                "country_code": entry.code,
+                "targeting_type": entry.targeting_type.as_str(),
+                "match_type": "exact",
+            })
+        })
+        .collect();
+    let regions: Vec<Value> = spec
+        .regions
+        .iter()
+        .map(|entry| {
+            json!({
+                "region_id": entry.id,
+                "region_code": entry.code,
+                "targeting_type": entry.targeting_type.as_str(),
+                "match_type": "exact",
+            })
+        })
+        .collect();
+    json!({ "countries": countries, "regions": regions })
+}
+
+/// `base` without output-only keys, with `managed` set.
+fn overlay<'k>(
+    mut base: Map<String, Value>,
+    output_only: &[&str],
+    managed: impl IntoIterator<Item = (&'k str, Value)>,
+) -> Value {
+    for key in output_only {
+        base.remove(*key);
+    }
+    for (key, value) in managed {
+        base.insert(key.to_owned(), value);
+    }
+    Value::Object(base)
 }
 
 /// The tracking domain new offers use: the one named by `ISCALE_TRACKING_DOMAIN` when

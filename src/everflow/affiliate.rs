@@ -37,6 +37,13 @@ pub struct SourceRelationship {
     pub payouts: Entries<SourcePayout>,
     #[serde(default)]
     pub urls: Entries<SourceUrl>,
+    #[serde(default)]
+    pub creatives: Entries<SourceCreative>,
+    /// `null` or absent: no targeting.
+    #[serde(default)]
+    pub ruleset: Option<SourceRuleset>,
+    #[serde(default)]
+    pub custom_payout_settings: Entries<SourcePayoutRule>,
 }
 
 /// One payout event of a source offer.
@@ -65,6 +72,166 @@ pub struct SourceUrl {
     pub name: String,
     #[serde(default)]
     pub preview_url: String,
+}
+
+/// One creative of a source offer (facts file: `relationship.creatives`).
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+pub struct SourceCreative {
+    pub network_offer_creative_id: u64,
+    #[serde(default)]
+    pub name: String,
+    pub creative_type: CreativeType,
+    #[serde(default)]
+    pub creative_status: String,
+    #[serde(default)]
+    pub resource_url: String,
+    #[serde(default)]
+    pub width: u32,
+    #[serde(default)]
+    pub height: u32,
+    #[serde(default)]
+    pub html_code: String,
+}
+
+/// Creative types (SNAP creatives.yaml).
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum CreativeType {
+    Image,
+    Html,
+    Thumbnail,
+    Email,
+    Archive,
+    Video,
+    Text,
+    Link,
+}
+
+impl CreativeType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CreativeType::Image => "image",
+            CreativeType::Html => "html",
+            CreativeType::Thumbnail => "thumbnail",
+            CreativeType::Email => "email",
+            CreativeType::Archive => "archive",
+            CreativeType::Video => "video",
+            CreativeType::Text => "text",
+            CreativeType::Link => "link",
+        }
+    }
+}
+
+/// Geo targeting of a source offer. The lists are plain arrays (facts file) and may be
+/// null.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+pub struct SourceRuleset {
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub countries: Vec<SourceCountry>,
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub regions: Vec<SourceRegion>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+pub struct SourceCountry {
+    pub country_id: u64,
+    #[serde(default)]
+    pub country_code: String,
+    #[serde(default)]
+    pub label: String,
+    pub targeting_type: TargetingType,
+    #[serde(default)]
+    pub match_type: String,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+pub struct SourceRegion {
+    pub region_id: u64,
+    #[serde(default)]
+    pub region_code: String,
+    #[serde(default)]
+    pub label: String,
+    pub targeting_type: TargetingType,
+    #[serde(default)]
+    pub match_type: String,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum TargetingType {
+    Include,
+    Exclude,
+}
+
+impl TargetingType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TargetingType::Include => "include",
+            TargetingType::Exclude => "exclude",
+        }
+    }
+}
+
+/// A URL-specific (or plain) payout override at the source. Its shape is known only from
+/// practitioner notes (DESIGN 5 item 7), so every form seen there is accepted: URL ids in
+/// `relationship.network_offer_url_ids`, in `relationship.offer_urls[]`, or in
+/// `network_offer_url_ids` on the entry itself.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+pub struct SourcePayoutRule {
+    pub payout_type: PayoutType,
+    #[serde(default)]
+    pub payout_amount: Decimal,
+    #[serde(default)]
+    pub payout_percentage: Decimal,
+    /// 0 or absent: the offer's default event.
+    #[serde(default)]
+    pub network_offer_payout_revenue_id: u64,
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub network_offer_url_ids: Vec<u64>,
+    #[serde(default)]
+    pub relationship: SourcePayoutRuleRelationship,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+pub struct SourcePayoutRuleRelationship {
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub network_offer_url_ids: Vec<u64>,
+    #[serde(default)]
+    pub offer_urls: Entries<SourceRuleUrl>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+pub struct SourceRuleUrl {
+    pub network_offer_url_id: u64,
+    #[serde(default)]
+    pub name: String,
+}
+
+impl SourcePayoutRule {
+    /// The source URL ids the rule applies to, from whichever form carried them.
+    pub fn url_ids(&self) -> std::collections::BTreeSet<u64> {
+        self.network_offer_url_ids
+            .iter()
+            .chain(&self.relationship.network_offer_url_ids)
+            .copied()
+            .chain(
+                self.relationship
+                    .offer_urls
+                    .0
+                    .iter()
+                    .map(|url| url.network_offer_url_id),
+            )
+            .collect()
+    }
+}
+
+/// Proto3 sends `[]`, but null has been seen where a list belongs: read it as empty.
+fn null_as_empty<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Ok(Option::<Vec<T>>::deserialize(deserializer)?.unwrap_or_default())
 }
 
 #[derive(Debug, Deserialize)]
@@ -131,6 +298,23 @@ mod tests {
         let payout = &offer.relationship.payouts.0[0];
         assert_eq!(payout.payout_amount.to_string(), "99.99");
         assert_eq!(payout.payout_type, PayoutType::Cpa);
+    }
+
+    #[test]
+    fn payout_rules_accept_every_url_form() {
+        let rules: Vec<SourcePayoutRule> = serde_json::from_str(
+            r#"[{"payout_type": "cpa", "payout_amount": 375, "relationship": {"network_offer_url_ids": [102]}},
+                {"payout_type": "cpa", "payout_amount": 310, "network_offer_payout_revenue_id": 12,
+                 "relationship": {"offer_urls": [{"network_offer_url_id": 104, "name": "B"}, {"network_offer_url_id": 103, "name": "A"}]}},
+                {"payout_type": "cpa", "payout_amount": 110, "network_offer_url_ids": [1202]},
+                {"payout_type": "cpa", "payout_amount": 5, "network_offer_url_ids": null}]"#,
+        )
+        .unwrap();
+        let ids: Vec<Vec<u64>> = rules
+            .iter()
+            .map(|r| r.url_ids().into_iter().collect())
+            .collect();
+        assert_eq!(ids, [vec![102], vec![103, 104], vec![1202], vec![]]);
     }
 
     #[test]

@@ -120,7 +120,7 @@ impl fmt::Debug for Client {
 impl Client {
     /// `base` has been validated by settings (https, or http to loopback).
     pub fn new(base: &Url, key: Secret, api: Api, options: ClientOptions) -> Self {
-        install_crypto_provider();
+        crate::http::install_crypto_provider();
         let mut headers = HeaderMap::new();
         headers.insert(
             reqwest::header::ACCEPT,
@@ -396,24 +396,8 @@ fn describe_transport(error: &reqwest::Error) -> String {
         "the connection closed before the response was complete".to_owned()
     } else {
         // reqwest's own text names the URL, which holds no secret (the key is a header).
-        let mut text = error.to_string();
-        let mut source = std::error::Error::source(error);
-        while let Some(inner) = source {
-            text = format!("{text}: {inner}");
-            source = inner.source();
-        }
-        text
+        crate::http::error_chain(error)
     }
-}
-
-/// reqwest is built without a default TLS crypto provider (to avoid aws-lc's C build);
-/// install ring once per process.
-fn install_crypto_provider() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        // Err means another part of the process installed one first, which is fine.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    });
 }
 
 #[cfg(test)]

@@ -1,27 +1,49 @@
-//! The Network API of the destination (iScale): offers, tracking domains, identity.
+//! The Network API of the destination (iScale): offers, offer URLs, custom payout rules,
+//! creatives, targeting, temp uploads, tracking domains, countries, identity.
 //!
 //! Facts this module is shaped by (facts file, section 1, Network API):
 //! - POST/PUT take a top-level `payout_revenue[]`; GET returns
 //!   `relationship.payout_revenue.entries`, and only when asked with `?relationship=`.
-//! - PUT is a full replacement, so callers send the live offer with their fields overlaid
-//!   (see `destination::iscale`).
+//! - PUT is a full replacement, so callers send the live object with their fields
+//!   overlaid (see `destination::iscale`); every read keeps the raw object for that.
 //! - `GET /v1/networks/offers` (list) already carries `relationship.payout_revenue` (MAT
 //!   schema); when an element lacks it, the caller reads that offer alone.
+//! - Lists page with `page`/`page_size` (max 2,000) and filter with
+//!   `filter=<field>=<value>` (SNAP api-filters).
 
 use rust_decimal::Decimal;
 use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value, json};
 
 use super::client::{ApiError, Client};
 use super::types::{Entries, Paging};
 
-/// A destination offer as read: the raw object (for overlaying a PUT) and a typed view
-/// of the fields offersync compares.
+/// An object as read: the raw JSON (for overlaying a PUT) and a typed view of the fields
+/// offersync compares.
 #[derive(Clone, Debug, PartialEq)]
-pub struct LiveOffer {
+pub struct Live<T> {
     pub raw: Map<String, Value>,
-    pub view: LiveOfferView,
+    pub view: T,
 }
+
+impl<T: DeserializeOwned> Live<T> {
+    fn from_value(value: Value) -> Result<Self, String> {
+        let view = serde_path_to_error::deserialize(&value).map_err(|error| {
+            let at = error.path().to_string();
+            format!("at `{at}`: {}", error.into_inner())
+        })?;
+        match value {
+            Value::Object(raw) => Ok(Self { raw, view }),
+            _ => Err("expected an object".to_owned()),
+        }
+    }
+}
+
+pub type LiveOffer = Live<LiveOfferView>;
+pub type LiveUrl = Live<UrlView>;
+pub type LiveRule = Live<RuleView>;
+pub type LiveCreative = Live<CreativeView>;
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 pub struct LiveOfferView {
@@ -42,6 +64,8 @@ pub struct LiveOfferView {
     pub offer_status: String,
     #[serde(default)]
     pub currency_id: String,
+    #[serde(default)]
+    pub thumbnail_url: String,
     #[serde(default)]
     pub time_saved: i64,
     #[serde(default)]
@@ -78,15 +102,74 @@ pub struct LivePayoutRevenue {
     pub is_default: bool,
 }
 
-impl LiveOffer {
-    fn from_value(value: Value) -> Result<Self, String> {
-        let view = LiveOfferView::deserialize(&value).map_err(|error| error.to_string())?;
-        match value {
-            Value::Object(raw) => Ok(Self { raw, view }),
-            _ => Err("expected an offer object".to_owned()),
-        }
-    }
+/// An offer URL (offer-urls.yaml).
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+pub struct UrlView {
+    pub network_offer_url_id: u64,
+    pub network_offer_id: u64,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub destination_url: String,
+    #[serde(default)]
+    pub preview_url: String,
+    #[serde(default)]
+    pub url_status: String,
+}
 
+/// A custom payout/revenue setting (custom-payout-revenue.yaml, LIVE response).
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+pub struct RuleView {
+    pub network_custom_payout_revenue_setting_id: u64,
+    pub network_offer_id: u64,
+    #[serde(default)]
+    pub network_offer_payout_revenue_id: u64,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub custom_setting_status: String,
+    #[serde(default)]
+    pub is_apply_all_affiliates: bool,
+    #[serde(default)]
+    pub is_custom_payout_enabled: bool,
+    #[serde(default)]
+    pub payout_type: String,
+    #[serde(default)]
+    pub payout_amount: Decimal,
+    #[serde(default)]
+    pub payout_percentage: Decimal,
+    #[serde(default)]
+    pub is_custom_revenue_enabled: bool,
+    #[serde(default)]
+    pub revenue_type: String,
+    #[serde(default)]
+    pub revenue_amount: Decimal,
+    #[serde(default)]
+    pub revenue_percentage: Decimal,
+    #[serde(default)]
+    pub is_apply_specific_offer_urls: bool,
+    #[serde(default)]
+    pub network_offer_url_ids: Vec<u64>,
+}
+
+/// A creative (creatives.yaml).
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+pub struct CreativeView {
+    pub network_offer_creative_id: u64,
+    pub network_offer_id: u64,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub creative_type: String,
+    #[serde(default)]
+    pub creative_status: String,
+    #[serde(default)]
+    pub html_code: String,
+    #[serde(default)]
+    pub resource_url: String,
+}
+
+impl LiveOffer {
     pub fn id(&self) -> u64 {
         self.view.network_offer_id
     }
@@ -109,14 +192,6 @@ impl LiveOffer {
             })
             .unwrap_or_default()
     }
-}
-
-#[derive(Debug, Deserialize)]
-struct OffersPage {
-    #[serde(default)]
-    offers: Vec<Value>,
-    #[serde(default)]
-    paging: Paging,
 }
 
 /// A tracking domain of the network (`GET /v1/networks/domains/tracking`).
@@ -144,6 +219,33 @@ pub struct NetworkIdentity {
     pub network_id: u64,
 }
 
+/// One country of `GET /v1/meta/countries`.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+pub struct Country {
+    pub country_id: u64,
+    #[serde(default)]
+    pub country_code: String,
+    #[serde(default)]
+    pub country_name: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct Countries {
+    #[serde(default)]
+    countries: Vec<Country>,
+}
+
+#[derive(Debug, Deserialize)]
+struct TempUploads {
+    #[serde(default)]
+    urls: Vec<TempUpload>,
+}
+
+#[derive(Debug, Deserialize)]
+struct TempUpload {
+    url: String,
+}
+
 const PAGE_SIZE: u64 = 2000;
 
 /// Calls of the Network API.
@@ -168,50 +270,118 @@ impl NetworkApi {
             .client
             .get(&path, &[("relationship", "payout_revenue".to_owned())])
             .await?;
-        decode_offer("GET", &path, value)
+        decode("GET", &path, value)
     }
 
-    /// Every offer owned by an advertiser, following pages.
+    /// Every offer owned by an advertiser.
     pub async fn offers_of_advertiser(
         &self,
         advertiser_id: u64,
     ) -> Result<Vec<LiveOffer>, ApiError> {
-        let path = "/v1/networks/offers";
-        let mut offers = Vec::new();
-        let mut page = 1;
-        loop {
-            let batch: OffersPage = self
-                .client
-                .get(
-                    path,
-                    &[
-                        ("filter", format!("network_advertiser_id={advertiser_id}")),
-                        ("page", page.to_string()),
-                        ("page_size", PAGE_SIZE.to_string()),
-                    ],
-                )
-                .await?;
-            let fetched = batch.offers.len();
-            for value in batch.offers {
-                offers.push(decode_offer("GET", path, value)?);
-            }
-            if !batch.paging.has_more(fetched) {
-                return Ok(offers);
-            }
-            page += 1;
-        }
+        self.list(
+            "/v1/networks/offers",
+            "offers",
+            Some(format!("network_advertiser_id={advertiser_id}")),
+        )
+        .await
     }
 
     pub async fn create_offer(&self, body: &Value) -> Result<LiveOffer, ApiError> {
-        let path = "/v1/networks/offers";
-        let value: Value = self.client.post(path, &[], body).await?;
-        decode_offer("POST", path, value)
+        self.write_post("/v1/networks/offers", body).await
     }
 
     pub async fn replace_offer(&self, id: u64, body: &Value) -> Result<LiveOffer, ApiError> {
-        let path = format!("/v1/networks/offers/{id}");
-        let value: Value = self.client.put(&path, body).await?;
-        decode_offer("PUT", &path, value)
+        self.write_put(&format!("/v1/networks/offers/{id}"), body)
+            .await
+    }
+
+    /// Every offer URL of the network (all offers; filtered by the caller).
+    pub async fn offer_urls(&self) -> Result<Vec<LiveUrl>, ApiError> {
+        self.list("/v1/networks/offerurls", "urls", None).await
+    }
+
+    pub async fn create_url(&self, body: &Value) -> Result<LiveUrl, ApiError> {
+        self.write_post("/v1/networks/offerurls", body).await
+    }
+
+    pub async fn replace_url(&self, id: u64, body: &Value) -> Result<LiveUrl, ApiError> {
+        self.write_put(&format!("/v1/networks/offerurls/{id}"), body)
+            .await
+    }
+
+    /// Every custom payout/revenue setting of the network.
+    pub async fn payout_rules(&self) -> Result<Vec<LiveRule>, ApiError> {
+        self.list(
+            "/v1/networks/custom/payoutrevenue",
+            "custom_payout_revenue_settings",
+            None,
+        )
+        .await
+    }
+
+    pub async fn create_rule(&self, body: &Value) -> Result<LiveRule, ApiError> {
+        self.write_post("/v1/networks/custom/payoutrevenue", body)
+            .await
+    }
+
+    pub async fn replace_rule(&self, id: u64, body: &Value) -> Result<LiveRule, ApiError> {
+        self.write_put(&format!("/v1/networks/custom/payoutrevenue/{id}"), body)
+            .await
+    }
+
+    /// Every creative of the network.
+    pub async fn creatives(&self) -> Result<Vec<LiveCreative>, ApiError> {
+        self.list("/v1/networks/creatives", "creatives", None).await
+    }
+
+    pub async fn create_creative(&self, body: &Value) -> Result<LiveCreative, ApiError> {
+        self.write_post("/v1/networks/creatives", body).await
+    }
+
+    pub async fn replace_creative(&self, id: u64, body: &Value) -> Result<LiveCreative, ApiError> {
+        self.write_put(&format!("/v1/networks/creatives/{id}"), body)
+            .await
+    }
+
+    /// Uploads a file for one later use; returns its single-use temp URL
+    /// (`POST /v1/networks/uploads/temp`, LEGACY/LIVE body `{mime_type, content_base64}`).
+    pub async fn upload_temp(&self, mime_type: &str, bytes: &[u8]) -> Result<String, ApiError> {
+        use base64::Engine as _;
+        let path = "/v1/networks/uploads/temp";
+        let body = json!({
+            "mime_type": mime_type,
+            "content_base64": base64::engine::general_purpose::STANDARD.encode(bytes),
+        });
+        let uploads: TempUploads = self.client.post(path, &[], &body).await?;
+        uploads
+            .urls
+            .into_iter()
+            .next()
+            .map(|upload| upload.url)
+            .ok_or_else(|| ApiError::Decode {
+                method: reqwest::Method::POST,
+                path: path.to_owned(),
+                detail: "the answer holds no temp URL".to_owned(),
+            })
+    }
+
+    /// `PATCH /v1/networks/patch/offers/apply`: partial updates of offers.
+    pub async fn patch_offers(&self, ids: &[u64], fields: Value) -> Result<(), ApiError> {
+        let body = json!({ "network_offer_ids": ids, "fields": fields });
+        let _: Value = self
+            .client
+            .patch("/v1/networks/patch/offers/apply", &body)
+            .await?;
+        Ok(())
+    }
+
+    /// `PUT /v1/networks/offers/{id}/targeting` (ISCALE; not in the official docs).
+    pub async fn replace_targeting(&self, id: u64, body: &Value) -> Result<(), ApiError> {
+        let _: Value = self
+            .client
+            .put(&format!("/v1/networks/offers/{id}/targeting"), body)
+            .await?;
+        Ok(())
     }
 
     pub async fn tracking_domains(&self) -> Result<Vec<TrackingDomain>, ApiError> {
@@ -221,14 +391,88 @@ impl NetworkApi {
             .await?;
         Ok(domains.domains)
     }
+
+    pub async fn countries(&self) -> Result<Vec<Country>, ApiError> {
+        let countries: Countries = self.client.get("/v1/meta/countries", &[]).await?;
+        Ok(countries.countries)
+    }
+
+    /// All pages of a list, decoded.
+    async fn list<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        key: &str,
+        filter: Option<String>,
+    ) -> Result<Vec<Live<T>>, ApiError> {
+        let mut items = Vec::new();
+        let mut page = 1;
+        loop {
+            let mut query = vec![
+                ("page", page.to_string()),
+                ("page_size", PAGE_SIZE.to_string()),
+            ];
+            if let Some(filter) = &filter {
+                query.push(("filter", filter.clone()));
+            }
+            let mut batch: Map<String, Value> = self.client.get(path, &query).await?;
+            let paging: Paging = batch
+                .remove("paging")
+                .map(serde_json::from_value)
+                .transpose()
+                .map_err(|error| decode_error("GET", path, format!("paging: {error}")))?
+                .unwrap_or_default();
+            let list = match batch.remove(key) {
+                Some(Value::Array(list)) => list,
+                None | Some(Value::Null) => Vec::new(),
+                Some(_) => return Err(decode_error("GET", path, format!("`{key}` is not a list"))),
+            };
+            let fetched = list.len();
+            for (index, value) in list.into_iter().enumerate() {
+                let item = Live::from_value(value).map_err(|detail| {
+                    decode_error("GET", path, format!("{key}[{index}] {detail}"))
+                })?;
+                items.push(item);
+            }
+            if !paging.has_more(fetched) {
+                return Ok(items);
+            }
+            page += 1;
+        }
+    }
+
+    async fn write_post<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &Value,
+    ) -> Result<Live<T>, ApiError> {
+        let value: Value = self.client.post(path, &[], body).await?;
+        decode("POST", path, value)
+    }
+
+    async fn write_put<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &Value,
+    ) -> Result<Live<T>, ApiError> {
+        let value: Value = self.client.put(path, body).await?;
+        decode("PUT", path, value)
+    }
 }
 
-fn decode_offer(method: &str, path: &str, value: Value) -> Result<LiveOffer, ApiError> {
-    LiveOffer::from_value(value).map_err(|detail| ApiError::Decode {
+fn decode<T: DeserializeOwned>(
+    method: &str,
+    path: &str,
+    value: Value,
+) -> Result<Live<T>, ApiError> {
+    Live::from_value(value).map_err(|detail| decode_error(method, path, detail))
+}
+
+fn decode_error(method: &str, path: &str, detail: String) -> ApiError {
+    ApiError::Decode {
         method: method.parse().unwrap_or_default(),
         path: path.to_owned(),
         detail,
-    })
+    }
 }
 
 #[cfg(test)]
@@ -251,5 +495,12 @@ mod tests {
         let entries = full.view.relationship.payout_revenue.clone().unwrap().0;
         assert_eq!(entries[0].payout_amount, Decimal::from(280));
         assert_eq!(full.raw_payout_entries().len(), 1);
+    }
+
+    #[test]
+    fn decode_errors_name_the_field() {
+        let error =
+            LiveUrl::from_value(serde_json::json!({"network_offer_url_id": "x"})).unwrap_err();
+        assert!(error.starts_with("at `network_offer_url_id`"), "{error}");
     }
 }

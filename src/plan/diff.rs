@@ -1,141 +1,308 @@
 //! Diff: from what offersync wants, what the destination holds and what was last applied,
-//! the change for one offer and the reason behind each changed field. Pure.
+//! the change one resource needs and the reason behind each changed field. Pure.
 //!
 //! Reasons come from comparing fingerprints (state.json keeps one per field, as applied):
 //! - live differs from applied: someone changed it in the destination;
 //! - desired differs from applied, and rendering the last-applied source with today's
 //!   config gives something else than today's source: the source changed;
 //! - that re-render differs from what was applied: the config (or settings) changed.
+//!
+//! A resource the destination does not show back (targeting, written by PATCH: "GET may
+//! still show null", ISCALE) is compared with what was applied instead, so it never
+//! shows as a perpetual diff while a real change at the source still does.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
-use super::fields::{FieldValue, Fields, event_of, live_fields, spec_fields};
-use super::{Action, Address, Change, FieldChange, Reason, Resource};
-use crate::everflow::network::LiveOfferView;
-use crate::money::format_amount;
-use crate::render::OfferSpec;
-use crate::state::ManagedOffer;
+use super::fields::{FieldValue, Fields, event_of};
+use super::{Action, Address, Change, FieldChange, Reason, ResourceId, Target};
+use crate::money::{Margin, format_amount};
 
-/// What is known about one offer.
-#[derive(Clone, Copy, Debug)]
-pub struct OfferInputs<'a> {
-    pub address: &'a Address,
-    /// What offersync wants; `None` when the offer should stop running.
-    pub desired: Option<&'a OfferSpec>,
-    /// Why it should stop running, when `desired` is `None`.
-    pub stop_reason: Reason,
-    /// The last-applied source rendered with today's config and settings, if known.
-    pub previous: Option<&'a OfferSpec>,
-    pub state: Option<&'a ManagedOffer>,
-    /// The destination offer; `None` when it does not exist there.
-    pub live: Option<&'a LiveOfferView>,
+/// What the destination shows of a resource.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LiveState {
+    /// It exists: its id, its managed fields, and its status.
+    Known {
+        id: u64,
+        fields: Fields,
+        status: String,
+    },
+    /// It does not exist.
+    Missing,
+    /// It exists but cannot be read back; compare with what was applied.
+    Unobservable,
 }
 
-/// The change one offer needs, if any.
-pub fn diff_offer(inputs: OfferInputs<'_>) -> Option<Change> {
-    match (inputs.desired, inputs.live) {
-        (Some(desired), None) => Some(create(inputs, desired)),
-        (Some(desired), Some(live)) => update(inputs, desired, live),
-        (None, Some(live)) => pause(inputs, live),
-        (None, None) => None,
+/// What happens to a resource that should no longer be there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stop {
+    /// Offers are paused, never deleted.
+    Pause(Reason),
+    /// URLs, rules and creatives get their status field set to `deleted`.
+    Delete {
+        reason: Reason,
+        status_field: &'static str,
+    },
+    /// Nothing to do (targeting of an offer that stops).
+    Leave,
+}
+
+/// What state recorded of a resource as last applied.
+#[derive(Clone, Copy, Debug)]
+pub struct Applied<'a> {
+    /// Fingerprint per field.
+    pub fields: &'a BTreeMap<String, String>,
+    /// Values, for resources the destination does not show back.
+    pub values: &'a BTreeMap<String, String>,
+}
+
+/// Everything known about one resource.
+#[derive(Clone, Debug)]
+pub struct ResourceInputs<'a> {
+    pub address: &'a Address,
+    pub resource: ResourceId,
+    /// What offersync wants, or `None` when the resource should no longer be there.
+    pub desired: Option<(Fields, Target)>,
+    /// The resource in the last-applied source rendered with today's config: `None`
+    /// when that render is unknown, `Some(None)` when the resource was not in it.
+    pub previous: Option<Option<Fields>>,
+    pub applied: Option<Applied<'a>>,
+    pub live: LiveState,
+    pub stop: Stop,
+}
+
+/// The change one resource needs, if any.
+pub fn diff_resource(inputs: ResourceInputs<'_>) -> Option<Change> {
+    let ResourceInputs {
+        address,
+        resource,
+        desired,
+        previous,
+        applied,
+        live,
+        stop,
+    } = inputs;
+    match (desired, live) {
+        (Some((fields, target)), LiveState::Missing) => {
+            let reason = match (applied, &previous) {
+                (Some(_), _) => Reason::MissingInDestination,
+                // The offer was synced before: the source added this resource, or the
+                // source had it and the config now asks for it.
+                (None, Some(None)) => Reason::SourceChanged,
+                (None, Some(Some(_))) => Reason::ConfigChanged,
+                (None, None) => Reason::FirstSync,
+            };
+            Some(create(address, resource, fields, target, reason))
+        }
+        (Some((wanted, target)), LiveState::Known { id, fields, .. }) => {
+            let compare = Compare {
+                wanted: &wanted,
+                have: &fields,
+                previous: previous.as_ref(),
+                applied,
+                observable: true,
+            };
+            let changes = compare.fields(&target);
+            (!changes.is_empty())
+                .then(|| change(address, resource, Action::Update, Some(id), changes, target))
+        }
+        (Some((wanted, target)), LiveState::Unobservable) => {
+            let Some(recorded) = applied else {
+                return Some(create(address, resource, wanted, target, Reason::FirstSync));
+            };
+            let have: Fields = recorded
+                .values
+                .iter()
+                .map(|(path, value)| (path.clone(), FieldValue::Symbol(value.clone())))
+                .collect();
+            let compare = Compare {
+                wanted: &wanted,
+                have: &have,
+                previous: previous.as_ref(),
+                applied,
+                observable: false,
+            };
+            let changes = compare.fields(&target);
+            (!changes.is_empty())
+                .then(|| change(address, resource, Action::Update, None, changes, target))
+        }
+        (None, LiveState::Known { id, status, .. }) => {
+            stop_change(address, resource, id, &status, stop)
+        }
+        (None, LiveState::Missing | LiveState::Unobservable) => None,
     }
 }
 
-fn create(inputs: OfferInputs<'_>, desired: &OfferSpec) -> Change {
-    let reason = if inputs.state.is_some() {
-        Reason::MissingInDestination
-    } else {
-        Reason::FirstSync
-    };
-    let fields = spec_fields(desired)
+fn create(
+    address: &Address,
+    resource: ResourceId,
+    fields: Fields,
+    target: Target,
+    reason: Reason,
+) -> Change {
+    let changes = fields
         .into_iter()
         .map(|(field, value)| FieldChange {
-            lineage: lineage(&field, desired),
+            lineage: lineage(&field, &target),
             field,
             before: None,
             after: Some(value),
             reasons: vec![reason],
         })
         .collect();
+    change(address, resource, Action::Create, None, changes, target)
+}
+
+fn change(
+    address: &Address,
+    resource: ResourceId,
+    action: Action,
+    destination_id: Option<u64>,
+    fields: Vec<FieldChange>,
+    target: Target,
+) -> Change {
+    let reasons: BTreeSet<Reason> = fields
+        .iter()
+        .flat_map(|field| field.reasons.iter().copied())
+        .collect();
     Change {
-        address: inputs.address.clone(),
-        resource: Resource::Offer,
-        action: Action::Create,
-        destination_id: None,
+        address: address.clone(),
+        resource,
+        action,
+        destination_id,
+        reasons: reasons.into_iter().collect(),
+        fields,
+        target,
+    }
+}
+
+fn stop_change(
+    address: &Address,
+    resource: ResourceId,
+    id: u64,
+    status: &str,
+    stop: Stop,
+) -> Option<Change> {
+    let (action, field, after, reason, target) = match stop {
+        Stop::Pause(reason) => (
+            Action::Pause,
+            "offer_status",
+            "paused",
+            reason,
+            Target::Pause,
+        ),
+        Stop::Delete {
+            reason,
+            status_field,
+        } => (
+            Action::Delete,
+            status_field,
+            "deleted",
+            reason,
+            Target::Delete,
+        ),
+        Stop::Leave => return None,
+    };
+    if status == after {
+        return None;
+    }
+    let fields = vec![FieldChange {
+        field: field.to_owned(),
+        before: Some(FieldValue::Symbol(status.to_owned())),
+        after: Some(FieldValue::Symbol(after.to_owned())),
         reasons: vec![reason],
-        fields,
-        spec: Some(desired.clone()),
-    }
+        lineage: None,
+    }];
+    Some(change(address, resource, action, Some(id), fields, target))
 }
 
-fn update(inputs: OfferInputs<'_>, desired: &OfferSpec, live: &LiveOfferView) -> Option<Change> {
-    let wanted = spec_fields(desired);
-    let have = live_fields(live);
-    let previous = inputs.previous.map(spec_fields);
+struct Compare<'a> {
+    wanted: &'a Fields,
+    have: &'a Fields,
+    previous: Option<&'a Option<Fields>>,
+    applied: Option<Applied<'a>>,
+    /// Whether `have` is what the destination shows (else: what was applied).
+    observable: bool,
+}
 
-    let mut paths: Vec<&str> = wanted.iter().map(|(path, _)| path.as_str()).collect();
-    let known: BTreeSet<&str> = paths.iter().copied().collect();
-    paths.extend(
-        have.iter()
-            .map(|(path, _)| path.as_str())
-            .filter(|path| !known.contains(path)),
-    );
-
-    let mut fields = Vec::new();
-    for path in paths {
-        let after = lookup(&wanted, path);
-        let before = lookup(&have, path);
-        if after == before {
-            continue;
+impl Compare<'_> {
+    fn fields(&self, target: &Target) -> Vec<FieldChange> {
+        let mut paths: Vec<&str> = self.wanted.iter().map(|(path, _)| path.as_str()).collect();
+        let known: BTreeSet<&str> = paths.iter().copied().collect();
+        paths.extend(
+            self.have
+                .iter()
+                .map(|(path, _)| path.as_str())
+                .filter(|path| !known.contains(path)),
+        );
+        let mut changes = Vec::new();
+        for path in paths {
+            let after = lookup(self.wanted, path);
+            let before = lookup(self.have, path);
+            let differs = if self.observable {
+                after != before
+            } else {
+                // Compared with what was applied: by fingerprint, which is all a value
+                // recorded before values were kept would have.
+                self.applied
+                    .and_then(|applied| applied.fields.get(path))
+                    .cloned()
+                    != (after.is_some()).then(|| FieldValue::fingerprint(after))
+            };
+            if !differs {
+                continue;
+            }
+            changes.push(FieldChange {
+                field: path.to_owned(),
+                before: before.cloned(),
+                after: after.cloned(),
+                reasons: self.reasons(path, after, before),
+                lineage: after.and_then(|_| lineage(path, target)),
+            });
         }
-        fields.push(FieldChange {
-            field: path.to_owned(),
-            before: before.cloned(),
-            after: after.cloned(),
-            reasons: reasons(
-                path,
-                after,
-                before,
-                previous.as_ref().map(|fields| lookup(fields, path)),
-                inputs.state,
-            ),
-            lineage: after.and_then(|_| lineage(path, desired)),
-        });
+        changes
     }
-    if fields.is_empty() {
-        return None;
-    }
-    Some(Change {
-        address: inputs.address.clone(),
-        resource: Resource::Offer,
-        action: Action::Update,
-        destination_id: Some(live.network_offer_id),
-        reasons: union(&fields),
-        fields,
-        spec: Some(desired.clone()),
-    })
-}
 
-fn pause(inputs: OfferInputs<'_>, live: &LiveOfferView) -> Option<Change> {
-    const PAUSED: &str = "paused";
-    if live.offer_status == PAUSED {
-        return None;
+    fn reasons(
+        &self,
+        path: &str,
+        desired: Option<&FieldValue>,
+        live: Option<&FieldValue>,
+    ) -> Vec<Reason> {
+        let Some(applied) = self.applied else {
+            return vec![Reason::FirstSync];
+        };
+        let fingerprint = FieldValue::fingerprint;
+        // A field never recorded reads as absent, which is what applying it amounted to.
+        let recorded = applied
+            .fields
+            .get(path)
+            .cloned()
+            .unwrap_or_else(|| fingerprint(None));
+        let mut out = Vec::new();
+        if fingerprint(desired) != recorded {
+            match self.previous {
+                Some(previous) => {
+                    let previous = previous.as_ref().and_then(|fields| lookup(fields, path));
+                    if fingerprint(previous) != fingerprint(desired) {
+                        out.push(Reason::SourceChanged);
+                    }
+                    if fingerprint(previous) != recorded {
+                        out.push(Reason::ConfigChanged);
+                    }
+                }
+                None => out.push(Reason::SourceChanged),
+            }
+        }
+        if self.observable && fingerprint(live) != recorded {
+            out.push(Reason::ChangedInDestination);
+        }
+        if out.is_empty() {
+            // desired == applied == live cannot reach here (they differ); keep the plan
+            // honest rather than silent if fingerprints ever collide.
+            out.push(Reason::ChangedInDestination);
+        }
+        out
     }
-    Some(Change {
-        address: inputs.address.clone(),
-        resource: Resource::Offer,
-        action: Action::Pause,
-        destination_id: Some(live.network_offer_id),
-        reasons: vec![inputs.stop_reason],
-        fields: vec![FieldChange {
-            field: "offer_status".to_owned(),
-            before: Some(FieldValue::Symbol(live.offer_status.clone())),
-            after: Some(FieldValue::Symbol(PAUSED.to_owned())),
-            reasons: vec![inputs.stop_reason],
-            lineage: None,
-        }],
-        spec: None,
-    })
 }
 
 fn lookup<'a>(fields: &'a Fields, path: &str) -> Option<&'a FieldValue> {
@@ -145,79 +312,53 @@ fn lookup<'a>(fields: &'a Fields, path: &str) -> Option<&'a FieldValue> {
         .map(|(_, value)| value)
 }
 
-/// Why `path` goes from `live` to `desired`. `previous` is the field in the last-applied
-/// source rendered with today's config: `None` when that render is unknown, `Some(None)`
-/// when the field did not exist in it.
-fn reasons(
-    path: &str,
-    desired: Option<&FieldValue>,
-    live: Option<&FieldValue>,
-    previous: Option<Option<&FieldValue>>,
-    state: Option<&ManagedOffer>,
-) -> Vec<Reason> {
-    let Some(state) = state else {
-        return vec![Reason::FirstSync];
-    };
-    let fingerprint = FieldValue::fingerprint;
-    // A field never recorded (the offer's event list grew, or an older state) reads as
-    // absent, which is what applying it last time amounted to.
-    let applied = state
-        .fields
-        .get(path)
-        .cloned()
-        .unwrap_or_else(|| fingerprint(None));
-    let mut out = Vec::new();
-    if fingerprint(desired) != applied {
-        match previous {
-            Some(previous) => {
-                if fingerprint(previous) != fingerprint(desired) {
-                    out.push(Reason::SourceChanged);
-                }
-                if fingerprint(previous) != applied {
-                    out.push(Reason::ConfigChanged);
-                }
-            }
-            None => out.push(Reason::SourceChanged),
-        }
-    }
-    if fingerprint(live) != applied {
-        out.push(Reason::ChangedInDestination);
-    }
-    if out.is_empty() {
-        // desired == applied == live cannot reach here (desired != live); keep the plan
-        // honest rather than silent if fingerprints ever collide.
-        out.push(Reason::ChangedInDestination);
-    }
-    out
-}
-
-fn union(fields: &[FieldChange]) -> Vec<Reason> {
-    let set: BTreeSet<Reason> = fields
-        .iter()
-        .flat_map(|field| field.reasons.iter().copied())
-        .collect();
-    set.into_iter().collect()
-}
-
 /// The arithmetic behind a payout: `source 350.00 x (1 - 0.20) = 280.00`.
-fn lineage(path: &str, spec: &OfferSpec) -> Option<String> {
-    let (name, field) = event_of(path)?;
-    let event = spec.events.iter().find(|event| event.entry_name == name)?;
+fn lineage(path: &str, target: &Target) -> Option<String> {
+    let (field, payout_type, source_amount, payout_amount, source_pct, payout_pct, margin) =
+        match target {
+            Target::Offer(spec) => {
+                let (name, field) = event_of(path)?;
+                let event = spec.events.iter().find(|event| event.entry_name == name)?;
+                (
+                    field,
+                    event.payout_type,
+                    event.revenue_amount,
+                    event.payout_amount,
+                    event.revenue_percentage,
+                    event.payout_percentage,
+                    spec.margin,
+                )
+            }
+            Target::Rule(rule) => (
+                path,
+                rule.payout_type,
+                rule.revenue_amount,
+                rule.payout_amount,
+                rule.revenue_percentage,
+                rule.payout_percentage,
+                rule.margin,
+            ),
+            _ => return None,
+        };
     let (source, payout, unit) = match field {
-        "payout_amount" if event.payout_type.uses_amount() => {
-            (event.revenue_amount, event.payout_amount, "")
-        }
-        "payout_percentage" if event.payout_type.uses_percentage() => {
-            (event.revenue_percentage, event.payout_percentage, "%")
-        }
+        "payout_amount" if payout_type.uses_amount() => (source_amount, payout_amount, ""),
+        "payout_percentage" if payout_type.uses_percentage() => (source_pct, payout_pct, "%"),
         _ => return None,
     };
-    Some(format!(
-        "source {}{unit} x (1 - {}) = {}{unit}",
+    Some(describe_lineage(source, margin, payout, unit))
+}
+
+fn describe_lineage(
+    source: rust_decimal::Decimal,
+    margin: Margin,
+    payout: rust_decimal::Decimal,
+    unit: &str,
+) -> String {
+    format!(
+        "source {}{unit} x (1 - {margin}) = {}{unit}",
         format_amount(source),
-        spec.margin,
         format_amount(payout)
-    ))
+    )
 }
 
 #[cfg(test)]
@@ -229,10 +370,12 @@ mod tests {
 
     use super::*;
     use crate::desired::SourceOfferId;
-    use crate::everflow::network::{LivePayoutRevenue, LiveRelationship};
+    use crate::everflow::network::{LiveOfferView, LivePayoutRevenue, LiveRelationship};
     use crate::everflow::types::Entries;
-    use crate::plan::fields::{combined_fingerprint, field_fingerprints};
+    use crate::plan::fields::field_fingerprints;
+    use crate::plan::flatten::{live_offer_fields, offer_fields, targeting_fields};
     use crate::render::sample::spec;
+    use crate::render::{GeoEntry, OfferSpec, TargetingSpec};
 
     fn dec(text: &str) -> Decimal {
         Decimal::from_str(text).unwrap()
@@ -249,6 +392,7 @@ mod tests {
             visibility: spec.visibility.as_str().into(),
             offer_status: spec.offer_status.as_str().into(),
             currency_id: spec.currency_id.clone(),
+            thumbnail_url: String::new(),
             time_saved: 1,
             relationship: LiveRelationship {
                 payout_revenue: Some(Entries(
@@ -271,16 +415,6 @@ mod tests {
         }
     }
 
-    fn applied(spec: &OfferSpec) -> ManagedOffer {
-        let fields = field_fingerprints(&spec_fields(spec));
-        ManagedOffer {
-            id: 500,
-            fingerprint: combined_fingerprint(&fields),
-            fields,
-            events: BTreeMap::new(),
-        }
-    }
-
     fn address() -> Address {
         Address {
             network: "trimrx".into(),
@@ -288,19 +422,43 @@ mod tests {
         }
     }
 
+    const NO_VALUES: &BTreeMap<String, String> = &BTreeMap::new();
+
+    /// Diffs the offer `wanted` against `live`, with `applied` as last applied and
+    /// `previous` as the last-applied source under today's config.
+    fn diff_offer(
+        wanted: Option<&OfferSpec>,
+        previous: Option<&OfferSpec>,
+        applied: Option<&OfferSpec>,
+        live: Option<&LiveOfferView>,
+    ) -> Option<Change> {
+        let address = address();
+        let fingerprints = applied.map(|spec| field_fingerprints(&offer_fields(spec)));
+        diff_resource(ResourceInputs {
+            address: &address,
+            resource: ResourceId::Offer,
+            desired: wanted.map(|spec| (offer_fields(spec), Target::Offer(Box::new(spec.clone())))),
+            previous: previous.map(|spec| Some(offer_fields(spec))),
+            applied: fingerprints.as_ref().map(|fields| Applied {
+                fields,
+                values: NO_VALUES,
+            }),
+            live: match live {
+                Some(live) => LiveState::Known {
+                    id: live.network_offer_id,
+                    fields: live_offer_fields(live),
+                    status: live.offer_status.clone(),
+                },
+                None => LiveState::Missing,
+            },
+            stop: Stop::Pause(Reason::RemovedFromConfig),
+        })
+    }
+
     #[test]
     fn first_sync_creates_with_every_field() {
         let wanted = spec("350", "X");
-        let address = address();
-        let change = diff_offer(OfferInputs {
-            address: &address,
-            desired: Some(&wanted),
-            stop_reason: Reason::RemovedFromConfig,
-            previous: None,
-            state: None,
-            live: None,
-        })
-        .unwrap();
+        let change = diff_offer(Some(&wanted), None, None, None).unwrap();
         assert_eq!(change.action, Action::Create);
         assert_eq!(change.reasons, [Reason::FirstSync]);
         let payout = change
@@ -319,17 +477,8 @@ mod tests {
     fn in_sync_means_no_change() {
         let wanted = spec("350", "X");
         let live = live_of(&wanted);
-        let state = applied(&wanted);
-        let address = address();
         assert_eq!(
-            diff_offer(OfferInputs {
-                address: &address,
-                desired: Some(&wanted),
-                stop_reason: Reason::RemovedFromConfig,
-                previous: Some(&wanted),
-                state: Some(&state),
-                live: Some(&live),
-            }),
+            diff_offer(Some(&wanted), Some(&wanted), Some(&wanted), Some(&live)),
             None
         );
     }
@@ -339,17 +488,7 @@ mod tests {
         let before = spec("350", "X");
         let after = spec("370", "X");
         let live = live_of(&before);
-        let state = applied(&before);
-        let address = address();
-        let change = diff_offer(OfferInputs {
-            address: &address,
-            desired: Some(&after),
-            stop_reason: Reason::RemovedFromConfig,
-            previous: Some(&before),
-            state: Some(&state),
-            live: Some(&live),
-        })
-        .unwrap();
+        let change = diff_offer(Some(&after), Some(&before), Some(&before), Some(&live)).unwrap();
         assert_eq!(change.action, Action::Update);
         assert_eq!(change.reasons, [Reason::SourceChanged]);
         let changed: Vec<_> = change.fields.iter().map(|f| f.field.as_str()).collect();
@@ -368,23 +507,12 @@ mod tests {
 
     #[test]
     fn a_config_change_and_a_destination_edit_are_told_apart() {
-        let applied_spec = spec("350", "Old name");
-        let state = applied(&applied_spec);
+        let applied = spec("350", "Old name");
         // The config renames the offer; someone edited the preview URL in iScale.
         let wanted = spec("350", "New name");
-        let previous = wanted.clone();
-        let mut live = live_of(&applied_spec);
+        let mut live = live_of(&applied);
         live.preview_url = "https://edited.test".into();
-        let address = address();
-        let change = diff_offer(OfferInputs {
-            address: &address,
-            desired: Some(&wanted),
-            stop_reason: Reason::RemovedFromConfig,
-            previous: Some(&previous),
-            state: Some(&state),
-            live: Some(&live),
-        })
-        .unwrap();
+        let change = diff_offer(Some(&wanted), Some(&wanted), Some(&applied), Some(&live)).unwrap();
         let reasons: Vec<_> = change
             .fields
             .iter()
@@ -402,7 +530,6 @@ mod tests {
     #[test]
     fn an_event_added_in_the_destination_is_removed() {
         let wanted = spec("350", "X");
-        let state = applied(&wanted);
         let mut live = live_of(&wanted);
         let mut extra = live.relationship.payout_revenue.as_ref().unwrap().0[0].clone();
         extra.entry_name = "Manual".into();
@@ -413,16 +540,7 @@ mod tests {
             .unwrap()
             .0
             .push(extra);
-        let address = address();
-        let change = diff_offer(OfferInputs {
-            address: &address,
-            desired: Some(&wanted),
-            stop_reason: Reason::RemovedFromConfig,
-            previous: Some(&wanted),
-            state: Some(&state),
-            live: Some(&live),
-        })
-        .unwrap();
+        let change = diff_offer(Some(&wanted), Some(&wanted), Some(&wanted), Some(&live)).unwrap();
         assert!(change.fields.iter().all(|field| field.after.is_none()
             && field.field.starts_with(r#"events["Manual"]"#)
             && field.reasons == [Reason::ChangedInDestination]));
@@ -432,21 +550,76 @@ mod tests {
     fn removal_pauses_once() {
         let wanted = spec("350", "X");
         let mut live = live_of(&wanted);
-        let address = address();
-        let pause = |live: &LiveOfferView| {
-            diff_offer(OfferInputs {
-                address: &address,
-                desired: None,
-                stop_reason: Reason::RemovedFromConfig,
-                previous: None,
-                state: None,
-                live: Some(live),
-            })
-        };
-        let change = pause(&live).unwrap();
+        let change = diff_offer(None, None, None, Some(&live)).unwrap();
         assert_eq!(change.action, Action::Pause);
         assert_eq!(change.reasons, [Reason::RemovedFromConfig]);
         live.offer_status = "paused".into();
-        assert_eq!(pause(&live), None);
+        assert_eq!(diff_offer(None, None, None, Some(&live)), None);
+    }
+
+    fn targeting(codes: &[(&str, &str)]) -> TargetingSpec {
+        TargetingSpec {
+            countries: codes
+                .iter()
+                .map(|(code, kind)| GeoEntry {
+                    targeting_type: if *kind == "include" {
+                        crate::everflow::affiliate::TargetingType::Include
+                    } else {
+                        crate::everflow::affiliate::TargetingType::Exclude
+                    },
+                    code: (*code).into(),
+                    id: 1,
+                    label: String::new(),
+                })
+                .collect(),
+            regions: Vec::new(),
+        }
+    }
+
+    /// Targeting is compared with what was applied, never with the (silent) destination.
+    fn diff_targeting(wanted: &TargetingSpec, applied: Option<&TargetingSpec>) -> Option<Change> {
+        let address = address();
+        let fields = applied.map(|spec| field_fingerprints(&targeting_fields(spec)));
+        let values: Option<BTreeMap<String, String>> = applied.map(|spec| {
+            targeting_fields(spec)
+                .into_iter()
+                .map(|(path, value)| (path, value.to_string()))
+                .collect()
+        });
+        diff_resource(ResourceInputs {
+            address: &address,
+            resource: ResourceId::Targeting,
+            desired: Some((targeting_fields(wanted), Target::Targeting(wanted.clone()))),
+            previous: applied.map(|spec| Some(targeting_fields(spec))),
+            applied: fields
+                .as_ref()
+                .zip(values.as_ref())
+                .map(|(fields, values)| Applied { fields, values }),
+            live: LiveState::Unobservable,
+            stop: Stop::Leave,
+        })
+    }
+
+    #[test]
+    fn targeting_never_diffs_against_a_silent_destination_but_source_changes_show() {
+        let us = targeting(&[("US", "include")]);
+        let first = diff_targeting(&us, None).unwrap();
+        assert_eq!(first.action, Action::Create);
+        assert_eq!(diff_targeting(&us, Some(&us)), None, "no perpetual diff");
+
+        let us_ca = targeting(&[("CA", "include"), ("US", "include")]);
+        let change = diff_targeting(&us_ca, Some(&us)).unwrap();
+        assert_eq!(change.action, Action::Update);
+        assert_eq!(change.fields.len(), 1);
+        assert_eq!(change.fields[0].field, r#"countries["CA"]"#);
+        assert_eq!(change.fields[0].before, None);
+        assert_eq!(change.fields[0].reasons, [Reason::SourceChanged]);
+
+        let dropped = diff_targeting(&us, Some(&us_ca)).unwrap();
+        assert_eq!(dropped.fields[0].after, None);
+        assert_eq!(
+            dropped.fields[0].before,
+            Some(FieldValue::Symbol("include".into()))
+        );
     }
 }

@@ -12,9 +12,7 @@ use rust_decimal::Decimal;
 use serde::{Serialize, Serializer};
 use sha2::{Digest, Sha256};
 
-use crate::everflow::network::LiveOfferView;
 use crate::money::format_amount;
-use crate::render::OfferSpec;
 
 /// One managed value.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -112,132 +110,6 @@ pub fn event_of(path: &str) -> Option<(&str, &str)> {
     let rest = path.strip_prefix("events[\"")?;
     let close = rest.find("\"].")?;
     Some((&rest[..close], &rest[close + 3..]))
-}
-
-/// The managed fields of a rendered offer, in display order.
-pub fn spec_fields(spec: &OfferSpec) -> Fields {
-    let offer = OfferValues {
-        name: &spec.name,
-        html_description: &spec.html_description,
-        preview_url: &spec.preview_url,
-        destination_url: &spec.destination_url,
-        visibility: spec.visibility.as_str(),
-        offer_status: spec.offer_status.as_str(),
-        network_advertiser_id: spec.network_advertiser_id,
-        currency_id: &spec.currency_id,
-    };
-    let events = spec.events.iter().map(|event| EventValues {
-        entry_name: &event.entry_name,
-        is_default: event.is_default,
-        payout_type: event.payout_type.as_str(),
-        payout_amount: event.payout_amount,
-        payout_percentage: event.payout_percentage,
-        revenue_type: event.revenue_type.as_str(),
-        revenue_amount: event.revenue_amount,
-        revenue_percentage: event.revenue_percentage,
-    });
-    flatten(offer, events)
-}
-
-/// The managed fields of a live destination offer. Events are read from
-/// `relationship.payout_revenue`; the caller makes sure it was requested.
-pub fn live_fields(view: &LiveOfferView) -> Fields {
-    let offer = OfferValues {
-        name: &view.name,
-        html_description: &view.html_description,
-        preview_url: &view.preview_url,
-        destination_url: &view.destination_url,
-        visibility: &view.visibility,
-        offer_status: &view.offer_status,
-        network_advertiser_id: view.network_advertiser_id,
-        currency_id: &view.currency_id,
-    };
-    let entries = view
-        .relationship
-        .payout_revenue
-        .as_ref()
-        .map(|entries| entries.0.as_slice())
-        .unwrap_or_default();
-    let events = entries.iter().map(|entry| EventValues {
-        entry_name: &entry.entry_name,
-        is_default: entry.is_default,
-        payout_type: &entry.payout_type,
-        payout_amount: entry.payout_amount,
-        payout_percentage: entry.payout_percentage,
-        revenue_type: &entry.revenue_type,
-        revenue_amount: entry.revenue_amount,
-        revenue_percentage: entry.revenue_percentage,
-    });
-    flatten(offer, events)
-}
-
-/// Offer-level managed values, borrowed from either side of a comparison.
-#[derive(Clone, Copy)]
-struct OfferValues<'a> {
-    name: &'a str,
-    html_description: &'a str,
-    preview_url: &'a str,
-    destination_url: &'a str,
-    visibility: &'a str,
-    offer_status: &'a str,
-    network_advertiser_id: u64,
-    currency_id: &'a str,
-}
-
-/// One event's managed values, borrowed from either side.
-#[derive(Clone, Copy)]
-struct EventValues<'a> {
-    entry_name: &'a str,
-    is_default: bool,
-    payout_type: &'a str,
-    payout_amount: Decimal,
-    payout_percentage: Decimal,
-    revenue_type: &'a str,
-    revenue_amount: Decimal,
-    revenue_percentage: Decimal,
-}
-
-fn flatten<'a>(offer: OfferValues<'a>, events: impl Iterator<Item = EventValues<'a>>) -> Fields {
-    let text = |value: &str| FieldValue::Text(value.to_owned());
-    let symbol = |value: &str| FieldValue::Symbol(value.to_owned());
-    let mut fields: Fields = vec![
-        ("name".into(), text(offer.name)),
-        ("html_description".into(), text(offer.html_description)),
-        ("preview_url".into(), text(offer.preview_url)),
-        ("destination_url".into(), text(offer.destination_url)),
-        ("visibility".into(), symbol(offer.visibility)),
-        ("offer_status".into(), symbol(offer.offer_status)),
-        (
-            "network_advertiser_id".into(),
-            FieldValue::Id(offer.network_advertiser_id),
-        ),
-        ("currency_id".into(), symbol(offer.currency_id)),
-    ];
-    for event in events {
-        let path = |field| event_path(event.entry_name, field);
-        fields.extend([
-            (path("is_default"), FieldValue::Bool(event.is_default)),
-            (path("payout_type"), symbol(event.payout_type)),
-            (
-                path("payout_amount"),
-                FieldValue::Money(event.payout_amount),
-            ),
-            (
-                path("payout_percentage"),
-                FieldValue::Percent(event.payout_percentage),
-            ),
-            (path("revenue_type"), symbol(event.revenue_type)),
-            (
-                path("revenue_amount"),
-                FieldValue::Money(event.revenue_amount),
-            ),
-            (
-                path("revenue_percentage"),
-                FieldValue::Percent(event.revenue_percentage),
-            ),
-        ]);
-    }
-    fields
 }
 
 #[cfg(test)]

@@ -6,14 +6,17 @@
 
 pub mod diff;
 pub mod fields;
+pub mod flatten;
 pub mod show;
 
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 
 use crate::desired::SourceOfferId;
-use crate::render::OfferSpec;
+use crate::render::{
+    CreativeSpec, OfferSpec, RuleKey, RuleSpec, TargetingSpec, ThumbnailSpec, UrlSpec,
+};
 use fields::FieldValue;
 
 /// Version of the plan's JSON shape.
@@ -40,6 +43,8 @@ pub enum Action {
     Update,
     /// Offers are never deleted: one that should no longer run is paused.
     Pause,
+    /// URLs, rules and creatives have no DELETE: their status becomes `deleted`.
+    Delete,
 }
 
 impl Action {
@@ -47,7 +52,7 @@ impl Action {
         match self {
             Action::Create => '+',
             Action::Update => '~',
-            Action::Pause => '-',
+            Action::Pause | Action::Delete => '-',
         }
     }
 }
@@ -104,23 +109,110 @@ pub struct FieldChange {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Change {
     pub address: Address,
-    pub resource: Resource,
+    pub resource: ResourceId,
     pub action: Action,
     /// The destination's id of the resource, when it exists.
     pub destination_id: Option<u64>,
     /// Every reason behind the field changes, in a fixed order.
     pub reasons: Vec<Reason>,
     pub fields: Vec<FieldChange>,
-    /// The offer as it should be after the change (absent for a pause).
+    /// What the resource should be after the change.
     #[serde(skip)]
-    pub spec: Option<OfferSpec>,
+    pub target: Target,
 }
 
-/// The kinds of resources offersync manages.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Resource {
+/// A resource of one source offer's destination. The order is the order of apply:
+/// what a resource refers to comes before it (rules refer to URLs and events).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ResourceId {
     Offer,
+    Thumbnail,
+    Url(u64),
+    Rule(RuleKey),
+    Creative(u64),
+    Targeting,
+}
+
+impl ResourceId {
+    pub fn kind(&self) -> ResourceKind {
+        match self {
+            ResourceId::Offer | ResourceId::Thumbnail => ResourceKind::Offer,
+            ResourceId::Url(_) => ResourceKind::Urls,
+            ResourceId::Rule(_) => ResourceKind::Rules,
+            ResourceId::Creative(_) => ResourceKind::Creatives,
+            ResourceId::Targeting => ResourceKind::Targeting,
+        }
+    }
+
+    /// `offer`, `thumbnail`, `url`, `rule`, `creative`, `targeting`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            ResourceId::Offer => "offer",
+            ResourceId::Thumbnail => "thumbnail",
+            ResourceId::Url(_) => "url",
+            ResourceId::Rule(_) => "rule",
+            ResourceId::Creative(_) => "creative",
+            ResourceId::Targeting => "targeting",
+        }
+    }
+
+    /// Which one of its kind: the source URL or creative id, or the rule key.
+    pub fn key(&self) -> Option<String> {
+        match self {
+            ResourceId::Url(id) | ResourceId::Creative(id) => Some(id.to_string()),
+            ResourceId::Rule(key) => Some(key.0.clone()),
+            ResourceId::Offer | ResourceId::Thumbnail | ResourceId::Targeting => None,
+        }
+    }
+}
+
+impl fmt::Display for ResourceId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.key() {
+            Some(key) => write!(f, "{}[{key}]", self.name()),
+            None => f.write_str(self.name()),
+        }
+    }
+}
+
+impl Serialize for ResourceId {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut state = serializer.serialize_struct("ResourceId", 2)?;
+        state.serialize_field("kind", self.name())?;
+        state.serialize_field("key", &self.key())?;
+        state.end()
+    }
+}
+
+/// Kinds of resources, as `--only` names them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, clap::ValueEnum)]
+pub enum ResourceKind {
+    /// The destination offer: basic info, payout events and thumbnail.
+    Offer,
+    /// Landing-page URLs.
+    Urls,
+    /// Creatives.
+    Creatives,
+    /// Geo targeting.
+    Targeting,
+    /// Custom payout rules.
+    Rules,
+}
+
+/// What a resource should be after a change.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Target {
+    Offer(Box<OfferSpec>),
+    Thumbnail(ThumbnailSpec),
+    Url(UrlSpec),
+    Rule(RuleSpec),
+    Creative(CreativeSpec),
+    Targeting(TargetingSpec),
+    /// The offer should stop running.
+    Pause,
+    /// The resource should be marked deleted.
+    Delete,
 }
 
 /// Something the reader should know that is not a change: a source event that cannot be
@@ -145,6 +237,7 @@ pub struct Summary {
     pub create: usize,
     pub update: usize,
     pub pause: usize,
+    pub delete: usize,
     /// Managed offers that need nothing.
     pub unchanged: usize,
 }
@@ -163,6 +256,7 @@ impl Plan {
             create: count(Action::Create),
             update: count(Action::Update),
             pause: count(Action::Pause),
+            delete: count(Action::Delete),
             unchanged,
         };
         Self {

@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 use similar::{ChangeTag, TextDiff};
 
 use super::fields::FieldValue;
-use super::{Action, Change, FieldChange, Plan, Reason};
+use super::{Action, Change, FieldChange, Plan, Reason, ResourceId};
 
 /// ANSI styling, or none.
 #[derive(Clone, Copy, Debug, Default)]
@@ -30,7 +30,7 @@ impl Style {
         let code = match action {
             Action::Create => "32",
             Action::Update => "33",
-            Action::Pause => "31",
+            Action::Pause | Action::Delete => "31",
         };
         self.paint(code, text)
     }
@@ -71,25 +71,25 @@ pub fn render_text(plan: &Plan, style: Style) -> String {
         let summary = plan.summary;
         let _ = writeln!(
             out,
-            "\n{} {} to create, {} to update, {} to pause, {} unchanged.",
+            "\n{} {} to create, {} to update, {} to pause, {} to delete; {} offer{} unchanged.",
             style.bold("Plan:"),
             summary.create,
             summary.update,
             summary.pause,
-            summary.unchanged
+            summary.delete,
+            summary.unchanged,
+            plural(summary.unchanged)
         );
     }
     out
 }
 
 fn render_change(out: &mut String, change: &Change, style: Style) {
-    let target = match (change.action, change.destination_id) {
-        (Action::Create, _) => "create iScale offer".to_owned(),
-        (Action::Update, Some(id)) => format!("update iScale offer {id}"),
-        (Action::Pause, Some(id)) => format!("pause iScale offer {id}"),
-        (_, None) => "iScale offer".to_owned(),
+    let target = describe_target(change);
+    let header = match &change.resource {
+        ResourceId::Offer => format!("{} {}", change.action.symbol(), change.address),
+        resource => format!("{} {} {resource}", change.action.symbol(), change.address),
     };
-    let header = format!("{} {}", change.action.symbol(), change.address);
     let _ = writeln!(
         out,
         "{}  {target}  {}",
@@ -111,6 +111,28 @@ fn render_change(out: &mut String, change: &Change, style: Style) {
     }
 }
 
+/// What the change does, in words: `create offer URL`, `update iScale offer 1003`.
+fn describe_target(change: &Change) -> String {
+    let what = match &change.resource {
+        ResourceId::Offer => "iScale offer",
+        ResourceId::Thumbnail => return "set the thumbnail".to_owned(),
+        ResourceId::Targeting => return "set geo targeting".to_owned(),
+        ResourceId::Url(_) => "offer URL",
+        ResourceId::Rule(_) => "payout rule",
+        ResourceId::Creative(_) => "creative",
+    };
+    let verb = match change.action {
+        Action::Create => "create",
+        Action::Update => "update",
+        Action::Pause => "pause",
+        Action::Delete => "mark deleted",
+    };
+    match change.destination_id {
+        Some(id) => format!("{verb} {what} {id}"),
+        None => format!("{verb} {what}"),
+    }
+}
+
 /// In a create, zero amounts and percentages are the API's "unset": leave them out.
 fn is_noise(field: &FieldChange) -> bool {
     matches!(
@@ -122,7 +144,7 @@ fn is_noise(field: &FieldChange) -> bool {
 fn render_field(out: &mut String, action: Action, field: &FieldChange, width: usize, style: Style) {
     let (symbol, field_action) = match (action, &field.before, &field.after) {
         (Action::Create, _, _) | (_, None, Some(_)) => ('+', Action::Create),
-        (_, Some(_), None) => ('-', Action::Pause),
+        (_, Some(_), None) => ('-', Action::Delete),
         _ => ('~', Action::Update),
     };
     let name = format!("{:width$}", field.field);
@@ -179,7 +201,7 @@ fn render_text_diff(out: &mut String, field: &FieldChange, style: Style) {
     for change in diff.iter_all_changes() {
         let line = change.value().trim_end_matches('\n');
         let (mark, action) = match change.tag() {
-            ChangeTag::Delete => ("-", Some(Action::Pause)),
+            ChangeTag::Delete => ("-", Some(Action::Delete)),
             ChangeTag::Insert => ("+", Some(Action::Create)),
             ChangeTag::Equal => (" ", None),
         };

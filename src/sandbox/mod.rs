@@ -237,14 +237,31 @@ impl Sandbox {
     /// offer in the affiliate view (as `GET /v1/affiliates/offers/{id}` shows it)
     /// and may change anything but its id. The result is checked like a fixture
     /// offer (relationship totals are recounted, tracking links computed again
-    /// unless the closure set them) and replaces the offer.
+    /// unless the closure set them) and replaces the offer. A URL the edit removes
+    /// loses its landing page too.
     pub fn edit_source_offer(
         &self,
         network: &str,
         offer_id: u64,
         f: impl FnOnce(&mut Map<String, Value>),
     ) -> Result<(), SandboxError> {
-        lock(&self.inner.world).edit_source_offer(network, offer_id, |view, _| f(view))
+        lock(&self.inner.world).edit_source_offer(network, offer_id, |view, pages| {
+            f(view);
+            // A URL the edit removed takes its landing page with it.
+            let urls: std::collections::BTreeSet<u64> = view
+                .get("relationship")
+                .and_then(|relationship| relationship.get("urls"))
+                .and_then(|urls| urls.get("entries"))
+                .and_then(Value::as_array)
+                .map(|entries| {
+                    entries
+                        .iter()
+                        .filter_map(|url| url.get("network_offer_url_id")?.as_u64())
+                        .collect()
+                })
+                .unwrap_or_default();
+            pages.retain(|id, _| *id == 0 || urls.contains(id));
+        })
     }
 
     /// Sets the landing page behind a source offer's URL (`url_id` 0: the

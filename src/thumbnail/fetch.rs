@@ -111,7 +111,7 @@ impl fmt::Debug for Fetcher {
 
 impl Fetcher {
     pub fn new(limits: FetchLimits) -> Self {
-        install_crypto_provider();
+        crate::http::install_crypto_provider();
         let mut headers = HeaderMap::new();
         // Landing pages and images alike; some CDNs answer 406 to no Accept at all.
         headers.insert(
@@ -228,7 +228,7 @@ impl Fetcher {
         }
         FetchError::Transport {
             url,
-            reason: chain(error),
+            reason: crate::http::error_chain(error),
         }
     }
 }
@@ -314,28 +314,6 @@ fn redirect_policy(max: usize) -> Policy {
         let target = redacted(attempt.url());
         attempt.error(RedirectStop::Refused { target, reason })
     })
-}
-
-/// The error and its causes on one line (reqwest's own message is often just "error
-/// sending request").
-fn chain(error: &reqwest::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = std::error::Error::source(error);
-    while let Some(inner) = source {
-        text = format!("{text}: {inner}");
-        source = inner.source();
-    }
-    text
-}
-
-/// reqwest is built without a default TLS crypto provider; install ring once per process,
-/// as `everflow::client` does.
-fn install_crypto_provider() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        // Err means another part of the process installed one first, which is fine.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    });
 }
 
 #[cfg(test)]

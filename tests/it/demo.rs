@@ -15,18 +15,19 @@ fn demo_runs_the_whole_story() {
 
     let steps = [
         "━━ 1. offersync plan ━━",
-        "Plan: 4 to create, 0 to update, 0 to pause, 0 unchanged.",
-        "this plan sent 11 reads and 0 writes",
+        "Plan: 26 to create, 0 to update, 0 to pause, 0 to delete; 0 offers unchanged.",
+        "this plan sent 17 reads and 0 writes",
         "━━ 2. offersync apply --auto-approve ━━",
-        "Apply complete: 4 created, 0 updated, 0 paused.",
+        "Apply complete: 26 created, 0 updated, 0 paused, 0 marked deleted.",
+        "and 33 writes",
         "━━ 3. offersync plan (again: nothing to do) ━━",
         "No changes.",
         "━━ 4. At the source: trimrx raises the Base payout of offer 1 to 370.00 ━━",
         "━━ 5. offersync plan (shows exactly that change, and why) ━━",
         "280.00 -> 296.00  # source changed; source 370.00 x (1 - 0.20) = 296.00",
-        "Plan: 0 to create, 1 to update, 0 to pause, 3 unchanged.",
+        "Plan: 0 to create, 1 to update, 0 to pause, 0 to delete; 3 offers unchanged.",
         "━━ 6. offersync apply --auto-approve ━━",
-        "Apply complete: 0 created, 1 updated, 0 paused.",
+        "Apply complete: 0 created, 1 updated, 0 paused, 0 marked deleted.",
     ];
     let mut rest = stdout.as_str();
     for step in steps {
@@ -36,11 +37,11 @@ fn demo_runs_the_whole_story() {
         rest = &rest[at + step.len()..];
     }
     assert!(
-        rest.contains("sent 14 reads and 1 write: PUT /v1/networks/offers/"),
+        rest.contains("sent 23 reads and 1 write: PUT /v1/networks/offers/"),
         "{stdout}"
     );
     assert!(
-        stdout.contains("this plan sent 13 reads and 0 writes\n\n━━ 4."),
+        stdout.contains("this plan sent 22 reads and 0 writes\n\n━━ 4."),
         "the second plan wrote nothing:\n{stdout}"
     );
 }

@@ -3,7 +3,31 @@
 use rust_decimal::Decimal;
 use std::str::FromStr;
 
+use std::collections::BTreeMap;
+
 use crate::common::{TestContext, event};
+
+/// Writes in the sandbox log by method and path, ids replaced by `{id}`.
+pub fn write_counts(t: &TestContext) -> BTreeMap<String, usize> {
+    let mut counts = BTreeMap::new();
+    for write in t.writes() {
+        let path: Vec<&str> = write
+            .path
+            .split('/')
+            .map(|part| {
+                if part.parse::<u64>().is_ok() {
+                    "{id}"
+                } else {
+                    part
+                }
+            })
+            .collect();
+        *counts
+            .entry(format!("{} {}", write.method, path.join("/")))
+            .or_default() += 1;
+    }
+    counts
+}
 
 fn dec(text: &str) -> Decimal {
     Decimal::from_str(text).unwrap()
@@ -19,9 +43,9 @@ fn plan_apply_plan_converges_with_no_writes_when_in_sync() {
 
     let first = t.run(&["plan", "--detailed-exitcode"]).expect(2);
     assert!(
-        first
-            .stdout
-            .contains("Plan: 4 to create, 0 to update, 0 to pause"),
+        first.stdout.contains(
+            "Plan: 26 to create, 0 to update, 0 to pause, 0 to delete; 0 offers unchanged."
+        ),
         "{}",
         first.stdout
     );
@@ -39,17 +63,25 @@ fn plan_apply_plan_converges_with_no_writes_when_in_sync() {
     assert!(
         apply
             .stdout
-            .contains("Apply complete: 4 created, 0 updated, 0 paused."),
+            .contains("Apply complete: 26 created, 0 updated, 0 paused, 0 marked deleted."),
         "{}",
         apply.stdout
     );
-    let writes = t.writes();
-    assert_eq!(writes.len(), 4, "{writes:?}");
-    assert!(
-        writes
-            .iter()
-            .all(|w| w.method == "POST" && w.path == "/v1/networks/offers")
-    );
+    // 4 offers (each with its thumbnail in the same POST), 6 URLs, 3 rules, 5 creatives,
+    // targeting of 4 offers (PATCH + PUT each), and 7 uploads (4 thumbnails, 3 images).
+    let expected: BTreeMap<String, usize> = [
+        ("PATCH /v1/networks/patch/offers/apply", 4),
+        ("POST /v1/networks/creatives", 5),
+        ("POST /v1/networks/custom/payoutrevenue", 3),
+        ("POST /v1/networks/offers", 4),
+        ("POST /v1/networks/offerurls", 6),
+        ("POST /v1/networks/uploads/temp", 7),
+        ("PUT /v1/networks/offers/{id}/targeting", 4),
+    ]
+    .into_iter()
+    .map(|(key, count)| (key.to_owned(), count))
+    .collect();
+    assert_eq!(write_counts(&t), expected);
 
     t.clear_log();
     let again = t.run(&["plan", "--detailed-exitcode"]).expect(0);
@@ -180,8 +212,9 @@ fn a_source_payout_change_sends_one_put_and_keeps_unmanaged_edits() {
         plan.stdout
     );
     assert!(
-        plan.stdout
-            .contains("Plan: 0 to create, 1 to update, 0 to pause, 3 unchanged.")
+        plan.stdout.contains(
+            "Plan: 0 to create, 1 to update, 0 to pause, 0 to delete; 3 offers unchanged."
+        )
     );
 
     t.run(&["apply", "--auto-approve"]).expect(0);
@@ -299,11 +332,31 @@ fn removing_an_offer_from_the_desired_file_pauses_it_once() {
 #[test]
 fn scope_filters_limit_what_is_planned() {
     let t = TestContext::new();
+    // directmeds/12: offer, thumbnail, 2 URLs, a rule, 2 creatives, targeting;
+    // directmeds/15: offer, thumbnail, targeting.
     let plan = t.run(&["plan", "--network", "directmeds"]).expect(0);
-    assert!(plan.stdout.contains("Plan: 2 to create"), "{}", plan.stdout);
+    assert!(
+        plan.stdout.contains("Plan: 11 to create"),
+        "{}",
+        plan.stdout
+    );
     assert!(!plan.stdout.contains("trimrx/"));
     let plan = t.run(&["plan", "--offer", "trimrx/2"]).expect(0);
-    assert!(plan.stdout.contains("Plan: 1 to create"), "{}", plan.stdout);
+    assert!(plan.stdout.contains("Plan: 6 to create"), "{}", plan.stdout);
+    let plan = t
+        .run(&["plan", "--offer", "trimrx/2", "--only", "urls,rules"])
+        .expect(0);
+    assert!(plan.stdout.contains("Plan: 2 to create"), "{}", plan.stdout);
+    assert!(
+        plan.stdout.contains("+ trimrx/2 url[201]"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout.contains("+ trimrx/2 rule[21:201]"),
+        "{}",
+        plan.stdout
+    );
     let unknown = t.run(&["plan", "--offer", "trimrx/99"]).expect(1);
     assert_eq!(
         unknown.stderr,
@@ -415,10 +468,10 @@ fn apply_at_a_terminal_asks_and_only_yes_applies() {
 
     let accepted = apply_at_a_terminal(&t, "yes");
     assert!(
-        accepted.contains("Apply complete: 4 created, 0 updated, 0 paused."),
+        accepted.contains("Apply complete: 26 created, 0 updated, 0 paused, 0 marked deleted."),
         "{accepted}"
     );
-    assert_eq!(t.writes().len(), 4);
+    assert_eq!(t.writes().len(), 33);
 }
 
 #[test]
@@ -447,8 +500,9 @@ fn removing_a_whole_desired_file_pauses_its_offers_without_its_settings() {
         plan.stdout
     );
     assert!(
-        plan.stdout
-            .contains("Plan: 0 to create, 0 to update, 2 to pause, 2 unchanged."),
+        plan.stdout.contains(
+            "Plan: 0 to create, 0 to update, 2 to pause, 0 to delete; 2 offers unchanged."
+        ),
         "{}",
         plan.stdout
     );

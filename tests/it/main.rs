@@ -2,6 +2,7 @@
 
 mod common;
 mod config;
+mod content;
 mod demo;
 mod e2e;
 mod output;

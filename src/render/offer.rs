@@ -1,26 +1,17 @@
-//! Render: what a destination offer should be, from the source snapshot, the desired
-//! config and the settings. Pure: no I/O, no clock, no randomness; snapshot-tested.
-//!
-//! The rules are DESIGN section 5 items 1-2: basic info copied from the source, the offer
-//! destination built from the default landing page with our attribution parameters, and
-//! every payout event carried with `revenue = source` and `payout = source x (1 - margin)`
-//! rounded down to the cent, exactly one of them default.
+//! The destination offer itself: basic info and payout events (DESIGN section 5 items
+//! 1-2). The destination URL is built from the default landing page with our attribution
+//! parameters, and every payout event is carried with `revenue = source` and
+//! `payout = source x (1 - margin)` rounded down to the cent, exactly one of them default.
 
 use std::collections::BTreeSet;
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use crate::desired::{DesiredFile, OfferConfig};
+use super::{RenderError, RenderInput, attributed_url};
 use crate::everflow::affiliate::SourcePayout;
 use crate::everflow::types::{OfferStatus, PayoutType, RevenueType, Visibility};
 use crate::money::Margin;
-use crate::settings::NetworkSettings;
-use crate::source::SourceSnapshot;
-
-/// The Everflow macro that becomes iScale's click id at redirect time; passed to the
-/// source as `sub5` so the source's postback can send it back (seed 000).
-pub const TRANSACTION_ID_MACRO: &str = "{transaction_id}";
 
 /// The destination offer offersync wants, with every field it manages.
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
@@ -54,60 +45,13 @@ pub struct EventSpec {
     pub revenue_percentage: Decimal,
 }
 
-/// A rendered offer, and what of the source it could not carry.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Rendered {
-    pub spec: OfferSpec,
-    pub notes: Vec<String>,
-}
-
-/// Why a source offer cannot be rendered at all.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum RenderError {
-    #[error("the source offer has no name")]
-    NoName,
-    #[error("the source offer has no payout events")]
-    NoEvents,
-    #[error("the default landing page of the source offer is unknown")]
-    NoLandingPage,
-    #[error("two payout events are both named `{0}`; events are matched by name")]
-    DuplicateEvent(String),
-    #[error("payout event `{name}` has a negative {field}")]
-    Negative { name: String, field: &'static str },
-    #[error("the default payout event `{name}` is `{payout_type}`, which {why}: not carried")]
-    DefaultNotCarried {
-        name: String,
-        payout_type: PayoutType,
-        why: &'static str,
-    },
-}
-
-/// Everything render reads.
-#[derive(Clone, Copy, Debug)]
-pub struct RenderInput<'a> {
-    pub network: &'a NetworkSettings,
-    /// `ISCALE_PAYOUT_MARGIN` (or its default).
-    pub default_margin: Margin,
-    pub file: &'a DesiredFile,
-    pub offer: &'a OfferConfig,
-    pub snapshot: &'a SourceSnapshot,
-}
-
-impl RenderInput<'_> {
-    /// The margin that applies: the offer's, else the file's, else the setting.
-    pub fn margin(&self) -> Margin {
-        self.offer
-            .margin
-            .or(self.file.margin)
-            .unwrap_or(self.default_margin)
-    }
-}
-
 /// Renders the destination offer for one source offer.
-pub fn render_offer(input: RenderInput<'_>) -> Result<Rendered, RenderError> {
+pub(super) fn offer_spec(
+    input: &RenderInput<'_>,
+    notes: &mut Vec<String>,
+) -> Result<OfferSpec, RenderError> {
     let source = &input.snapshot.offer;
     let margin = input.margin();
-    let mut notes = Vec::new();
 
     let name = match &input.offer.name {
         Some(name) => name.0.clone(),
@@ -117,11 +61,8 @@ pub fn render_offer(input: RenderInput<'_>) -> Result<Rendered, RenderError> {
     let landing = input
         .snapshot
         .default_landing_page()
-        .ok_or(RenderError::NoLandingPage)?;
-    let destination_url = format!(
-        "{}?oid={}&affid={}&sub5={TRANSACTION_ID_MACRO}",
-        landing.url, source.network_offer_id, input.network.affiliate_id
-    );
+        .ok_or(RenderError::NoLandingPage(crate::source::DEFAULT_URL_ID))?;
+    let destination_url = attributed_url(&landing.url, None, input);
     let offer_status = if input.offer.paused || !is_running(&source.offer_status) {
         OfferStatus::Paused
     } else {
@@ -133,30 +74,27 @@ pub fn render_offer(input: RenderInput<'_>) -> Result<Rendered, RenderError> {
         source.currency_id.clone()
     };
 
-    let events = render_events(&source.relationship.payouts.0, margin, &mut notes)?;
+    let events = render_events(&source.relationship.payouts.0, margin, notes)?;
 
-    Ok(Rendered {
-        spec: OfferSpec {
-            name,
-            html_description: input
-                .offer
-                .html_description
-                .clone()
-                .unwrap_or_else(|| source.html_description.clone()),
-            preview_url: source.preview_url.clone(),
-            destination_url,
-            visibility: input
-                .offer
-                .visibility
-                .or(input.file.visibility)
-                .unwrap_or(Visibility::RequireApproval),
-            offer_status,
-            network_advertiser_id: input.network.advertiser_id,
-            currency_id,
-            margin,
-            events,
-        },
-        notes,
+    Ok(OfferSpec {
+        name,
+        html_description: input
+            .offer
+            .html_description
+            .clone()
+            .unwrap_or_else(|| source.html_description.clone()),
+        preview_url: source.preview_url.clone(),
+        destination_url,
+        visibility: input
+            .offer
+            .visibility
+            .or(input.file.visibility)
+            .unwrap_or(Visibility::RequireApproval),
+        offer_status,
+        network_advertiser_id: input.network.advertiser_id,
+        currency_id,
+        margin,
+        events,
     })
 }
 
@@ -260,7 +198,7 @@ fn render_events(
 }
 
 /// Events are matched across networks by name; a nameless base conversion is "Base".
-fn event_name(payout: &SourcePayout, is_default: bool) -> String {
+pub(super) fn event_name(payout: &SourcePayout, is_default: bool) -> String {
     let name = payout.entry_name.trim();
     match (name.is_empty(), is_default) {
         (false, _) => name.to_owned(),
@@ -280,58 +218,18 @@ fn not_carried_reason(payout_type: PayoutType) -> &'static str {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
     use std::str::FromStr;
 
     use super::*;
-    use crate::desired::SourceOfferId;
-    use crate::secret::Secret;
-    use crate::source::{DEFAULT_URL_ID, LandingPage};
-
-    fn network() -> NetworkSettings {
-        NetworkSettings {
-            name: "trimrx".into(),
-            api_key: Secret::new("aff-key-0123456789"),
-            affiliate_id: 42,
-            advertiser_id: 13,
-            verification_token: None,
-        }
-    }
-
-    fn snapshot(payouts: &serde_json::Value) -> SourceSnapshot {
-        SourceSnapshot::new(
-            SourceOfferId(1),
-            serde_json::json!({
-                "network_offer_id": 1,
-                "name": "TrimRx GLP-1",
-                "offer_status": "active",
-                "currency_id": "USD",
-                "html_description": "<p>Weight care</p>",
-                "preview_url": "https://trimrx.test/preview",
-                "relationship": {"payouts": {"total": 1, "entries": payouts}}
-            }),
-            BTreeMap::from([(
-                DEFAULT_URL_ID,
-                LandingPage {
-                    name: "Default".into(),
-                    url: "https://trimrx.test/start".into(),
-                },
-            )]),
-        )
-        .unwrap()
-    }
+    use crate::render::test_input::render_with;
+    use crate::render::{CountryTable, Rendered};
 
     fn render(payouts: &serde_json::Value, yaml: &str) -> Result<Rendered, RenderError> {
-        let file: DesiredFile = serde_yaml::from_str(yaml).unwrap();
-        let snapshot = snapshot(payouts);
-        let network = network();
-        render_offer(RenderInput {
-            network: &network,
-            default_margin: Margin::default(),
-            file: &file,
-            offer: &file.offers[0],
-            snapshot: &snapshot,
-        })
+        render_with(
+            &serde_json::json!({"payouts": {"total": 1, "entries": payouts}}),
+            yaml,
+            &CountryTable::default(),
+        )
     }
 
     fn dec(text: &str) -> Decimal {
@@ -350,7 +248,7 @@ mod tests {
             MINIMAL,
         )
         .unwrap();
-        insta::assert_snapshot!(serde_json::to_string_pretty(&rendered.spec).unwrap());
+        insta::assert_snapshot!(serde_json::to_string_pretty(&rendered.offer).unwrap());
         assert!(rendered.notes.is_empty());
     }
 
@@ -361,7 +259,7 @@ mod tests {
             "margin: 0.30\noffers:\n  - source_offer_id: 1\n    margin: 0.15\n",
         )
         .unwrap();
-        let base = &rendered.spec.events[0];
+        let base = &rendered.offer.events[0];
         assert_eq!(base.revenue_amount, dec("99.99"));
         assert_eq!(base.payout_amount, dec("84.99"));
     }
@@ -373,7 +271,7 @@ mod tests {
             MINIMAL,
         )
         .unwrap();
-        let sale = &rendered.spec.events[0];
+        let sale = &rendered.offer.events[0];
         assert_eq!(sale.revenue_type, RevenueType::Rps);
         assert_eq!(sale.revenue_percentage, dec("33.33"));
         assert_eq!(sale.payout_percentage, dec("26.66"));
@@ -392,7 +290,7 @@ mod tests {
         )
         .unwrap();
         let names: Vec<_> = rendered
-            .spec
+            .offer
             .events
             .iter()
             .map(|e| (e.entry_name.as_str(), e.is_default))
@@ -406,7 +304,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             none_default
-                .spec
+                .offer
                 .events
                 .iter()
                 .filter(|e| e.is_default)
@@ -426,7 +324,7 @@ mod tests {
             MINIMAL,
         )
         .unwrap();
-        assert_eq!(rendered.spec.events.len(), 1);
+        assert_eq!(rendered.offer.events.len(), 1);
         assert!(
             rendered.notes[0].contains("`Share` (prv) not carried"),
             "{:?}",
@@ -449,12 +347,12 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            rendered.spec.destination_url,
+            rendered.offer.destination_url,
             "https://trimrx.test/start?oid=1&affid=42&sub5={transaction_id}"
         );
-        assert_eq!(rendered.spec.name, "Custom");
-        assert_eq!(rendered.spec.visibility, Visibility::Public);
-        assert_eq!(rendered.spec.offer_status, OfferStatus::Paused);
+        assert_eq!(rendered.offer.name, "Custom");
+        assert_eq!(rendered.offer.visibility, Visibility::Public);
+        assert_eq!(rendered.offer.offer_status, OfferStatus::Paused);
     }
 
     #[test]
