@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 
 use crate::destination::iscale::{self, TempFile};
 use crate::everflow::ApiError;
-use crate::everflow::network::{LiveOffer, NetworkApi};
+use crate::everflow::network::{CreativeView, Live, LiveOffer, NetworkApi, RuleView, UrlView};
 use crate::plan::fields::{FieldValue, Fields, combined_fingerprint, field_fingerprints};
 use crate::plan::flatten::{
     creative_fields, offer_fields, rule_fields, targeting_fields, thumbnail_fields,
@@ -372,10 +372,10 @@ impl<'a> OfferRun<'a> {
         spec: &crate::render::UrlSpec,
     ) -> Result<Applied, ApplyError> {
         let offer_id = self.offer_id(change)?;
-        let live = match change.destination_id {
-            Some(id) => Some(self.live_url(change, id)?),
-            None => None,
-        };
+        let live = change
+            .destination_id
+            .map(|id| self.live_of(change, &self.work.live_urls, id, url_id))
+            .transpose()?;
         let body = iscale::url_body(offer_id, spec, live);
         let written = match live {
             None => self.api.create_url(&body).await,
@@ -419,16 +419,10 @@ impl<'a> OfferRun<'a> {
             url_ids.push(*id);
         }
         url_ids.sort_unstable();
-        let live = match change.destination_id {
-            Some(id) => Some(
-                self.work
-                    .live_rules
-                    .iter()
-                    .find(|rule| rule.view.network_custom_payout_revenue_setting_id == id)
-                    .ok_or_else(|| self.other(change, format!("payout rule {id} was not read")))?,
-            ),
-            None => None,
-        };
+        let live = change
+            .destination_id
+            .map(|id| self.live_of(change, &self.work.live_rules, id, rule_id))
+            .transpose()?;
         let body = iscale::rule_body(offer_id, spec, event_id, &url_ids, live);
         let written = match live {
             None => self.api.create_rule(&body).await,
@@ -454,16 +448,10 @@ impl<'a> OfferRun<'a> {
         spec: &CreativeSpec,
     ) -> Result<Applied, ApplyError> {
         let offer_id = self.offer_id(change)?;
-        let live = match change.destination_id {
-            Some(id) => Some(
-                self.work
-                    .live_creatives
-                    .iter()
-                    .find(|creative| creative.view.network_offer_creative_id == id)
-                    .ok_or_else(|| self.other(change, format!("creative {id} was not read")))?,
-            ),
-            None => None,
-        };
+        let live = change
+            .destination_id
+            .map(|id| self.live_of(change, &self.work.live_creatives, id, creative_id))
+            .transpose()?;
         // Upload the file only when it is new or changed: fingerprints avoid re-uploads.
         let file_changed = change.action == Action::Create
             || change.fields.iter().any(|field| field.field == "file");
@@ -575,7 +563,7 @@ impl<'a> OfferRun<'a> {
         let id = self.destination_id(change)?;
         match &change.resource {
             ResourceId::Url(source_id) => {
-                let live = self.live_url(change, id)?;
+                let live = self.live_of(change, &self.work.live_urls, id, url_id)?;
                 self.api
                     .replace_url(id, &iscale::url_delete_body(live))
                     .await
@@ -584,12 +572,7 @@ impl<'a> OfferRun<'a> {
                 self.url_ids.remove(source_id);
             }
             ResourceId::Rule(key) => {
-                let live = self
-                    .work
-                    .live_rules
-                    .iter()
-                    .find(|rule| rule.view.network_custom_payout_revenue_setting_id == id)
-                    .ok_or_else(|| self.other(change, format!("payout rule {id} was not read")))?;
+                let live = self.live_of(change, &self.work.live_rules, id, rule_id)?;
                 self.api
                     .replace_rule(id, &iscale::rule_delete_body(live))
                     .await
@@ -597,12 +580,7 @@ impl<'a> OfferRun<'a> {
                 self.state_mut(change)?.rules.remove(&key.0);
             }
             ResourceId::Creative(source_id) => {
-                let live = self
-                    .work
-                    .live_creatives
-                    .iter()
-                    .find(|creative| creative.view.network_offer_creative_id == id)
-                    .ok_or_else(|| self.other(change, format!("creative {id} was not read")))?;
+                let live = self.live_of(change, &self.work.live_creatives, id, creative_id)?;
                 self.api
                     .replace_creative(id, &iscale::creative_delete_body(live))
                     .await
@@ -690,16 +668,23 @@ impl<'a> OfferRun<'a> {
         })
     }
 
-    fn live_url(
+    /// The live object (read while planning) that a change names.
+    fn live_of<T>(
         &self,
         change: &Change,
+        items: &'a [Live<T>],
         id: u64,
-    ) -> Result<&'a crate::everflow::network::LiveUrl, ApplyError> {
-        self.work
-            .live_urls
+        id_of: fn(&T) -> u64,
+    ) -> Result<&'a Live<T>, ApplyError> {
+        items
             .iter()
-            .find(|url| url.view.network_offer_url_id == id)
-            .ok_or_else(|| self.other(change, format!("offer URL {id} was not read")))
+            .find(|item| id_of(&item.view) == id)
+            .ok_or_else(|| {
+                self.other(
+                    change,
+                    format!("{} {id} was not read", change.resource.name()),
+                )
+            })
     }
 
     async fn read_offer(&self, change: &Change, id: u64) -> Result<LiveOffer, ApplyError> {
@@ -783,6 +768,18 @@ impl<'a> OfferRun<'a> {
             source,
         }
     }
+}
+
+fn url_id(view: &UrlView) -> u64 {
+    view.network_offer_url_id
+}
+
+fn rule_id(view: &RuleView) -> u64 {
+    view.network_custom_payout_revenue_setting_id
+}
+
+fn creative_id(view: &CreativeView) -> u64 {
+    view.network_offer_creative_id
 }
 
 /// A PUT answer may not carry the events; fall back to the ids read just before.

@@ -11,7 +11,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::desired::{DesiredNetwork, OfferConfig, SourceOfferId};
 use crate::destination::iscale::{self, LiveDestination};
 use crate::everflow::ApiError;
-use crate::everflow::network::{LiveCreative, LiveOffer, LiveRule, LiveUrl};
+use crate::everflow::network::{
+    CreativeView, Live, LiveCreative, LiveOffer, LiveRule, LiveUrl, RuleView, UrlView,
+};
 use crate::plan::diff::{Applied, LiveState, ResourceInputs, Stop, diff_resource};
 use crate::plan::fields::Fields;
 use crate::plan::flatten::{
@@ -20,7 +22,9 @@ use crate::plan::flatten::{
     thumbnail_fields, url_fields,
 };
 use crate::plan::{Address, Change, Note, Plan, Reason, ResourceId, ResourceKind, Target};
-use crate::render::{CountryTable, RenderInput, Rendered, render};
+use crate::render::{
+    CountryTable, CreativeSpec, RenderInput, Rendered, RuleKey, RuleSpec, UrlSpec, render,
+};
 use crate::source::{Pulled, SourceSnapshot, pull_offer};
 use crate::state::{OfferState, ResourceRecord};
 use crate::workspace::{Clients, Workspace};
@@ -547,13 +551,13 @@ fn thumbnail_inputs<'a>(
 /// The live object a managed resource stands for: by recorded id, else (when nothing was
 /// recorded, e.g. an offer synced by hand before) by name among those no record claims.
 fn match_live<'l, T>(
-    live: &'l [crate::everflow::network::Live<T>],
+    live: &'l [Live<T>],
     recorded: Option<u64>,
     name: &str,
     claimed: &BTreeSet<u64>,
     id_of: impl Fn(&T) -> u64,
     name_of: impl Fn(&T) -> &str,
-) -> Option<&'l crate::everflow::network::Live<T>> {
+) -> Option<&'l Live<T>> {
     match recorded {
         Some(id) => live.iter().find(|item| id_of(&item.view) == id),
         None => {
@@ -577,14 +581,92 @@ fn known(id: u64, fields: Fields, status: &str) -> LiveState {
     }
 }
 
-/// Why a resource recorded in state is no longer wanted: the config left it out, or the
-/// source dropped it.
-fn removal_reason(still_at_source: bool) -> Reason {
-    if still_at_source {
-        Reason::ConfigChanged
-    } else {
-        Reason::SourceChanged
+/// How to diff one kind of resource an offer has many of (URLs, rules, creatives).
+struct Many<'a, S, V, K> {
+    resource: fn(&K) -> ResourceId,
+    key: fn(&S) -> K,
+    name: fn(&S) -> &str,
+    fields: fn(&S) -> Fields,
+    target: fn(&S) -> Target,
+    live_id: fn(&V) -> u64,
+    live_name: fn(&V) -> &str,
+    /// The live object's fields and status, read through its record.
+    live_state: &'a dyn Fn(&Live<V>, Option<&ResourceRecord>) -> LiveState,
+    status_field: &'static str,
+    /// Why a recorded resource is no longer wanted.
+    removal_reason: &'a dyn Fn(&K) -> Reason,
+}
+
+/// Diffs every wanted resource of one kind against its record and live object, and
+/// marks deleted the recorded ones no longer wanted. Returns the changes and the
+/// destination id each wanted resource matched.
+fn diff_many<S, V, K: Ord + Clone>(
+    address: &Address,
+    kind: &Many<'_, S, V, K>,
+    wanted: &[S],
+    previous: Option<&[S]>,
+    records: Option<&BTreeMap<K, ResourceRecord>>,
+    live: &[Live<V>],
+) -> (Vec<Change>, BTreeMap<K, u64>) {
+    let mut claimed: BTreeSet<u64> = records
+        .into_iter()
+        .flat_map(|records| records.values().filter_map(|record| record.id))
+        .collect();
+    let mut matched = BTreeMap::new();
+    let mut changes = Vec::new();
+    for spec in wanted {
+        let key = (kind.key)(spec);
+        let record = records.and_then(|records| records.get(&key));
+        let found = match_live(
+            live,
+            record.and_then(|record| record.id),
+            (kind.name)(spec),
+            &claimed,
+            kind.live_id,
+            kind.live_name,
+        );
+        if let Some(found) = found {
+            let id = (kind.live_id)(&found.view);
+            matched.insert(key.clone(), id);
+            claimed.insert(id);
+        }
+        changes.extend(diff_resource(ResourceInputs {
+            address,
+            resource: (kind.resource)(&key),
+            desired: Some(((kind.fields)(spec), (kind.target)(spec))),
+            previous: previous.map(|old| {
+                old.iter()
+                    .find(|candidate| (kind.key)(candidate) == key)
+                    .map(kind.fields)
+            }),
+            applied: record.map(applied),
+            live: found.map_or(LiveState::Missing, |found| (kind.live_state)(found, record)),
+            stop: Stop::Leave,
+        }));
     }
+    for (key, record) in records.into_iter().flatten() {
+        if wanted.iter().any(|spec| &(kind.key)(spec) == key) {
+            continue;
+        }
+        let found = record
+            .id
+            .and_then(|id| live.iter().find(|item| (kind.live_id)(&item.view) == id));
+        changes.extend(diff_resource(ResourceInputs {
+            address,
+            resource: (kind.resource)(key),
+            desired: None,
+            previous: None,
+            applied: Some(applied(record)),
+            live: found.map_or(LiveState::Missing, |found| {
+                (kind.live_state)(found, Some(record))
+            }),
+            stop: Stop::Delete {
+                reason: (kind.removal_reason)(key),
+                status_field: kind.status_field,
+            },
+        }));
+    }
+    (changes, matched)
 }
 
 fn diff_urls(
@@ -594,92 +676,46 @@ fn diff_urls(
     previous: Option<&Rendered>,
     state: Option<&OfferState>,
 ) -> (Vec<Change>, BTreeMap<u64, u64>) {
-    let records = state.map(|state| &state.urls);
-    let mut claimed: BTreeSet<u64> = records
-        .into_iter()
-        .flat_map(|records| records.values().filter_map(|record| record.id))
-        .collect();
-    let mut ids = BTreeMap::new();
-    let mut changes = Vec::new();
-    for spec in &rendered.urls {
-        let record = records.and_then(|records| records.get(&spec.source_url_id));
-        let live = match_live(
-            &work.live_urls,
-            record.and_then(|record| record.id),
-            &spec.name,
-            &claimed,
-            |url| url.network_offer_url_id,
-            |url| &url.name,
-        );
-        if let Some(live) = live {
-            ids.insert(spec.source_url_id, live.view.network_offer_url_id);
-            claimed.insert(live.view.network_offer_url_id);
-        }
-        changes.extend(diff_resource(ResourceInputs {
-            address,
-            resource: ResourceId::Url(spec.source_url_id),
-            desired: Some((url_fields(spec), Target::Url(spec.clone()))),
-            previous: previous.map(|old| {
-                old.urls
-                    .iter()
-                    .find(|url| url.source_url_id == spec.source_url_id)
-                    .map(url_fields)
-            }),
-            applied: record.map(applied),
-            live: live.map_or(LiveState::Missing, |live| {
-                known(
-                    live.view.network_offer_url_id,
-                    live_url_fields(&live.view),
-                    &live.view.url_status,
-                )
-            }),
-            stop: Stop::Leave,
-        }));
-    }
-    let at_source = |id: u64| {
+    // A URL still at the source but no longer wanted was left out by the config.
+    let at_source = |id: &u64| {
         work.snapshot.as_ref().is_some_and(|snapshot| {
-            snapshot
-                .offer
-                .relationship
-                .urls
-                .0
-                .iter()
-                .any(|url| url.network_offer_url_id == id)
+            let urls = &snapshot.offer.relationship.urls.0;
+            urls.iter().any(|url| url.network_offer_url_id == *id)
         })
     };
-    for (source_id, record) in records.into_iter().flatten() {
-        if rendered
-            .urls
-            .iter()
-            .any(|url| url.source_url_id == *source_id)
-        {
-            continue;
+    let removal_reason = |id: &u64| {
+        if at_source(id) {
+            Reason::ConfigChanged
+        } else {
+            Reason::SourceChanged
         }
-        let live = record.id.and_then(|id| {
-            work.live_urls
-                .iter()
-                .find(|url| url.view.network_offer_url_id == id)
-        });
-        changes.extend(diff_resource(ResourceInputs {
-            address,
-            resource: ResourceId::Url(*source_id),
-            desired: None,
-            previous: None,
-            applied: Some(applied(record)),
-            live: live.map_or(LiveState::Missing, |live| {
-                known(
-                    live.view.network_offer_url_id,
-                    live_url_fields(&live.view),
-                    &live.view.url_status,
-                )
-            }),
-            stop: Stop::Delete {
-                reason: removal_reason(at_source(*source_id)),
-                status_field: "url_status",
-            },
-        }));
-    }
-    (changes, ids)
+    };
+    let kind = Many {
+        resource: |id: &u64| ResourceId::Url(*id),
+        key: |spec: &UrlSpec| spec.source_url_id,
+        name: |spec: &UrlSpec| &spec.name,
+        fields: url_fields,
+        target: |spec: &UrlSpec| Target::Url(spec.clone()),
+        live_id: |view: &UrlView| view.network_offer_url_id,
+        live_name: |view: &UrlView| &view.name,
+        live_state: &|live: &LiveUrl, _| {
+            known(
+                live.view.network_offer_url_id,
+                live_url_fields(&live.view),
+                &live.view.url_status,
+            )
+        },
+        status_field: "url_status",
+        removal_reason: &removal_reason,
+    };
+    diff_many(
+        address,
+        &kind,
+        &rendered.urls,
+        previous.map(|old| old.urls.as_slice()),
+        state.map(|state| &state.urls),
+        &work.live_urls,
+    )
 }
 
 fn diff_rules(
@@ -689,6 +725,7 @@ fn diff_rules(
     previous: Option<&Rendered>,
     state: Option<&OfferState>,
 ) -> Vec<Change> {
+    // Live rules name events and URLs by destination id: read them in source terms.
     let mut names = RuleNames {
         urls: work
             .url_ids
@@ -707,70 +744,34 @@ fn diff_rules(
                 .map(|(name, id)| (id, name)),
         );
     }
-    let live_fields = |rule: &LiveRule| {
+    let live_state = |rule: &LiveRule, _: Option<&ResourceRecord>| {
         known(
             rule.view.network_custom_payout_revenue_setting_id,
             live_rule_fields(&rule.view, &names),
             &rule.view.custom_setting_status,
         )
     };
-    let records = state.map(|state| &state.rules);
-    let mut claimed: BTreeSet<u64> = records
-        .into_iter()
-        .flat_map(|records| records.values().filter_map(|record| record.id))
-        .collect();
-    let mut changes = Vec::new();
-    for spec in &rendered.rules {
-        let record = records.and_then(|records| records.get(&spec.key.0));
-        let live = match_live(
-            &work.live_rules,
-            record.and_then(|record| record.id),
-            &spec.name,
-            &claimed,
-            |rule| rule.network_custom_payout_revenue_setting_id,
-            |rule| &rule.name,
-        );
-        if let Some(live) = live {
-            claimed.insert(live.view.network_custom_payout_revenue_setting_id);
-        }
-        changes.extend(diff_resource(ResourceInputs {
-            address,
-            resource: ResourceId::Rule(spec.key.clone()),
-            desired: Some((rule_fields(spec), Target::Rule(spec.clone()))),
-            previous: previous.map(|old| {
-                old.rules
-                    .iter()
-                    .find(|rule| rule.key == spec.key)
-                    .map(rule_fields)
-            }),
-            applied: record.map(applied),
-            live: live.map_or(LiveState::Missing, live_fields),
-            stop: Stop::Leave,
-        }));
-    }
-    for (key, record) in records.into_iter().flatten() {
-        if rendered.rules.iter().any(|rule| &rule.key.0 == key) {
-            continue;
-        }
-        let live = record.id.and_then(|id| {
-            work.live_rules
-                .iter()
-                .find(|rule| rule.view.network_custom_payout_revenue_setting_id == id)
-        });
-        changes.extend(diff_resource(ResourceInputs {
-            address,
-            resource: ResourceId::Rule(crate::render::RuleKey(key.clone())),
-            desired: None,
-            previous: None,
-            applied: Some(applied(record)),
-            live: live.map_or(LiveState::Missing, live_fields),
-            stop: Stop::Delete {
-                reason: Reason::SourceChanged,
-                status_field: "custom_setting_status",
-            },
-        }));
-    }
-    changes
+    let kind = Many {
+        resource: |key: &String| ResourceId::Rule(RuleKey(key.clone())),
+        key: |spec: &RuleSpec| spec.key.0.clone(),
+        name: |spec: &RuleSpec| &spec.name,
+        fields: rule_fields,
+        target: |spec: &RuleSpec| Target::Rule(spec.clone()),
+        live_id: |view: &RuleView| view.network_custom_payout_revenue_setting_id,
+        live_name: |view: &RuleView| &view.name,
+        live_state: &live_state,
+        status_field: "custom_setting_status",
+        removal_reason: &|_| Reason::SourceChanged,
+    };
+    diff_many(
+        address,
+        &kind,
+        &rendered.rules,
+        previous.map(|old| old.rules.as_slice()),
+        state.map(|state| &state.rules),
+        &work.live_rules,
+    )
+    .0
 }
 
 fn diff_creatives(
@@ -780,7 +781,8 @@ fn diff_creatives(
     previous: Option<&Rendered>,
     state: Option<&OfferState>,
 ) -> Vec<Change> {
-    let records = state.map(|state| &state.creatives);
+    // An uploaded file shows as the destination's asset URL: compare it through the
+    // record of which source file produced that asset.
     let live_state = |creative: &LiveCreative, record: Option<&ResourceRecord>| {
         let file = record.and_then(|record| {
             Some((
@@ -794,66 +796,27 @@ fn diff_creatives(
             &creative.view.creative_status,
         )
     };
-    let mut claimed: BTreeSet<u64> = records
-        .into_iter()
-        .flat_map(|records| records.values().filter_map(|record| record.id))
-        .collect();
-    let mut changes = Vec::new();
-    for spec in &rendered.creatives {
-        let record = records.and_then(|records| records.get(&spec.source_creative_id));
-        let live = match_live(
-            &work.live_creatives,
-            record.and_then(|record| record.id),
-            &spec.name,
-            &claimed,
-            |creative| creative.network_offer_creative_id,
-            |creative| &creative.name,
-        );
-        if let Some(live) = live {
-            claimed.insert(live.view.network_offer_creative_id);
-        }
-        changes.extend(diff_resource(ResourceInputs {
-            address,
-            resource: ResourceId::Creative(spec.source_creative_id),
-            desired: Some((creative_fields(spec), Target::Creative(spec.clone()))),
-            previous: previous.map(|old| {
-                old.creatives
-                    .iter()
-                    .find(|creative| creative.source_creative_id == spec.source_creative_id)
-                    .map(creative_fields)
-            }),
-            applied: record.map(applied),
-            live: live.map_or(LiveState::Missing, |live| live_state(live, record)),
-            stop: Stop::Leave,
-        }));
-    }
-    for (source_id, record) in records.into_iter().flatten() {
-        if rendered
-            .creatives
-            .iter()
-            .any(|creative| creative.source_creative_id == *source_id)
-        {
-            continue;
-        }
-        let live = record.id.and_then(|id| {
-            work.live_creatives
-                .iter()
-                .find(|creative| creative.view.network_offer_creative_id == id)
-        });
-        changes.extend(diff_resource(ResourceInputs {
-            address,
-            resource: ResourceId::Creative(*source_id),
-            desired: None,
-            previous: None,
-            applied: Some(applied(record)),
-            live: live.map_or(LiveState::Missing, |live| live_state(live, Some(record))),
-            stop: Stop::Delete {
-                reason: Reason::SourceChanged,
-                status_field: "creative_status",
-            },
-        }));
-    }
-    changes
+    let kind = Many {
+        resource: |id: &u64| ResourceId::Creative(*id),
+        key: |spec: &CreativeSpec| spec.source_creative_id,
+        name: |spec: &CreativeSpec| &spec.name,
+        fields: creative_fields,
+        target: |spec: &CreativeSpec| Target::Creative(spec.clone()),
+        live_id: |view: &CreativeView| view.network_offer_creative_id,
+        live_name: |view: &CreativeView| &view.name,
+        live_state: &live_state,
+        status_field: "creative_status",
+        removal_reason: &|_| Reason::SourceChanged,
+    };
+    diff_many(
+        address,
+        &kind,
+        &rendered.creatives,
+        previous.map(|old| old.creatives.as_slice()),
+        state.map(|state| &state.creatives),
+        &work.live_creatives,
+    )
+    .0
 }
 
 /// The keys must belong to the accounts the settings name: a wrong affiliate id would

@@ -98,6 +98,26 @@ pub(super) fn offer_spec(
     })
 }
 
+/// What the source pays, by its payout type: a flat amount, a percentage, or both. A
+/// value the type does not use may be left in the field but means nothing.
+pub(super) fn source_money(
+    payout_type: PayoutType,
+    amount: Decimal,
+    percentage: Decimal,
+) -> (Decimal, Decimal) {
+    let amount = if payout_type.uses_amount() {
+        amount
+    } else {
+        Decimal::ZERO
+    };
+    let percentage = if payout_type.uses_percentage() {
+        percentage
+    } else {
+        Decimal::ZERO
+    };
+    (amount, percentage)
+}
+
 /// Proto3 leaves unset strings empty; only an explicit non-active status pauses.
 fn is_running(status: &str) -> bool {
     status.is_empty() || status == "active"
@@ -172,16 +192,11 @@ fn render_events(
             ));
             continue;
         };
-        let source_amount = if payout.payout_type.uses_amount() {
-            payout.payout_amount
-        } else {
-            Decimal::ZERO
-        };
-        let source_percentage = if payout.payout_type.uses_percentage() {
-            payout.payout_percentage
-        } else {
-            Decimal::ZERO
-        };
+        let (source_amount, source_percentage) = source_money(
+            payout.payout_type,
+            payout.payout_amount,
+            payout.payout_percentage,
+        );
         events.push(EventSpec {
             entry_name: name,
             is_default,

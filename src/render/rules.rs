@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use super::offer::event_name;
+use super::offer::{event_name, source_money};
 use super::{OfferSpec, RenderInput, UrlSpec};
 use crate::everflow::types::{PayoutType, RevenueType};
 use crate::money::{Margin, format_amount};
@@ -114,16 +114,8 @@ pub(super) fn rule_specs(
             ));
             continue;
         };
-        let source_amount = if rule.payout_type.uses_amount() {
-            rule.payout_amount
-        } else {
-            Decimal::ZERO
-        };
-        let source_percentage = if rule.payout_type.uses_percentage() {
-            rule.payout_percentage
-        } else {
-            Decimal::ZERO
-        };
+        let (source_amount, source_percentage) =
+            source_money(rule.payout_type, rule.payout_amount, rule.payout_percentage);
         let key = RuleKey::new(event.source_event_id, &carried);
         if specs.iter().any(|spec| spec.key == key) {
             notes.push(format!(
