@@ -85,6 +85,11 @@ impl TestContext {
         self.handle.sandbox()
     }
 
+    /// The sandbox's base URL, `http://127.0.0.1:PORT`.
+    pub fn sandbox_url(&self) -> String {
+        self.handle.url()
+    }
+
     /// Writes recorded by the sandbox since the log was last cleared.
     pub fn writes(&self) -> Vec<LoggedRequest> {
         self.sandbox()

@@ -341,3 +341,57 @@ fn only_urls_and_sync_links_touch_nothing_else() {
     t.run(&["plan", "--only", "urls,rules", "--detailed-exitcode"])
         .expect(0);
 }
+
+#[test]
+fn a_broken_source_image_falls_back_and_says_so() {
+    let t = TestContext::new();
+    let broken = format!("{}/_sandbox/web/trimrx/gone.png", t.sandbox_url());
+    t.sandbox()
+        .edit_source_offer("trimrx", 1, |offer| {
+            offer.insert("thumbnail_url".into(), broken.clone().into());
+        })
+        .unwrap();
+    let apply = t.run(&["apply", "--auto-approve", "--offer", "trimrx/1"]).expect(0);
+    assert!(
+        apply.stderr.contains(&format!("thumbnail_url: `{broken}`: HTTP 404")),
+        "the failure is reported: {}",
+        apply.stderr
+    );
+    assert!(
+        apply.stderr.contains("thumbnail made from a placeholder with the initials TC"),
+        "{}",
+        apply.stderr
+    );
+    let offer = t.destination_offer("trimrx", 1);
+    let thumbnail = image_at(&t, offer["thumbnail_url"].as_str().unwrap());
+    assert_eq!((thumbnail.width(), thumbnail.height()), (400, 400));
+}
+
+#[test]
+fn geo_overrides_resolve_country_codes_through_everflow() {
+    let t = TestContext::new();
+    t.write(
+        "desired/trimrx.yaml",
+        "offers:\n  - source_offer_id: 2\n    geo:\n      countries: [CA, US]\n",
+    );
+    let plan = t.run(&["plan", "--only", "targeting"]).expect(0);
+    assert!(
+        plan.stdout.contains("+ countries[\"CA\"]  include\n    + countries[\"US\"]  include\n"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        !plan.stdout.contains("countries[\"PR\"]"),
+        "the override replaced the source's includes: {}",
+        plan.stdout
+    );
+    let reads: Vec<String> = t.sandbox().requests().iter().map(|r| r.path.clone()).collect();
+    assert!(reads.contains(&"/v1/meta/countries".to_owned()), "{reads:?}");
+
+    t.write(
+        "desired/trimrx.yaml",
+        "offers:\n  - source_offer_id: 2\n    geo:\n      countries: [FR]\n",
+    );
+    let error = t.run(&["plan"]).expect(1);
+    assert_eq!(error.stderr, "error: trimrx/2: geo.countries: unknown country code `FR`\n");
+}
