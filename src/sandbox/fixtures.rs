@@ -116,6 +116,11 @@ pub struct SourceFixture {
     /// Our affiliate account's name there (`GET /v1/affiliates/settings`).
     #[serde(default)]
     pub affiliate_name: String,
+    /// Other affiliates of the same network, each with its own key (all keys of
+    /// a network share its rate-limit bucket). offersync never uses them; tests
+    /// do, to see what one affiliate may not see of another's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub other_affiliates: Vec<OtherAffiliateFixture>,
     /// The host of the source's tracking links, e.g. `trk.trimrx.test`.
     pub tracking_domain: String,
     /// The destination advertiser that owns this network's offers in iScale.
@@ -124,6 +129,18 @@ pub struct SourceFixture {
     pub verification_token: String,
     /// The offers, as the Affiliate API shows them, with their landing pages.
     pub offers: Vec<SourceOfferFixture>,
+}
+
+/// Another affiliate of a source network (not us).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OtherAffiliateFixture {
+    /// Its `network_affiliate_id` (not ours).
+    pub affiliate_id: u64,
+    /// Its account name (`GET /v1/affiliates/settings`).
+    pub affiliate_name: String,
+    /// Its Affiliate API key.
+    pub api_key: String,
 }
 
 /// One source offer.
@@ -206,7 +223,11 @@ impl Fixtures {
             ]
             .into_iter()
             .chain(s.extra_api_keys.iter_mut())
-            {
+            .chain(
+                s.other_affiliates
+                    .iter_mut()
+                    .flat_map(|a| [&mut a.affiliate_name, &mut a.api_key]),
+            ) {
                 substitute(text, base);
             }
             for o in &mut s.offers {

@@ -87,8 +87,9 @@ impl Default for SandboxOptions {
 pub(crate) enum KeyOwner {
     /// The destination network's Network API key.
     Network,
-    /// An Affiliate API key in the named source network.
-    Affiliate { network: String },
+    /// An Affiliate API key of one affiliate (us, or another affiliate of the
+    /// fixtures) in the named source network.
+    Affiliate { network: String, affiliate_id: u64 },
 }
 
 /// A running simulator's shared state; cheap to clone (one `Arc`).
@@ -140,9 +141,22 @@ impl Sandbox {
         let mut keys = HashMap::new();
         keys.insert(fixtures.destination.api_key, KeyOwner::Network);
         for source in fixtures.sources {
-            for key in std::iter::once(source.api_key).chain(source.extra_api_keys) {
+            let ours = std::iter::once(source.api_key)
+                .chain(source.extra_api_keys)
+                .map(|key| (key, source.affiliate_id));
+            let others = source
+                .other_affiliates
+                .into_iter()
+                .map(|a| (a.api_key, a.affiliate_id));
+            for (key, affiliate_id) in ours.chain(others) {
                 let network = source.name.clone();
-                keys.insert(key, KeyOwner::Affiliate { network });
+                keys.insert(
+                    key,
+                    KeyOwner::Affiliate {
+                        network,
+                        affiliate_id,
+                    },
+                );
             }
         }
         // Everflow counts requests per 30 s window; the configured rates are per second.

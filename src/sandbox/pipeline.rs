@@ -135,7 +135,7 @@ pub(crate) async fn v1(State(sb): State<Sandbox>, req: Request, next: Next) -> R
     };
     let (bucket, limit) = match &owner {
         KeyOwner::Network => (sb.inner.network_bucket.clone(), sb.inner.network_limit),
-        KeyOwner::Affiliate { network } => {
+        KeyOwner::Affiliate { network, .. } => {
             (format!("affiliate:{network}"), sb.inner.affiliate_limit)
         }
     };
@@ -205,6 +205,7 @@ mod tests {
     fn realms_follow_the_path_prefix() {
         let aff = KeyOwner::Affiliate {
             network: "trimrx".into(),
+            affiliate_id: 42,
         };
         assert!(realm_allows("/v1/networks/offers", &KeyOwner::Network));
         assert!(!realm_allows("/v1/networks/offers", &aff));

@@ -14,6 +14,8 @@ struct Ctx {
     network_key: String,
     trimrx_key: String,
     trimrx_key2: String,
+    /// Another affiliate (58) of the trimrx network: not us.
+    trimrx_other_key: String,
     directmeds_key: String,
 }
 
@@ -41,6 +43,7 @@ fn ctx_with(options: SandboxOptions) -> Ctx {
     let network_key = fixtures.destination.api_key.clone();
     let trimrx_key = fixtures.sources[0].api_key.clone();
     let trimrx_key2 = fixtures.sources[0].extra_api_keys[0].clone();
+    let trimrx_other_key = fixtures.sources[0].other_affiliates[0].api_key.clone();
     let directmeds_key = fixtures.sources[1].api_key.clone();
     Ctx {
         handle: SandboxHandle::start(fixtures, options).unwrap(),
@@ -48,6 +51,7 @@ fn ctx_with(options: SandboxOptions) -> Ctx {
         network_key,
         trimrx_key,
         trimrx_key2,
+        trimrx_other_key,
         directmeds_key,
     }
 }
@@ -972,6 +976,56 @@ async fn tracking_url_shapes_and_errors() {
     assert_eq!(
         r.body["url"],
         "https://www.directmeds.test/ed/discreet-checkout?_ef_transaction_id=&uid=1202&oid=12&affid=77"
+    );
+}
+
+#[tokio::test]
+async fn another_affiliate_of_the_network_sees_it_as_itself() {
+    let c = ctx();
+    let other = |path: &'static str| c.call(Method::GET, path, Some(&c.trimrx_other_key), None);
+    let r = other("/v1/affiliates/settings").await;
+    assert_eq!(r.body["network_affiliate_id"], 58);
+    assert_eq!(r.body["name"], "Crestline Digital");
+    assert_eq!(r.body["network_id"], 101);
+
+    // The fixtures hold our standing on each offer; another affiliate runs the
+    // public offers, sees require_approval ones unapplied and no private ones.
+    let r = other("/v1/affiliates/offersrunnable").await;
+    let ids: Vec<u64> = r.body["offers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["network_offer_id"].as_u64().unwrap())
+        .collect();
+    assert_eq!(ids, [1, 2]);
+    let r = other("/v1/affiliates/offers/3").await;
+    assert_eq!(
+        r.body["relationship"]["offer_affiliate_status"],
+        "not_applied"
+    );
+    let r = other("/v1/affiliates/offers/3/url/0").await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    let r = other("/v1/affiliates/offers/4").await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+
+    // Its links carry its own affiliate id, in the view and from url/{id}.
+    let r = other("/v1/affiliates/offers/1/url/102").await;
+    assert_eq!(
+        r.body["url"],
+        "https://start.trimrx.test/quiz/semaglutide?_ef_transaction_id=&uid=102&oid=1&affid=58"
+    );
+    let theirs = other("/v1/affiliates/offers/2").await.body;
+    let ours = c.aff("/v1/affiliates/offers/2").await.body;
+    assert_ne!(theirs["tracking_url"], ours["tracking_url"]);
+    assert_eq!(
+        theirs["tracking_url"],
+        other("/v1/affiliates/offers/2/url/0").await.body["url"]
+    );
+    // Both keys share the network's rate-limit bucket.
+    let buckets: Vec<String> = c.log().iter().map(|r| r.bucket.clone()).collect();
+    assert!(
+        buckets.iter().all(|b| b == "affiliate:trimrx"),
+        "{buckets:?}"
     );
 }
 

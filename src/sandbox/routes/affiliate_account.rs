@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use super::super::Sandbox;
 use super::super::error::ApiError;
-use super::{Caller, source_network};
+use super::{Caller, source_affiliate};
 
 pub(super) fn routes() -> Router<Sandbox> {
     Router::new().route("/v1/affiliates/settings", get(settings))
@@ -21,16 +21,19 @@ async fn settings(
     State(sb): State<Sandbox>,
     Extension(caller): Extension<Caller>,
 ) -> Result<Json<Value>, ApiError> {
-    let network = source_network(&caller)?;
+    let (network, affiliate) = source_affiliate(&caller)?;
     let world = sb.world();
     let source = world
         .sources
         .get(network)
         .ok_or_else(|| ApiError::not_found("not found"))?;
+    let name = source
+        .affiliate_name_of(affiliate)
+        .ok_or_else(|| ApiError::not_found("not found"))?;
     Ok(Json(json!({
-        "network_affiliate_id": source.affiliate_id,
+        "network_affiliate_id": affiliate,
         "network_id": source.network_id,
-        "name": source.affiliate_name,
+        "name": name,
         "account_status": "active",
     })))
 }

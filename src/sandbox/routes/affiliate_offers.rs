@@ -1,5 +1,6 @@
 //! Affiliate API offers (affiliate-offers.yaml): `GET /v1/affiliates/offersrunnable`,
-//! `GET /v1/affiliates/offers/{id}` and `GET /v1/affiliates/offers/{id}/url/{urlId}`.
+//! `GET /v1/affiliates/offers/{id}` and `GET /v1/affiliates/offers/{id}/url/{urlId}`,
+//! each as the calling affiliate sees them (see `Source::view_for`).
 
 use axum::extract::{Path, RawQuery, State};
 use axum::routing::get;
@@ -9,7 +10,7 @@ use serde_json::{Value, json};
 use super::super::Sandbox;
 use super::super::error::ApiError;
 use super::super::query::{Paging, QueryParams};
-use super::{Caller, path_id, source_network};
+use super::{Caller, path_id, source_affiliate};
 
 pub(super) fn routes() -> Router<Sandbox> {
     Router::new()
@@ -24,7 +25,7 @@ async fn runnable(
     Extension(caller): Extension<Caller>,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
-    let network = source_network(&caller)?;
+    let (network, affiliate) = source_affiliate(&caller)?;
     let q = QueryParams::parse(raw.as_deref());
     let paging = Paging::from_query(&q)?;
     let search = q.get("search").unwrap_or("");
@@ -33,9 +34,12 @@ async fn runnable(
         .sources
         .get(network)
         .into_iter()
-        .flat_map(|s| s.offers.values())
-        .filter(|o| o.is_runnable() && o.matches_search(search))
-        .map(|o| Value::Object(o.view.clone()))
+        .flat_map(|s| {
+            s.offers
+                .values()
+                .filter(move |o| s.runnable_by(o, affiliate) && o.matches_search(search))
+                .map(move |o| Value::Object(s.view_for(o, affiliate)))
+        })
         .collect();
     let (offers, paging) = paging.apply(offers);
     Ok(Json(json!({ "offers": offers, "paging": paging })))
@@ -47,13 +51,14 @@ async fn offer(
     Extension(caller): Extension<Caller>,
     Path(offer_id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let network = source_network(&caller)?;
+    let (network, affiliate) = source_affiliate(&caller)?;
     let id = path_id(&offer_id, "offer")?;
     let world = sb.world();
-    let offer = world
-        .source_offer(network, id)
+    let source = world.sources.get(network);
+    let view = source
+        .and_then(|s| Some(s.view_for(s.visible_offer(id, affiliate)?, affiliate)))
         .ok_or_else(|| ApiError::not_found(format!("offer {id} not found")))?;
-    Ok(Json(Value::Object(offer.view.clone())))
+    Ok(Json(Value::Object(view)))
 }
 
 /// The tracking link as `{"url": ...}` (LIVE and ISCALE; SNAP's `tracking_url`
@@ -63,7 +68,7 @@ async fn url(
     Extension(caller): Extension<Caller>,
     Path((offer_id, url_id)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
-    let network = source_network(&caller)?;
+    let (network, affiliate) = source_affiliate(&caller)?;
     let offer_id = path_id(&offer_id, "offer")?;
     let url_id = path_id(&url_id, "offer url")?;
     let world = sb.world();
@@ -71,6 +76,6 @@ async fn url(
         .sources
         .get(network)
         .ok_or_else(|| ApiError::not_found(format!("offer {offer_id} not found")))?;
-    let link = source.tracking_link(offer_id, url_id)?;
+    let link = source.tracking_link(offer_id, url_id, affiliate)?;
     Ok(Json(json!({ "url": link })))
 }

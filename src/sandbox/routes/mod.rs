@@ -70,16 +70,19 @@ pub(crate) fn path_id(raw: &str, what: &str) -> Result<u64, ApiError> {
         .map_err(|_| ApiError::not_found(format!("{what} {raw} not found")))
 }
 
-/// The source network of an Affiliate API caller (the pipeline already checked
-/// the realm; this keeps the handlers total).
-pub(crate) fn source_network(caller: &Caller) -> Result<&str, ApiError> {
+/// The source network and the affiliate id of an Affiliate API caller (the
+/// pipeline already checked the realm; this keeps the handlers total).
+pub(crate) fn source_affiliate(caller: &Caller) -> Result<(&str, u64), ApiError> {
     match &caller.0 {
-        KeyOwner::Affiliate { network } => Ok(network),
+        KeyOwner::Affiliate {
+            network,
+            affiliate_id,
+        } => Ok((network, *affiliate_id)),
         KeyOwner::Network => Err(ApiError::forbidden()),
     }
 }
 
-/// Rejects Affiliate API callers on Network API handlers (see [`source_network`]).
+/// Rejects Affiliate API callers on Network API handlers (see [`source_affiliate`]).
 pub(crate) fn require_network(caller: &Caller) -> Result<(), ApiError> {
     match caller.0 {
         KeyOwner::Network => Ok(()),

@@ -29,7 +29,7 @@ use super::fixtures::Fixtures;
 use super::query::QueryParams;
 
 pub(crate) use destination::{DestOffer, Destination};
-pub(crate) use source::{Source, SourceOffer};
+pub(crate) use source::Source;
 
 /// Unix seconds for `time_created`/`time_saved`: the wall clock, never going
 /// back, and a saved record's new `time_saved` is always later than its old one,
@@ -117,7 +117,11 @@ impl World {
                     "{owner}: name must be lowercase letters, digits, - or _"
                 ));
             }
-            for key in std::iter::once(&s.api_key).chain(&s.extra_api_keys) {
+            let other_keys = s.other_affiliates.iter().map(|a| &a.api_key);
+            for key in std::iter::once(&s.api_key)
+                .chain(&s.extra_api_keys)
+                .chain(other_keys)
+            {
                 check_key(key, &owner, &mut problems);
             }
             if s.verification_token.is_empty() || s.verification_token.chars().count() > 50 {
@@ -250,15 +254,6 @@ impl World {
     /// The destination's offers in id order.
     pub fn destination_offers(&self) -> impl Iterator<Item = &DestOffer> {
         self.destination.offers.values()
-    }
-
-    /// A source network's visible offer.
-    pub fn source_offer(&self, network: &str, id: u64) -> Option<&SourceOffer> {
-        self.sources
-            .get(network)?
-            .offers
-            .get(&id)
-            .filter(|o| o.is_visible())
     }
 }
 

@@ -111,15 +111,16 @@ impl SourceOffer {
             .unwrap_or("")
     }
 
-    /// Visible to us: public and require_approval offers always; private ones
-    /// only once approved. Invisible offers are 404 (affiliate-offers.yaml).
-    pub fn is_visible(&self) -> bool {
-        self.str_field("visibility") != "private" || self.affiliate_status() == "approved"
+    /// Visible to an affiliate with `status` on it: public and require_approval
+    /// offers always; private ones only once approved. Invisible offers are 404
+    /// (affiliate-offers.yaml).
+    fn visible_with(&self, status: &str) -> bool {
+        self.str_field("visibility") != "private" || status == "approved"
     }
 
-    /// Runnable: public, or approved for us (affiliate-offers.yaml offersrunnable).
-    pub fn is_runnable(&self) -> bool {
-        self.str_field("visibility") == "public" || self.affiliate_status() == "approved"
+    /// Runnable: public, or approved (affiliate-offers.yaml offersrunnable).
+    fn runnable_with(&self, status: &str) -> bool {
+        self.str_field("visibility") == "public" || status == "approved"
     }
 
     pub fn is_direct_linking(&self) -> bool {
@@ -163,8 +164,11 @@ fn entries<'a>(view: &'a Map<String, Value>, rel: &str) -> &'a [Value] {
 #[derive(Debug)]
 pub(crate) struct Source {
     pub network_id: u64,
+    /// Us.
     pub affiliate_id: u64,
     pub affiliate_name: String,
+    /// The network's other affiliates (fixture `other_affiliates`) by id: name.
+    pub others: BTreeMap<u64, String>,
     pub tracking_domain: String,
     pub offers: BTreeMap<u64, SourceOffer>,
 }
@@ -196,24 +200,108 @@ impl Source {
                 problems.push(format!("{at}: network_offer_id is used twice"));
             }
         }
+        let mut others = BTreeMap::new();
+        for o in &fx.other_affiliates {
+            let at = format!("sources `{}` other_affiliates", fx.name);
+            if o.affiliate_id == 0 || o.affiliate_id == fx.affiliate_id {
+                problems.push(format!(
+                    "{at}: affiliate_id {} must be positive and not ours",
+                    o.affiliate_id
+                ));
+            } else if others
+                .insert(o.affiliate_id, o.affiliate_name.clone())
+                .is_some()
+            {
+                problems.push(format!(
+                    "{at}: affiliate_id {} is used twice",
+                    o.affiliate_id
+                ));
+            }
+        }
         Source {
             network_id: fx.network_id,
             affiliate_id: fx.affiliate_id,
             affiliate_name: fx.affiliate_name.clone(),
+            others,
             tracking_domain: fx.tracking_domain.clone(),
             offers,
         }
     }
 
-    /// `GET /v1/affiliates/offers/{id}/url/{urlId}`: 404 unknown or invisible
-    /// offer or unknown URL id, 400 visible but not runnable.
-    pub fn tracking_link(&self, offer_id: u64, url_id: u64) -> Result<String, ApiError> {
-        let offer = self
-            .offers
+    /// The account name of one of the network's affiliates (us or another).
+    pub fn affiliate_name_of(&self, affiliate: u64) -> Option<&str> {
+        if affiliate == self.affiliate_id {
+            return Some(&self.affiliate_name);
+        }
+        self.others.get(&affiliate).map(String::as_str)
+    }
+
+    /// `affiliate`'s `offer_affiliate_status` on `offer`. The fixtures hold our
+    /// approvals only; another affiliate is approved for public offers (the
+    /// default the fixtures give us too) and has not applied to the others.
+    fn status_for<'a>(&self, offer: &'a SourceOffer, affiliate: u64) -> &'a str {
+        if affiliate == self.affiliate_id {
+            offer.affiliate_status()
+        } else if offer.str_field("visibility") == "public" {
+            "approved"
+        } else {
+            "not_applied"
+        }
+    }
+
+    /// Whether `affiliate` can see `offer` (404 otherwise).
+    pub fn visible_to(&self, offer: &SourceOffer, affiliate: u64) -> bool {
+        offer.visible_with(self.status_for(offer, affiliate))
+    }
+
+    /// Whether `affiliate` may run `offer` (offersrunnable lists it).
+    pub fn runnable_by(&self, offer: &SourceOffer, affiliate: u64) -> bool {
+        offer.runnable_with(self.status_for(offer, affiliate))
+    }
+
+    /// A visible offer of the network as `affiliate` sees it.
+    pub fn visible_offer(&self, offer_id: u64, affiliate: u64) -> Option<&SourceOffer> {
+        self.offers
             .get(&offer_id)
-            .filter(|o| o.is_visible())
+            .filter(|o| self.visible_to(o, affiliate))
+    }
+
+    /// The offer as `affiliate` sees it: ours is the fixture view; another
+    /// affiliate's has its own status and tracking links.
+    pub fn view_for(&self, offer: &SourceOffer, affiliate: u64) -> Map<String, Value> {
+        let mut view = offer.view.clone();
+        if affiliate == self.affiliate_id {
+            return view;
+        }
+        let status = self.status_for(offer, affiliate);
+        if let Some(Value::Object(rel)) = view.get_mut("relationship") {
+            rel.insert("offer_affiliate_status".into(), json!(status));
+        }
+        let redirect = links::redirect_link(
+            &self.tracking_domain,
+            self.network_id,
+            affiliate,
+            offer.id(),
+            0,
+        );
+        view.insert("tracking_url".into(), json!(self.link(offer, 0, affiliate)));
+        view.insert("redirect_tracking_url".into(), json!(redirect));
+        view
+    }
+
+    /// `GET /v1/affiliates/offers/{id}/url/{urlId}` for `affiliate`: 404
+    /// unknown or invisible offer or unknown URL id, 400 visible but not
+    /// runnable.
+    pub fn tracking_link(
+        &self,
+        offer_id: u64,
+        url_id: u64,
+        affiliate: u64,
+    ) -> Result<String, ApiError> {
+        let offer = self
+            .visible_offer(offer_id, affiliate)
             .ok_or_else(|| ApiError::not_found(format!("offer {offer_id} not found")))?;
-        if !offer.is_runnable() {
+        if !self.runnable_by(offer, affiliate) {
             return Err(ApiError::bad_request(format!(
                 "affiliate is not allowed to run offer {offer_id}"
             )));
@@ -223,18 +311,18 @@ impl Source {
                 "offer url {url_id} not found for offer {offer_id}"
             )));
         }
-        Ok(self.link(offer, url_id))
+        Ok(self.link(offer, url_id, affiliate))
     }
 
-    fn link(&self, offer: &SourceOffer, url_id: u64) -> String {
+    fn link(&self, offer: &SourceOffer, url_id: u64, affiliate: u64) -> String {
         match offer.landing_pages.get(&url_id) {
             Some(page) if offer.is_direct_linking() => {
-                links::direct_link(page, url_id, offer.id(), self.affiliate_id)
+                links::direct_link(page, url_id, offer.id(), affiliate)
             }
             _ => links::redirect_link(
                 &self.tracking_domain,
                 self.network_id,
-                self.affiliate_id,
+                affiliate,
                 offer.id(),
                 url_id,
             ),
