@@ -96,6 +96,11 @@ pub struct DestinationFixture {
     /// Offers that exist before anything runs, as `POST /v1/networks/offers` bodies.
     #[serde(default)]
     pub offers: Vec<Value>,
+    /// The network's affiliates (partners), in the shape of the
+    /// `relationship.affiliate` of a partner postback (seed 001); keys left out
+    /// get their proto3 default.
+    #[serde(default)]
+    pub affiliates: Vec<Map<String, Value>>,
 }
 
 /// A source network where we are an affiliate.
@@ -213,6 +218,9 @@ impl Fixtures {
             substitute_map(m, base);
         }
         d.offers.iter_mut().for_each(|v| substitute_value(v, base));
+        d.affiliates
+            .iter_mut()
+            .for_each(|m| substitute_map(m, base));
         for s in &mut self.sources {
             for text in [
                 &mut s.name,

@@ -19,8 +19,9 @@ pub struct LoggedRequest {
     /// The status the sandbox produced (for a dropped response: the status whose
     /// headers went out before the connection was cut).
     pub status: u16,
-    /// POST/PUT/PATCH/DELETE, except searches (`*table` endpoints) and bulk
-    /// edit previews (`.../patch/.../submit`).
+    /// POST/PUT/PATCH/DELETE, except searches (`*table` endpoints), bulk
+    /// edit previews (`.../patch/.../submit`), reports (`/networks/reporting/...`)
+    /// and tracking link generation (`/networks/tracking/...`).
     pub is_write: bool,
     /// The request body when it was JSON.
     pub body: Option<Value>,
@@ -31,21 +32,28 @@ pub struct LoggedRequest {
 
 impl LoggedRequest {
     /// Whether this request could change something (POST/PUT/PATCH/DELETE, not
-    /// a `*table` search or a bulk edit preview).
+    /// a `*table` search, a bulk edit preview, a report or a tracking link).
     pub fn is_write(&self) -> bool {
         self.is_write
     }
 }
 
 /// POST/PUT/PATCH/DELETE are writes, except the `POST .../*table` searches, which
-/// Everflow documents as list endpoints taking their filters in the body, and
-/// the `POST .../patch/.../submit` previews of bulk edits ("no changes", LEGACY).
+/// Everflow documents as list endpoints taking their filters in the body, the
+/// `POST .../patch/.../submit` previews of bulk edits ("no changes", LEGACY),
+/// the reports under `POST /v1/networks/reporting/...` (their query is the
+/// body; seed 002) and `POST /v1/networks/tracking/...`, which computes a
+/// tracking link and stores nothing (tracking.yaml: it "returns a ready-to-use
+/// tracking URL"; a click only happens when someone follows it).
 pub(crate) fn is_write(method: &str, path: &str) -> bool {
     let writes = matches!(method, "POST" | "PUT" | "PATCH" | "DELETE");
     let path = path.trim_end_matches('/');
     let search = path.ends_with("table");
     let preview = path.contains("/patch/") && path.ends_with("/submit");
-    writes && !search && !preview
+    let computed = ["/v1/networks/reporting/", "/v1/networks/tracking/"]
+        .iter()
+        .any(|prefix| path.starts_with(prefix));
+    writes && !search && !preview && !computed
 }
 
 #[cfg(test)]
@@ -63,5 +71,14 @@ mod tests {
         assert!(!is_write("POST", "/v1/networks/patch/offers/submit"));
         assert!(is_write("POST", "/v1/networks/uploads/temp"));
         assert!(is_write("PUT", "/v1/networks/offers/1/targeting"));
+        assert!(!is_write("POST", "/v1/networks/tracking/offers/clicks"));
+        assert!(!is_write("POST", "/v1/networks/reporting/affiliate/pixels"));
+        assert!(!is_write(
+            "POST",
+            "/v1/networks/reporting/affiliate/pixels/export"
+        ));
+        assert!(!is_write("POST", "/v1/networks/patch/advertiser/submit"));
+        assert!(is_write("PATCH", "/v1/networks/patch/advertiser/apply"));
+        assert!(is_write("DELETE", "/v1/networks/pixels/1"));
     }
 }

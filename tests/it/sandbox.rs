@@ -2676,3 +2676,164 @@ async fn source_offers_can_be_edited_through_the_handle() {
         "a refused edit changes nothing"
     );
 }
+
+// ---- tracking links for the destination's affiliates ----
+
+/// Sets destination offers' visibility with the bulk PATCH, as ISCALE does
+/// before asking for a tracking link.
+async fn set_visibility(c: &Ctx, offer_id: u64, visibility: &str) {
+    let body = json!({
+        "network_offer_ids": [offer_id],
+        "fields": [{"field_type": "visibility", "field_value": visibility}]
+    });
+    let r = c
+        .net(Method::PATCH, "/v1/networks/patch/offers/apply", Some(body))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+}
+
+async fn click_link(c: &Ctx, body: Value) -> Reply {
+    c.net(
+        Method::POST,
+        "/v1/networks/tracking/offers/clicks",
+        Some(body),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn tracking_links_need_a_public_active_offer_and_a_known_affiliate() {
+    let c = ctx();
+    let offer = c.create(offer_body("Semaglutide")).await;
+    let body = json!({"network_offer_id": offer, "network_affiliate_id": 7});
+
+    // offer_body is require_approval: the affiliate may not run it yet.
+    let r = click_link(&c, body.clone()).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.error().contains("not allowed to run"), "{}", r.error());
+
+    set_visibility(&c, offer, "public").await;
+    let r = click_link(&c, body.clone()).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let url = r.body["url"].as_str().unwrap();
+    let rest = url.strip_prefix("https://trk.iscale.test/").unwrap();
+    let parts: Vec<&str> = rest.split('/').collect();
+    assert_eq!(parts.len(), 3, "two opaque segments then /: {url}");
+    assert!(parts[2].is_empty() && parts[0].len() == 6 && parts[1].len() == 6);
+    assert_eq!(r.body.as_object().unwrap().len(), 1, "only url");
+    // Stable, and distinct per affiliate.
+    assert_eq!(click_link(&c, body.clone()).await.body["url"], url);
+    let other = click_link(
+        &c,
+        json!({"network_offer_id": offer, "network_affiliate_id": 22}),
+    )
+    .await;
+    assert_ne!(other.body["url"], url);
+
+    // Another tracking domain, sub ids and source_id as query parameters.
+    let r = click_link(
+        &c,
+        json!({
+            "network_offer_id": offer, "network_affiliate_id": 1,
+            "network_tracking_domain_id": 2, "sub1": "fb ads", "sub5": "x", "source_id": "s1"
+        }),
+    )
+    .await;
+    let url = r.body["url"].as_str().unwrap();
+    assert!(url.starts_with("https://go.iscale.test/"), "{url}");
+    assert!(url.ends_with("/?sub1=fb+ads&sub5=x&source_id=s1"), "{url}");
+
+    // An offer URL of this offer adds uid; another offer's URL does not pass.
+    let url_id = c.create_url(offer, "Quiz").await;
+    let r = click_link(
+        &c,
+        json!({"network_offer_id": offer, "network_affiliate_id": 7, "network_offer_url_id": url_id}),
+    )
+    .await;
+    assert!(
+        r.body["url"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("/?uid={url_id}")),
+        "{:?}",
+        r.body
+    );
+    let second = c.create(offer_body("Tirzepatide")).await;
+    set_visibility(&c, second, "public").await;
+    let r = click_link(
+        &c,
+        json!({"network_offer_id": second, "network_affiliate_id": 7, "network_offer_url_id": url_id}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+
+    // Unknown or missing ids, unknown keys, paused offers.
+    for (body, needle) in [
+        (
+            json!({"network_offer_id": 999_999, "network_affiliate_id": 7}),
+            "network_offer_id",
+        ),
+        (
+            json!({"network_offer_id": offer, "network_affiliate_id": 4242}),
+            "network_affiliate_id",
+        ),
+        (
+            json!({"network_offer_id": offer}),
+            "network_affiliate_id is required",
+        ),
+        (
+            json!({"network_affiliate_id": 7}),
+            "network_offer_id is required",
+        ),
+        (
+            json!({"network_offer_id": offer, "network_affiliate_id": 7, "network_tracking_domain_id": 9}),
+            "tracking domain",
+        ),
+        (
+            json!({"network_offer_id": offer, "network_affiliate_id": 7, "creative_id": 1}),
+            "creative_id",
+        ),
+        (
+            json!({"network_offer_id": offer, "network_affiliate_id": 7, "sub6": "x"}),
+            "unknown field sub6",
+        ),
+        (
+            json!({"network_offer_id": offer, "network_affiliate_id": 7, "is_encrypt_parameters": true}),
+            "is_encrypt_parameters",
+        ),
+    ] {
+        let r = click_link(&c, body.clone()).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{body}");
+        assert!(r.error().contains(needle), "{body}: {}", r.error());
+    }
+    let pause = json!({
+        "network_offer_ids": [offer],
+        "fields": [{"field_type": "offer_status", "field_value": "paused"}]
+    });
+    c.net(
+        Method::PATCH,
+        "/v1/networks/patch/offers/apply",
+        Some(pause),
+    )
+    .await;
+    assert_eq!(click_link(&c, body).await.status, StatusCode::BAD_REQUEST);
+
+    // A link is computed, not created: the log counts it as a read.
+    let clicks: Vec<LoggedRequest> = c
+        .log()
+        .into_iter()
+        .filter(|r| r.path == "/v1/networks/tracking/offers/clicks")
+        .collect();
+    assert!(clicks.len() > 10);
+    assert!(clicks.iter().all(|r| !r.is_write()));
+    // The Affiliate API key is out of realm here.
+    let r = c
+        .call(
+            Method::POST,
+            "/v1/networks/tracking/offers/clicks",
+            Some(&c.trimrx_key),
+            Some(json!({"network_offer_id": offer, "network_affiliate_id": 7})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+}

@@ -17,6 +17,7 @@ mod network_custom_payouts;
 mod network_offer_patch;
 mod network_offer_urls;
 mod network_offers;
+mod network_tracking;
 mod network_uploads;
 mod web;
 
@@ -45,6 +46,7 @@ pub(crate) fn router(sandbox: Sandbox) -> Router {
         .merge(network_custom_payouts::routes())
         .merge(network_offer_patch::routes())
         .merge(network_uploads::routes())
+        .merge(network_tracking::routes())
         .merge(meta::routes())
         .merge(control::routes())
         .merge(web::routes())

@@ -21,6 +21,7 @@ use super::super::fixtures::DestinationFixture;
 use super::super::money;
 use super::Clock;
 use super::Relationships;
+use super::affiliates;
 use super::creatives::Creative;
 use super::custom_payouts::PayoutRule;
 use super::links;
@@ -76,6 +77,8 @@ impl DestOffer {
 pub(crate) struct Destination {
     pub network_id: u64,
     pub advertisers: BTreeMap<u64, Map<String, Value>>,
+    /// The network's affiliates (partners) by id (`affiliates.rs`).
+    pub affiliates: BTreeMap<u64, Map<String, Value>>,
     pub tracking_domains: BTreeMap<u64, Map<String, Value>>,
     pub offers: BTreeMap<u64, DestOffer>,
     pub urls: Records<OfferUrl>,
@@ -142,6 +145,7 @@ impl Destination {
         Destination {
             network_id: fx.network_id,
             advertisers,
+            affiliates: affiliates::load(fx.network_id, &fx.affiliates, problems),
             tracking_domains,
             offers: BTreeMap::new(),
             urls: Records::new(fx.first_offer_url_id),

@@ -4,6 +4,7 @@
 //! It knows nothing about HTTP beyond the [`ApiError`] its rules produce; the
 //! routes translate requests into calls here.
 
+pub(crate) mod affiliates;
 mod body;
 pub(crate) mod bulk_patch;
 pub(crate) mod creatives;
@@ -16,6 +17,7 @@ pub(crate) mod offer_urls;
 mod records;
 mod source;
 pub(crate) mod targeting;
+mod tracking_links;
 pub(crate) mod uploads;
 
 use std::collections::{BTreeMap, BTreeSet};
