@@ -74,6 +74,16 @@ pub enum SandboxError {
         offer_id: u64,
         message: String,
     },
+    /// The source network has no postback with that id.
+    #[error("source network `{network}` has no postback {pixel_id}")]
+    UnknownSourcePixel { network: String, pixel_id: u64 },
+    /// An edit of a source postback that the API would reject.
+    #[error("edit of postback {pixel_id} of `{network}` rejected: {message}")]
+    InvalidSourcePixelEdit {
+        network: String,
+        pixel_id: u64,
+        message: String,
+    },
     /// A payout amount or percentage below zero.
     #[error("payout must not be negative, got {0}")]
     NegativePayout(Decimal),

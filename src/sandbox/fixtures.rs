@@ -126,6 +126,9 @@ pub struct SourceFixture {
     /// do, to see what one affiliate may not see of another's.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub other_affiliates: Vec<OtherAffiliateFixture>,
+    /// The id the first affiliate postback created in this network gets.
+    #[serde(default = "one")]
+    pub first_pixel_id: u64,
     /// The host of the source's tracking links, e.g. `trk.trimrx.test`.
     pub tracking_domain: String,
     /// The destination advertiser that owns this network's offers in iScale.

@@ -293,6 +293,33 @@ impl Sandbox {
         })
     }
 
+    /// Our affiliate postbacks in a source network (those of the fixture's
+    /// `affiliate_id`), as `GET /v1/affiliates/pixels` shows them to us, in id
+    /// order; empty for an unknown network.
+    pub fn source_pixels(&self, network: &str) -> Vec<Value> {
+        let world = lock(&self.inner.world);
+        world
+            .sources
+            .get(network)
+            .map(|s| s.pixels_of(s.affiliate_id))
+            .unwrap_or_default()
+    }
+
+    /// Edits a postback of a source network outside offersync (its affiliate
+    /// in the UI, say, or a source network's staff): the closure gets the
+    /// postback as `GET /v1/affiliates/pixels/{id}` shows it and may change
+    /// anything. The result is applied like that affiliate's PUT (same
+    /// validation; a removed key reverts to its default) and `time_saved`
+    /// moves when something changed.
+    pub fn edit_source_pixel(
+        &self,
+        network: &str,
+        pixel_id: u64,
+        f: impl FnOnce(&mut Map<String, Value>),
+    ) -> Result<(), SandboxError> {
+        lock(&self.inner.world).edit_source_pixel(network, pixel_id, f)
+    }
+
     /// A destination offer as `GET /v1/networks/offers/{id}?relationship=payout_revenue`
     /// returns it.
     pub fn destination_offer(&self, id: u64) -> Option<Value> {

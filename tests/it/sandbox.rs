@@ -2837,3 +2837,403 @@ async fn tracking_links_need_a_public_active_offer_and_a_known_affiliate() {
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
 }
+
+// ---- affiliate postbacks ----
+
+/// ISCALE's postback body for a source offer: the base conversion, or an event
+/// of the offer when `event_id` is not 0.
+fn pixel_body(offer_id: u64, event_id: u64) -> Value {
+    let mut body = json!({
+        "network_offer_id": offer_id,
+        "delivery_method": "postback",
+        "pixel_level": "specific",
+        "pixel_status": "active",
+        "pixel_type": "conversion",
+        "postback_url": "https://trk.iscale.test/?nid=7001&transaction_id={sub5}&verification_token=trimrx_iscale_2025"
+    });
+    if event_id != 0 {
+        body["network_offer_payout_revenue_id"] = json!(event_id);
+        body["pixel_type"] = json!("post_conversion");
+        body["postback_url"] = json!(format!(
+            "https://trk.iscale.test/?nid=7001&transaction_id={{sub5}}&verification_token=trimrx_iscale_2025&event_id={event_id}"
+        ));
+    }
+    body
+}
+
+impl Ctx {
+    async fn aff_call(&self, key: &str, method: Method, path: &str, body: Option<Value>) -> Reply {
+        self.call(method, path, Some(key), body).await
+    }
+
+    /// Creates a postback as us in trimrx; returns it.
+    async fn create_pixel(&self, body: Value) -> Value {
+        let r = self
+            .aff_call(
+                &self.trimrx_key,
+                Method::POST,
+                "/v1/affiliates/pixels",
+                Some(body),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+        r.body
+    }
+
+    async fn pixel_ids(&self, key: &str, query: &str) -> Vec<u64> {
+        let r = self
+            .aff_call(
+                key,
+                Method::GET,
+                &format!("/v1/affiliates/pixels{query}"),
+                None,
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{query}: {:?}", r.body);
+        assert!(r.body.get("paging").is_none(), "LEGACY shows no paging");
+        r.body["pixels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["network_pixel_id"].as_u64().unwrap())
+            .collect()
+    }
+}
+
+#[tokio::test]
+async fn affiliate_postbacks_are_created_and_listed_with_filters() {
+    let c = ctx();
+    let base = c.create_pixel(pixel_body(1, 0)).await;
+    assert_eq!(base["network_id"], 101);
+    assert_eq!(base["network_affiliate_id"], 42);
+    assert_eq!(base["network_offer_id"], 1);
+    assert_eq!(base["network_offer_payout_revenue_id"], 0);
+    assert_eq!(base["delay_ms"], 0);
+    assert_eq!(base["html_code"], "");
+    assert_eq!(base["facebook_pixel"], Value::Null);
+    assert_eq!(
+        base["relationship"]["affiliate"]["network_affiliate_id"],
+        42
+    );
+    assert_eq!(base["relationship"]["affiliate"]["name"], "iScale Media");
+    assert!(base["time_created"].as_u64().unwrap() > 0);
+    assert_eq!(base["time_created"], base["time_saved"]);
+    let event = c.create_pixel(pixel_body(1, 12)).await;
+    assert_eq!(event["pixel_type"], "post_conversion");
+    assert_eq!(event["network_offer_payout_revenue_id"], 12);
+    let html = c
+        .create_pixel(json!({
+            "delivery_method": "html", "pixel_level": "global", "pixel_status": "inactive",
+            "pixel_type": "conversion", "html_code": "<img src=\"https://px.iscale.test/c.gif\">"
+        }))
+        .await;
+    assert_eq!(html["network_offer_id"], 0);
+    assert_eq!(html["postback_url"], "");
+    let other_offer = c.create_pixel(pixel_body(2, 0)).await;
+    let id = |p: &Value| p["network_pixel_id"].as_u64().unwrap();
+    let (base, event, html, other_offer) = (id(&base), id(&event), id(&html), id(&other_offer));
+
+    let key = c.trimrx_key.clone();
+    assert_eq!(
+        c.pixel_ids(&key, "").await,
+        [base, event, html, other_offer]
+    );
+    assert_eq!(
+        c.pixel_ids(&key, "?network_offer_id=1").await,
+        [base, event]
+    );
+    assert_eq!(
+        c.pixel_ids(&key, "?pixel_type=post_conversion").await,
+        [event]
+    );
+    assert_eq!(
+        c.pixel_ids(&key, "?pixel_status=active&pixel_type=conversion")
+            .await,
+        [base, other_offer]
+    );
+    assert_eq!(c.pixel_ids(&key, "?pixel_status=inactive").await, [html]);
+    assert_eq!(c.pixel_ids(&key, "?delivery_method=html").await, [html]);
+    assert_eq!(
+        c.pixel_ids(&key, "?filter=network_offer_payout_revenue_id%3D12")
+            .await,
+        [event]
+    );
+    assert!(c.pixel_ids(&key, "?network_offer_id=3").await.is_empty());
+    for bad in [
+        "?pixel_type=event",
+        "?pixel_status=paused",
+        "?network_offer_id=x",
+        "?filter=postback_url%3Dx",
+    ] {
+        let r = c
+            .aff_call(
+                &key,
+                Method::GET,
+                &format!("/v1/affiliates/pixels{bad}"),
+                None,
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{bad}");
+    }
+
+    // GET one and the handle show what the list shows.
+    let listed = c
+        .aff_call(&key, Method::GET, "/v1/affiliates/pixels", None)
+        .await
+        .body["pixels"]
+        .clone();
+    let one = c
+        .aff_call(
+            &key,
+            Method::GET,
+            &format!("/v1/affiliates/pixels/{event}"),
+            None,
+        )
+        .await;
+    assert_eq!(one.body, listed[1]);
+    assert_eq!(
+        Value::Array(c.handle.sandbox().source_pixels("trimrx")),
+        listed
+    );
+    assert!(c.handle.sandbox().source_pixels("directmeds").is_empty());
+    assert!(c.handle.sandbox().source_pixels("nowhere").is_empty());
+    let creates: Vec<LoggedRequest> = c
+        .log()
+        .into_iter()
+        .filter(|r| r.method == "POST" && r.path == "/v1/affiliates/pixels")
+        .collect();
+    assert_eq!(creates.len(), 4);
+    assert!(creates.iter().all(LoggedRequest::is_write));
+}
+
+#[tokio::test]
+async fn affiliate_postbacks_refuse_what_could_not_fire() {
+    let c = ctx();
+    let post = |body: Value| {
+        c.aff_call(
+            &c.trimrx_key,
+            Method::POST,
+            "/v1/affiliates/pixels",
+            Some(body),
+        )
+    };
+    let with = |mut body: Value, k: &str, v: Value| {
+        body[k] = v;
+        body
+    };
+    let cases = [
+        (pixel_body(1, 21), "21 is not an event of offer 1"),
+        (pixel_body(1, 11), "base conversion of offer 1"),
+        (
+            with(
+                pixel_body(1, 0),
+                "network_offer_payout_revenue_id",
+                json!(12),
+            ),
+            "must be 0 for pixel_type conversion",
+        ),
+        (
+            with(
+                pixel_body(1, 0),
+                "postback_url",
+                json!("ftp://trk.iscale.test/?a=1"),
+            ),
+            "http or https",
+        ),
+        (
+            with(
+                pixel_body(1, 0),
+                "postback_url",
+                json!("trk.iscale.test/?nid=7001"),
+            ),
+            "http or https",
+        ),
+        (
+            with(pixel_body(1, 0), "postback_url", json!("")),
+            "postback_url is required",
+        ),
+        (
+            with(pixel_body(1, 12), "adv_event_id", json!(5002)),
+            "unknown field adv_event_id",
+        ),
+        (
+            pixel_body(3, 0),
+            "network_offer_id 3 is not an offer you can run",
+        ),
+        (
+            pixel_body(4, 0),
+            "network_offer_id 4 is not an offer you can run",
+        ),
+        (
+            pixel_body(999, 0),
+            "network_offer_id 999 is not an offer you can run",
+        ),
+        (
+            with(pixel_body(1, 0), "delay_ms", json!(300_001)),
+            "delay_ms",
+        ),
+        (
+            with(pixel_body(1, 0), "pixel_level", json!("global")),
+            "global postback",
+        ),
+        (
+            with(pixel_body(1, 0), "pixel_level", json!("global_offer")),
+            "pixel_level must be one of",
+        ),
+        (
+            with(pixel_body(1, 0), "pixel_type", json!("cpc")),
+            "cpc payout",
+        ),
+        (
+            with(pixel_body(1, 0), "network_affiliate_id", json!(58)),
+            "not yours",
+        ),
+        (
+            with(pixel_body(1, 0), "delivery_method", json!("email")),
+            "delivery_method must be one of",
+        ),
+    ];
+    for (body, needle) in cases {
+        let r = post(body.clone()).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{body}");
+        assert!(r.error().contains(needle), "{body}: {}", r.error());
+    }
+    assert!(
+        c.pixel_ids(&c.trimrx_key, "").await.is_empty(),
+        "nothing was stored"
+    );
+    // Event ids are per offer: directmeds' refill event on its own offer works.
+    let r = c
+        .aff_call(
+            &c.directmeds_key,
+            Method::POST,
+            "/v1/affiliates/pixels",
+            Some(pixel_body(12, 122)),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(r.body["network_id"], 202);
+}
+
+#[tokio::test]
+async fn affiliate_postback_put_replaces_and_only_its_affiliate_sees_it() {
+    let c = ctx();
+    let mut body = pixel_body(1, 12);
+    body["delay_ms"] = json!(5000);
+    let created = c.create_pixel(body.clone()).await;
+    assert_eq!(created["delay_ms"], 5000);
+    let id = created["network_pixel_id"].as_u64().unwrap();
+    let path = format!("/v1/affiliates/pixels/{id}");
+
+    // PUT is a full replacement: delay_ms left out goes back to 0.
+    let mut replacement = body.clone();
+    replacement.as_object_mut().unwrap().remove("delay_ms");
+    replacement["pixel_status"] = json!("inactive");
+    let r = c
+        .aff_call(&c.trimrx_key, Method::PUT, &path, Some(replacement.clone()))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(r.body["delay_ms"], 0);
+    assert_eq!(r.body["pixel_status"], "inactive");
+    assert_eq!(r.body["time_created"], created["time_created"]);
+    let saved = r.body["time_saved"].as_u64().unwrap();
+    assert!(saved > created["time_saved"].as_u64().unwrap());
+    // The same body again changes nothing; what GET shows can be PUT back.
+    let again = c
+        .aff_call(&c.trimrx_key, Method::PUT, &path, Some(r.body.clone()))
+        .await;
+    assert_eq!(again.status, StatusCode::OK, "{:?}", again.body);
+    assert_eq!(again.body["time_saved"], saved);
+    // A PUT is validated like a POST, and the path id must agree.
+    let bad = c
+        .aff_call(&c.trimrx_key, Method::PUT, &path, Some(pixel_body(1, 21)))
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    let mut wrong_id = replacement.clone();
+    wrong_id["network_pixel_id"] = json!(id + 1);
+    let bad = c
+        .aff_call(&c.trimrx_key, Method::PUT, &path, Some(wrong_id))
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+
+    // Our second key is us; the network's other affiliate and another network
+    // see nothing of it, and cannot change it.
+    assert_eq!(c.pixel_ids(&c.trimrx_key2, "").await, [id]);
+    for key in [&c.trimrx_other_key, &c.directmeds_key] {
+        assert!(c.pixel_ids(key, "").await.is_empty());
+        let r = c.aff_call(key, Method::GET, &path, None).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND);
+        let r = c
+            .aff_call(key, Method::PUT, &path, Some(replacement.clone()))
+            .await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND);
+    }
+    let theirs = c
+        .aff_call(
+            &c.trimrx_other_key,
+            Method::POST,
+            "/v1/affiliates/pixels",
+            Some(pixel_body(2, 0)),
+        )
+        .await;
+    assert_eq!(theirs.status, StatusCode::OK, "{:?}", theirs.body);
+    assert_eq!(theirs.body["network_affiliate_id"], 58);
+    assert_eq!(
+        theirs.body["relationship"]["affiliate"]["name"],
+        "Crestline Digital"
+    );
+    let theirs = theirs.body["network_pixel_id"].as_u64().unwrap();
+    assert_eq!(c.pixel_ids(&c.trimrx_other_key, "").await, [theirs]);
+    assert_eq!(c.pixel_ids(&c.trimrx_key, "").await, [id]);
+    // The other affiliate cannot name offers it may not run.
+    let r = c
+        .aff_call(
+            &c.trimrx_other_key,
+            Method::POST,
+            "/v1/affiliates/pixels",
+            Some(pixel_body(3, 0)),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn source_postbacks_can_be_edited_through_the_handle() {
+    let c = ctx();
+    let sb = c.handle.sandbox();
+    let id = c.create_pixel(pixel_body(1, 0)).await["network_pixel_id"]
+        .as_u64()
+        .unwrap();
+    let corrupted =
+        "https://trk.iscale.test/?nid=7001&transaction_id={sub5}&verification_token=WRONG";
+    sb.edit_source_pixel("trimrx", id, |p| {
+        p.insert("postback_url".into(), json!(corrupted));
+    })
+    .unwrap();
+    let r = c
+        .aff_call(
+            &c.trimrx_key,
+            Method::GET,
+            &format!("/v1/affiliates/pixels/{id}"),
+            None,
+        )
+        .await;
+    assert_eq!(r.body["postback_url"], corrupted);
+    assert_eq!(sb.source_pixels("trimrx")[0]["postback_url"], corrupted);
+    // An edit the API would refuse is refused and changes nothing.
+    let err = sb
+        .edit_source_pixel("trimrx", id, |p| {
+            p.insert("postback_url".into(), json!("not a url"));
+        })
+        .unwrap_err();
+    assert!(err.to_string().contains("postback_url"), "{err}");
+    assert_eq!(sb.source_pixels("trimrx")[0]["postback_url"], corrupted);
+    assert!(sb.edit_source_pixel("trimrx", id + 100, |_| {}).is_err());
+    assert!(sb.edit_source_pixel("nowhere", id, |_| {}).is_err());
+    // Handle edits are not API requests.
+    assert!(
+        c.log()
+            .iter()
+            .all(|r| r.method == "POST" || r.method == "GET")
+    );
+}

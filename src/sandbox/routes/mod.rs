@@ -8,6 +8,7 @@
 
 mod affiliate_account;
 mod affiliate_offers;
+mod affiliate_pixels;
 mod control;
 mod meta;
 mod network_account;
@@ -38,6 +39,7 @@ pub(crate) fn router(sandbox: Sandbox) -> Router {
     Router::new()
         .merge(affiliate_offers::routes())
         .merge(affiliate_account::routes())
+        .merge(affiliate_pixels::routes())
         .merge(network_offers::routes())
         .merge(network_advertisers::routes())
         .merge(network_account::routes())

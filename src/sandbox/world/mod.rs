@@ -4,6 +4,7 @@
 //! It knows nothing about HTTP beyond the [`ApiError`] its rules produce; the
 //! routes translate requests into calls here.
 
+mod affiliate_pixels;
 pub(crate) mod affiliates;
 mod body;
 pub(crate) mod bulk_patch;
@@ -14,6 +15,7 @@ pub(crate) mod links;
 mod media;
 pub(crate) mod offer_fields;
 pub(crate) mod offer_urls;
+pub(crate) mod pixels;
 mod records;
 mod source;
 pub(crate) mod targeting;
@@ -251,6 +253,43 @@ impl World {
                 offer_id,
                 message,
             })
+    }
+
+    /// See [`super::Sandbox::edit_source_pixel`].
+    pub fn edit_source_pixel(
+        &mut self,
+        network: &str,
+        pixel_id: u64,
+        f: impl FnOnce(&mut Map<String, Value>),
+    ) -> Result<(), SandboxError> {
+        let source = self
+            .sources
+            .get_mut(network)
+            .ok_or_else(|| SandboxError::UnknownNetwork(network.to_owned()))?;
+        let pixel =
+            source
+                .pixels
+                .get(pixel_id)
+                .ok_or_else(|| SandboxError::UnknownSourcePixel {
+                    network: network.to_owned(),
+                    pixel_id,
+                })?;
+        let owner = pixel.owner;
+        let Value::Object(mut view) = source.pixel_json(pixel) else {
+            return Ok(());
+        };
+        f(&mut view);
+        let invalid = |e: ApiError| SandboxError::InvalidSourcePixelEdit {
+            network: network.to_owned(),
+            pixel_id,
+            message: e.message,
+        };
+        let body = Value::Object(view);
+        let input = pixels::parse_pixel_body(Some(&body), pixels::Side::Affiliate, Some(pixel_id))
+            .map_err(invalid)?;
+        source
+            .replace_pixel(owner, pixel_id, input, &mut self.clock)
+            .map_err(invalid)
     }
 
     /// The destination's offers in id order.

@@ -16,6 +16,8 @@ use super::super::fixtures::SourceFixture;
 use super::super::money;
 use super::links;
 use super::offer_fields::{PAYOUT_TYPES, VISIBILITY};
+use super::pixels::Pixel;
+use super::records::Records;
 
 /// Affiliate statuses of SNAP affiliate-offers.yaml.
 const AFFILIATE_STATUS: &[&str] = &["approved", "pending", "not_applied", "rejected"];
@@ -127,6 +129,23 @@ impl SourceOffer {
         self.view.get("is_use_direct_linking") == Some(&Value::Bool(true))
     }
 
+    /// The payout entries as `(network_offer_payout_revenue_id, is_default,
+    /// payout_type)`.
+    pub fn payout_entries(&self) -> Vec<(u64, bool, &str)> {
+        entries(&self.view, "payouts")
+            .iter()
+            .map(|e| {
+                let id = e
+                    .get("network_offer_payout_revenue_id")
+                    .and_then(Value::as_u64)
+                    .unwrap_or(0);
+                let default = e.get("is_default") == Some(&Value::Bool(true));
+                let ty = e.get("payout_type").and_then(Value::as_str).unwrap_or("");
+                (id, default, ty)
+            })
+            .collect()
+    }
+
     pub fn url_ids(&self) -> Vec<u64> {
         entries(&self.view, "urls")
             .iter()
@@ -171,6 +190,8 @@ pub(crate) struct Source {
     pub others: BTreeMap<u64, String>,
     pub tracking_domain: String,
     pub offers: BTreeMap<u64, SourceOffer>,
+    /// Every affiliate's postbacks (`affiliate_pixels.rs`).
+    pub pixels: Records<Pixel>,
 }
 
 impl Source {
@@ -225,6 +246,7 @@ impl Source {
             others,
             tracking_domain: fx.tracking_domain.clone(),
             offers,
+            pixels: Records::new(fx.first_pixel_id),
         }
     }
 
