@@ -90,6 +90,12 @@ pub enum SandboxError {
     /// The destination network has no offer with that id.
     #[error("destination offer {0} does not exist")]
     UnknownDestinationOffer(u64),
+    /// The destination network has no advertiser with that id.
+    #[error("destination advertiser {0} does not exist")]
+    UnknownAdvertiser(u64),
+    /// An edit of a destination advertiser that the API would reject.
+    #[error("edit of destination advertiser {advertiser_id} rejected: {message}")]
+    InvalidAdvertiserEdit { advertiser_id: u64, message: String },
     /// An edit of a destination offer that the API would reject.
     #[error("edit of destination offer {offer_id} rejected: {message}")]
     InvalidEdit { offer_id: u64, message: String },

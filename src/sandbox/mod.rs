@@ -391,6 +391,24 @@ impl Sandbox {
             .map(|a| (a.content_type.clone(), a.bytes.to_vec()))
     }
 
+    /// Simulates an iScale user setting an advertiser's postback verification
+    /// token in the UI (at most 50 characters, like the bulk edit);
+    /// `time_saved` moves when it changed.
+    pub fn set_advertiser_token(&self, id: u64, token: &str) -> Result<(), SandboxError> {
+        let mut world = lock(&self.inner.world);
+        let world = &mut *world;
+        if !world.destination.advertisers.contains_key(&id) {
+            return Err(SandboxError::UnknownAdvertiser(id));
+        }
+        world
+            .destination
+            .set_advertiser_token(id, token, &mut world.clock)
+            .map_err(|e| SandboxError::InvalidAdvertiserEdit {
+                advertiser_id: id,
+                message: e.message,
+            })
+    }
+
     /// Simulates an iScale user editing an offer in the UI. The closure gets the
     /// offer as a PUT body (base fields plus `payout_revenue[]` with their ids);
     /// the result is applied like a PUT (same validation; a removed key reverts to

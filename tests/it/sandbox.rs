@@ -3237,3 +3237,226 @@ async fn source_postbacks_can_be_edited_through_the_handle() {
             .all(|r| r.method == "POST" || r.method == "GET")
     );
 }
+
+// ---- advertisers: list and bulk edit ----
+
+#[allow(clippy::needless_pass_by_value)] // called with json! literals
+fn token_patch(ids: Value, token: Value) -> Value {
+    json!({
+        "network_advertiser_ids": ids,
+        "fields": [{"field_type": "verification_token", "field_value": token}]
+    })
+}
+
+#[tokio::test]
+async fn advertiser_patch_sets_the_token_that_get_shows() {
+    let c = ctx();
+    let before = c
+        .net(Method::GET, "/v1/networks/advertisers/13", None)
+        .await
+        .body;
+    assert_eq!(before["verification_token"], "");
+
+    // ISCALE's body: no operator.
+    let r = c
+        .net(
+            Method::PATCH,
+            "/v1/networks/patch/advertiser/apply",
+            Some(token_patch(json!([13]), json!("acme_iscale_2025"))),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(r.body, json!({"result": true}));
+    let after = c
+        .net(Method::GET, "/v1/networks/advertisers/13", None)
+        .await
+        .body;
+    assert_eq!(after["verification_token"], "acme_iscale_2025");
+    assert!(after["time_saved"].as_u64() > before["time_saved"].as_u64());
+    let other = c
+        .net(Method::GET, "/v1/networks/advertisers/14", None)
+        .await
+        .body;
+    assert_eq!(other["verification_token"], "", "only the named advertiser");
+
+    // Exactly 50 characters pass, 51 do not, and nothing changes then.
+    let fifty = "t".repeat(50);
+    let r = c
+        .net(
+            Method::PATCH,
+            "/v1/networks/patch/advertiser/apply",
+            Some(token_patch(json!([13, 14]), json!(fifty))),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let r = c
+        .net(
+            Method::PATCH,
+            "/v1/networks/patch/advertiser/apply",
+            Some(token_patch(json!([13]), json!("t".repeat(51)))),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.error().contains("at most 50 characters"), "{}", r.error());
+    let get = c
+        .net(Method::GET, "/v1/networks/advertisers/14", None)
+        .await;
+    assert_eq!(get.body["verification_token"], fifty);
+
+    // Unknown field types are named; so are unknown advertisers.
+    for (body, needle) in [
+        (
+            json!({"network_advertiser_ids": [13], "fields": [{"field_type": "postback_token", "field_value": "x"}]}),
+            "postback_token",
+        ),
+        (
+            json!({"network_advertiser_ids": [13], "fields": [{"field_type": "labels", "field_value": [{"label_id": 5}], "operator": "append"}]}),
+            "labels",
+        ),
+        (
+            token_patch(json!([13, 99]), json!("x")),
+            "advertiser 99 does not exist",
+        ),
+        (token_patch(json!([]), json!("x")), "network_advertiser_ids"),
+    ] {
+        let r = c
+            .net(
+                Method::PATCH,
+                "/v1/networks/patch/advertiser/apply",
+                Some(body.clone()),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{body}");
+        assert!(r.error().contains(needle), "{body}: {}", r.error());
+    }
+    assert_eq!(
+        c.net(Method::GET, "/v1/networks/advertisers/13", None)
+            .await
+            .body["verification_token"],
+        fifty,
+        "a refused request changes nothing"
+    );
+
+    // Other supported fields, with an explicit operator.
+    let r = c
+        .net(
+            Method::PATCH,
+            "/v1/networks/patch/advertiser/apply",
+            Some(json!({
+                "network_advertiser_ids": [14],
+                "fields": [
+                    {"field_type": "advertiser_name", "field_value": "DirectMeds Inc.", "operator": "overwrite"},
+                    {"field_type": "internal_note", "field_value": "synced by offersync"},
+                    {"field_type": "advertiser_status", "field_value": "inactive"}
+                ]
+            })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let dm = c
+        .net(Method::GET, "/v1/networks/advertisers/14", None)
+        .await
+        .body;
+    assert_eq!(dm["name"], "DirectMeds Inc.");
+    assert_eq!(dm["internal_notes"], "synced by offersync");
+    assert_eq!(dm["account_status"], "inactive");
+
+    // The dry run reports and changes nothing, and is a read.
+    let r = c
+        .net(
+            Method::POST,
+            "/v1/networks/patch/advertiser/submit",
+            Some(token_patch(json!([13, 77]), json!("preview_only"))),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(r.body["changes"][0]["change_status"], "ok");
+    assert_eq!(r.body["changes"][0]["current_field"]["field_value"], fifty);
+    assert_eq!(
+        r.body["changes"][0]["changed_field"]["field_value"],
+        "preview_only"
+    );
+    assert_eq!(r.body["resource_errors"][0]["resource_id"], 77);
+    assert_eq!(
+        c.net(Method::GET, "/v1/networks/advertisers/13", None)
+            .await
+            .body["verification_token"],
+        fifty
+    );
+    let log = c.log();
+    let writes: Vec<&str> = log
+        .iter()
+        .filter(|r| r.is_write())
+        .map(|r| r.path.as_str())
+        .collect();
+    assert!(
+        writes
+            .iter()
+            .all(|p| *p == "/v1/networks/patch/advertiser/apply")
+    );
+    assert!(
+        log.iter()
+            .any(|r| r.path.ends_with("/advertiser/submit") && !r.is_write())
+    );
+}
+
+#[tokio::test]
+async fn advertisers_list_and_ui_token_edits() {
+    let c = ctx();
+    let r = c.net(Method::GET, "/v1/networks/advertisers", None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let names: Vec<&str> = r.body["advertisers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["TrimRx", "DirectMeds"]);
+    assert_eq!(
+        r.body["paging"],
+        json!({"page": 1, "page_size": 50, "total_count": 2})
+    );
+    assert_eq!(
+        r.body["advertisers"][0]["relationship"]["labels"]["total"],
+        0
+    );
+    let r = c
+        .net(
+            Method::GET,
+            "/v1/networks/advertisers?filter=name%3DDirectMeds",
+            None,
+        )
+        .await;
+    assert_eq!(r.body["advertisers"][0]["network_advertiser_id"], 14);
+    assert_eq!(r.body["paging"]["total_count"], 1);
+    let r = c
+        .net(
+            Method::GET,
+            "/v1/networks/advertisers?page_size=1&page=2",
+            None,
+        )
+        .await;
+    assert_eq!(r.body["advertisers"][0]["network_advertiser_id"], 14);
+
+    // Someone sets a token in the UI: the API shows it, the list too.
+    let sb = c.handle.sandbox();
+    sb.set_advertiser_token(13, "changed_in_the_ui").unwrap();
+    let r = c
+        .net(Method::GET, "/v1/networks/advertisers/13", None)
+        .await;
+    assert_eq!(r.body["verification_token"], "changed_in_the_ui");
+    let r = c
+        .net(
+            Method::GET,
+            "/v1/networks/advertisers?filter=verification_token%3Dchanged_in_the_ui",
+            None,
+        )
+        .await;
+    assert_eq!(r.body["paging"]["total_count"], 1);
+    assert!(sb.set_advertiser_token(13, &"x".repeat(51)).is_err());
+    assert!(sb.set_advertiser_token(99, "x").is_err());
+    let r = c
+        .net(Method::GET, "/v1/networks/advertisers/13", None)
+        .await;
+    assert_eq!(r.body["verification_token"], "changed_in_the_ui");
+}

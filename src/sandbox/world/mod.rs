@@ -4,6 +4,7 @@
 //! It knows nothing about HTTP beyond the [`ApiError`] its rules produce; the
 //! routes translate requests into calls here.
 
+pub(crate) mod advertiser_patch;
 mod affiliate_pixels;
 pub(crate) mod affiliates;
 mod body;
