@@ -89,6 +89,9 @@ pub struct DestinationFixture {
     /// The id the first created custom payout/revenue setting gets.
     #[serde(default = "one")]
     pub first_custom_setting_id: u64,
+    /// The id the first created partner postback gets.
+    #[serde(default = "one")]
+    pub first_pixel_id: u64,
     /// Advertisers in the shape of the LEGACY `GET /v1/networks/advertisers` sample.
     pub advertisers: Vec<Map<String, Value>>,
     /// Tracking domains in the shape of `GET /v1/networks/domains/tracking`.
@@ -101,6 +104,10 @@ pub struct DestinationFixture {
     /// get their proto3 default.
     #[serde(default)]
     pub affiliates: Vec<Map<String, Value>>,
+    /// Partner postbacks that exist before anything runs, as
+    /// `POST /v1/networks/pixels` bodies (created after `offers`).
+    #[serde(default)]
+    pub pixels: Vec<Value>,
 }
 
 /// A source network where we are an affiliate.
@@ -220,7 +227,10 @@ impl Fixtures {
         {
             substitute_map(m, base);
         }
-        d.offers.iter_mut().for_each(|v| substitute_value(v, base));
+        d.offers
+            .iter_mut()
+            .chain(d.pixels.iter_mut())
+            .for_each(|v| substitute_value(v, base));
         d.affiliates
             .iter_mut()
             .for_each(|m| substitute_map(m, base));

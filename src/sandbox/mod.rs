@@ -12,8 +12,9 @@
 //!
 //! Layout:
 //! - [`fixtures`]: the seed data (built-in JSON, or a file) and the `.env.local` for it.
-//! - `world/`: the in-memory networks (destination offers and their validation,
-//!   source offers and their tracking links).
+//! - `world/`: the in-memory networks (destination offers, affiliates and
+//!   partner postbacks with their validation; source offers, their tracking
+//!   links and the affiliates' postbacks).
 //! - `pipeline`: what every `/v1` request goes through (latency, auth, rate limit,
 //!   faults, log) before its route handler.
 //! - `routes/`: one file per route family; `routes/control.rs` holds `/_sandbox/...`
@@ -365,6 +366,14 @@ impl Sandbox {
         let world = lock(&self.inner.world);
         let d = &world.destination;
         d.offer_rules(offer_id).map(|r| d.rule_json(r)).collect()
+    }
+
+    /// Every partner postback, as `GET /v1/networks/pixels/{id}` returns it,
+    /// in id order.
+    pub fn destination_pixels(&self) -> Vec<Value> {
+        let world = lock(&self.inner.world);
+        let d = &world.destination;
+        d.pixels.values().map(|p| d.partner_pixel_json(p)).collect()
     }
 
     /// A destination offer's targeting as stored: `{"countries": [...],

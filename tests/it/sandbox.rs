@@ -3460,3 +3460,420 @@ async fn advertisers_list_and_ui_token_edits() {
         .await;
     assert_eq!(r.body["verification_token"], "changed_in_the_ui");
 }
+
+// ---- partner postbacks ----
+
+/// A partner postback body as LIVE's example writes it.
+fn partner_pixel_body(affiliate_id: u64, offer_id: u64, level: &str) -> Value {
+    json!({
+        "network_offer_id": offer_id,
+        "network_affiliate_id": affiliate_id,
+        "delivery_method": "postback",
+        "pixel_level": level,
+        "pixel_status": "active",
+        "pixel_type": "conversion",
+        "postback_url": "https://example.com/postback?tid={transaction_id}",
+        "description": format!("Conversion postback for affiliate {affiliate_id}")
+    })
+}
+
+impl Ctx {
+    async fn create_partner_pixel(&self, body: Value) -> Value {
+        let r = self
+            .net(Method::POST, "/v1/networks/pixels", Some(body))
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+        r.body
+    }
+
+    /// The ids `pixelstable` answers for `query` (seed 001 body), page 1 of 50.
+    async fn pixel_table(&self, query: Value) -> Vec<u64> {
+        let r = self
+            .net(
+                Method::POST,
+                "/v1/networks/pixelstable",
+                Some(json!({ "query": query })),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{query}: {:?}", r.body);
+        r.body["pixels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["network_pixel_id"].as_u64().unwrap())
+            .collect()
+    }
+}
+
+#[tokio::test]
+async fn partner_postbacks_list_and_table_filters() {
+    let c = ctx();
+    let r = c.net(Method::GET, "/v1/networks/pixels", None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(
+        r.body["paging"],
+        json!({"page": 1, "page_size": 50, "total_count": 4})
+    );
+    let fixtures = r.body["pixels"].as_array().unwrap();
+    assert_eq!(fixtures[0]["network_pixel_id"], 8001);
+    assert_eq!(fixtures[0]["pixel_level"], "global");
+    assert_eq!(fixtures[0]["network_offer_id"], 0);
+    assert_eq!(
+        fixtures[0]["relationship"]["affiliate"]["name"],
+        "Bluewave Media LLC"
+    );
+    assert_eq!(fixtures[0]["facebook_pixel"], Value::Null);
+    assert!(fixtures[0]["relationship"].get("offer").is_none());
+    assert_eq!(fixtures[2]["delivery_method"], "html");
+    assert!(
+        fixtures[2]["html_code"]
+            .as_str()
+            .unwrap()
+            .starts_with("<img")
+    );
+
+    let a = c.create(offer_body("Semaglutide")).await;
+    let b = c.create(offer_body("Tirzepatide")).await;
+    let specific = c
+        .create_partner_pixel(partner_pixel_body(22, a, "specific"))
+        .await;
+    assert_eq!(specific["relationship"]["offer"]["name"], "Semaglutide");
+    assert_eq!(
+        specific["relationship"]["affiliate"]["network_affiliate_id"],
+        22
+    );
+    let offer_wide = c
+        .create_partner_pixel(partner_pixel_body(7, b, "global_offer"))
+        .await;
+    assert_eq!(
+        offer_wide["network_affiliate_id"], 0,
+        "fires for every partner (seed 001)"
+    );
+    assert!(offer_wide["relationship"].get("affiliate").is_none());
+    let id = |p: &Value| p["network_pixel_id"].as_u64().unwrap();
+    let (specific, offer_wide) = (id(&specific), id(&offer_wide));
+
+    assert_eq!(
+        c.pixel_table(json!({})).await,
+        [8001, 8002, 8003, 8004, specific, offer_wide]
+    );
+    // Global postbacks match any offer filter; offer-wide ones any partner filter.
+    assert_eq!(
+        c.pixel_table(json!({"filters": {"network_offer_ids": [a]}}))
+            .await,
+        [8001, 8002, 8003, 8004, specific]
+    );
+    assert_eq!(
+        c.pixel_table(json!({"filters": {"network_offer_ids": [b]}}))
+            .await,
+        [8001, 8002, 8003, 8004, offer_wide]
+    );
+    assert_eq!(
+        c.pixel_table(json!({"filters": {"network_affiliate_ids": [22]}}))
+            .await,
+        [8003, specific, offer_wide]
+    );
+    assert_eq!(
+        c.pixel_table(
+            json!({"filters": {"network_affiliate_ids": [22], "network_offer_ids": [a]}})
+        )
+        .await,
+        [8003, specific]
+    );
+    assert_eq!(
+        c.pixel_table(json!({"filters": {"status": "inactive"}}))
+            .await,
+        [8004]
+    );
+    assert_eq!(
+        c.pixel_table(json!({"filters": {"offer_status": "inactive"}}))
+            .await,
+        [8004]
+    );
+    assert_eq!(
+        c.pixel_table(json!({"filters": {"status": "active", "pixel_type": "post_conversion"}}))
+            .await,
+        [8002]
+    );
+    assert_eq!(
+        c.pixel_table(json!({"filters": {"delivery_methods": ["html", "facebook"]}}))
+            .await,
+        [8003]
+    );
+    let search =
+        |ty: &str, value: &str| json!({"search_terms": [{"search_type": ty, "value": value}]});
+    assert_eq!(
+        c.pixel_table(search("payload", "BLUEWAVE-media")).await,
+        [8001, 8002]
+    );
+    assert_eq!(
+        c.pixel_table(search("payload", "pixel.apexhealth")).await,
+        [8003]
+    );
+    assert_eq!(
+        c.pixel_table(search("description", "house qa")).await,
+        [8004]
+    );
+    assert_eq!(
+        c.pixel_table(search("pixel_id", &specific.to_string()))
+            .await,
+        [specific]
+    );
+
+    // Rows are seed 001's: names, no relationship.
+    let r = c
+        .net(
+            Method::POST,
+            "/v1/networks/pixelstable?page=2&page_size=2",
+            Some(json!({"query": {"filters": {"network_offer_ids": [a]}}})),
+        )
+        .await;
+    assert_eq!(
+        r.body["paging"],
+        json!({"page": 2, "page_size": 2, "total_count": 5})
+    );
+    let rows = r.body["pixels"].as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0]["network_pixel_id"], 8003);
+    assert_eq!(rows[0]["network_affiliate_name"], "Apex Health Partners");
+    assert_eq!(rows[0]["network_offer_name"], "");
+    assert_eq!(rows[0]["relationship"], json!({}));
+    let row = c
+        .net(
+            Method::POST,
+            "/v1/networks/pixelstable",
+            Some(json!({"query": {"search_terms": [{"search_type": "pixel_id", "value": specific.to_string()}]}})),
+        )
+        .await
+        .body["pixels"][0]
+        .clone();
+    assert_eq!(row["network_offer_name"], "Semaglutide");
+    assert_eq!(row["network_affiliate_name"], "Apex Health Partners");
+
+    // The old flat body and unknown filters are refused.
+    for bad in [
+        json!({"filters": {"status": "active"}}),
+        json!({"query": {"filters": {"pixel_status": "active"}}}),
+        json!({"query": {"filters": {"status": "paused"}}}),
+    ] {
+        let r = c
+            .net(Method::POST, "/v1/networks/pixelstable", Some(bad.clone()))
+            .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{bad}");
+    }
+    // The list's filter=.
+    let r = c
+        .net(
+            Method::GET,
+            "/v1/networks/pixels?filter=pixel_level%3Dspecific",
+            None,
+        )
+        .await;
+    assert_eq!(r.body["paging"]["total_count"], 1);
+    assert_eq!(r.body["pixels"][0]["network_pixel_id"], specific);
+    // The table search is a read.
+    assert!(
+        c.log()
+            .iter()
+            .filter(|r| r.path == "/v1/networks/pixelstable")
+            .all(|r| !r.is_write())
+    );
+}
+
+#[tokio::test]
+async fn partner_postbacks_post_put_delete() {
+    let c = ctx();
+    let offer = c.create(offer_body("Semaglutide")).await;
+    let other = c.create(offer_body("Tirzepatide")).await;
+    let events = |id: u64| {
+        let offer = c.handle.sandbox().destination_offer(id).unwrap();
+        entries(&offer)
+            .iter()
+            .map(|e| e["network_offer_payout_revenue_id"].as_u64().unwrap())
+            .collect::<Vec<_>>()
+    };
+    let (base, upsell) = (events(offer)[0], events(offer)[1]);
+    let other_upsell = events(other)[1];
+    let with = |mut body: Value, k: &str, v: Value| {
+        body[k] = v;
+        body
+    };
+    let specific = partner_pixel_body(7, offer, "specific");
+    let event = with(
+        with(specific.clone(), "pixel_type", json!("post_conversion")),
+        "network_offer_payout_revenue_id",
+        json!(upsell),
+    );
+    let cases = [
+        (
+            with(specific.clone(), "network_affiliate_id", json!(0)),
+            "network_affiliate_id is required",
+        ),
+        (
+            with(specific.clone(), "network_affiliate_id", json!(999)),
+            "network_affiliate_id 999 does not exist",
+        ),
+        (
+            with(specific.clone(), "network_offer_id", json!(999_999)),
+            "network_offer_id 999999 does not exist",
+        ),
+        (
+            with(specific.clone(), "network_offer_id", json!(0)),
+            "network_offer_id is required",
+        ),
+        (
+            with(
+                event.clone(),
+                "network_offer_payout_revenue_id",
+                json!(other_upsell),
+            ),
+            "is not an event of offer",
+        ),
+        (
+            with(
+                event.clone(),
+                "network_offer_payout_revenue_id",
+                json!(base),
+            ),
+            "base conversion",
+        ),
+        (
+            with(
+                specific.clone(),
+                "network_offer_payout_revenue_id",
+                json!(upsell),
+            ),
+            "must be 0 for pixel_type conversion",
+        ),
+        (
+            with(
+                with(specific.clone(), "delivery_method", json!("html")),
+                "html_code",
+                json!("<img>"),
+            ),
+            "postback_url must be empty",
+        ),
+        (
+            with(
+                with(specific.clone(), "delivery_method", json!("html")),
+                "postback_url",
+                json!(""),
+            ),
+            "html_code is required",
+        ),
+        (
+            with(specific.clone(), "delay_ms", json!(300_001)),
+            "delay_ms",
+        ),
+        (
+            with(specific.clone(), "pixel_level", json!("everything")),
+            "pixel_level must be one of global, specific, global_offer",
+        ),
+        (
+            with(specific.clone(), "postback_url", json!("example.com/pb")),
+            "http or https",
+        ),
+        (
+            with(specific.clone(), "fire_on", json!("conversion")),
+            "unknown field fire_on",
+        ),
+    ];
+    for (body, needle) in cases {
+        let r = c
+            .net(Method::POST, "/v1/networks/pixels", Some(body.clone()))
+            .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{body}");
+        assert!(r.error().contains(needle), "{body}: {}", r.error());
+    }
+    // An offer's event, or 0 for all of its events.
+    assert_eq!(
+        c.create_partner_pixel(event.clone()).await["network_offer_payout_revenue_id"],
+        upsell
+    );
+    let all_events = with(event.clone(), "network_offer_payout_revenue_id", json!(0));
+    c.create_partner_pixel(all_events).await;
+
+    let mut body = specific.clone();
+    body["delay_ms"] = json!(1500);
+    let created = c.create_partner_pixel(body.clone()).await;
+    assert_eq!(created["delay_ms"], 1500);
+    assert_eq!(
+        created["description"],
+        "Conversion postback for affiliate 7"
+    );
+    let id = created["network_pixel_id"].as_u64().unwrap();
+    let path = format!("/v1/networks/pixels/{id}");
+    assert_eq!(c.net(Method::GET, &path, None).await.body, created);
+    let held = c.handle.sandbox().destination_pixels();
+    assert_eq!(held.last(), Some(&created));
+
+    // PUT is a full replacement: what is left out is reset.
+    let mut replacement = body.clone();
+    let map = replacement.as_object_mut().unwrap();
+    map.remove("delay_ms");
+    map.remove("description");
+    replacement["network_affiliate_id"] = json!(22);
+    let r = c.net(Method::PUT, &path, Some(replacement.clone())).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(r.body["delay_ms"], 0);
+    assert_eq!(r.body["description"], "");
+    assert_eq!(r.body["network_affiliate_id"], 22);
+    assert_eq!(
+        r.body["relationship"]["affiliate"]["name"],
+        "Apex Health Partners"
+    );
+    assert!(r.body["time_saved"].as_u64() > created["time_saved"].as_u64());
+    let saved = r.body["time_saved"].clone();
+    let again = c.net(Method::PUT, &path, Some(r.body.clone())).await;
+    assert_eq!(
+        again.status,
+        StatusCode::OK,
+        "what GET shows can be PUT back: {:?}",
+        again.body
+    );
+    assert_eq!(
+        again.body["time_saved"], saved,
+        "no change, no new time_saved"
+    );
+    let mut wrong = replacement.clone();
+    wrong["network_pixel_id"] = json!(id + 1);
+    assert_eq!(
+        c.net(Method::PUT, &path, Some(wrong)).await.status,
+        StatusCode::BAD_REQUEST
+    );
+    let r = c
+        .net(Method::PUT, "/v1/networks/pixels/999999", Some(replacement))
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+
+    // DELETE removes it for good.
+    let r = c.net(Method::DELETE, &path, None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.body, json!({"result": true}));
+    assert_eq!(
+        c.net(Method::GET, &path, None).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        c.net(Method::DELETE, &path, None).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let log = c.log();
+    let delete = log.iter().find(|r| r.method == "DELETE").unwrap();
+    assert!(delete.is_write());
+    assert!(
+        log.iter()
+            .filter(|r| r.path == "/v1/networks/pixels" && r.method == "POST")
+            .all(LoggedRequest::is_write)
+    );
+    // Affiliate keys are out of realm.
+    let r = c
+        .call(
+            Method::GET,
+            "/v1/networks/pixels",
+            Some(&c.trimrx_key),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+}

@@ -18,6 +18,7 @@ mod network_custom_payouts;
 mod network_offer_patch;
 mod network_offer_urls;
 mod network_offers;
+mod network_pixels;
 mod network_tracking;
 mod network_uploads;
 mod web;
@@ -49,6 +50,7 @@ pub(crate) fn router(sandbox: Sandbox) -> Router {
         .merge(network_offer_patch::routes())
         .merge(network_uploads::routes())
         .merge(network_tracking::routes())
+        .merge(network_pixels::routes())
         .merge(meta::routes())
         .merge(control::routes())
         .merge(web::routes())

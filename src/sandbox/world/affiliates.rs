@@ -90,6 +90,21 @@ pub(crate) fn load(
 }
 
 impl Destination {
+    /// The whole affiliate object (a partner postback's `relationship.affiliate`).
+    pub fn affiliate_json(&self, id: u64) -> Option<Value> {
+        self.affiliates.get(&id).cloned().map(Value::Object)
+    }
+
+    /// The affiliate's name, `""` for 0 or an unknown id (as the seed-001 table
+    /// row shows for a postback of no particular affiliate).
+    pub fn affiliate_name(&self, id: u64) -> &str {
+        self.affiliates
+            .get(&id)
+            .and_then(|a| a.get("name"))
+            .and_then(Value::as_str)
+            .unwrap_or("")
+    }
+
     /// Whether the affiliate exists with `account_status` active.
     pub fn affiliate_is_active(&self, id: u64) -> bool {
         self.affiliates

@@ -308,28 +308,8 @@ impl Destination {
         let f = &c.fields;
         let asset = c.asset_id.and_then(|id| self.media.asset(id));
         let mut rel = Map::new();
-        if let Some(offer) = self.offers.get(&f.offer_id) {
-            const OFFER_KEYS: &[&str] = &[
-                "network_offer_id",
-                "network_id",
-                "network_advertiser_id",
-                "network_offer_group_id",
-                "name",
-                "offer_status",
-                "network_tracking_domain_id",
-                "visibility",
-                "currency_id",
-            ];
-            let summary: Map<String, Value> = OFFER_KEYS
-                .iter()
-                .map(|k| {
-                    (
-                        (*k).to_owned(),
-                        offer.base.get(*k).cloned().unwrap_or(Value::Null),
-                    )
-                })
-                .collect();
-            rel.insert("offer".into(), Value::Object(summary));
+        if let Some(summary) = self.offer_summary(f.offer_id) {
+            rel.insert("offer".into(), summary);
         }
         if let Some(asset) = asset {
             rel.insert("resource_asset".into(), self.media.asset_json(asset));

@@ -27,6 +27,7 @@ use super::custom_payouts::PayoutRule;
 use super::links;
 use super::offer_fields::{self, FIELDS, OfferInput, PayoutEntry};
 use super::offer_urls::OfferUrl;
+use super::pixels::Pixel;
 use super::records::Records;
 use super::targeting::Targeting;
 use super::uploads::{Media, Use};
@@ -84,6 +85,8 @@ pub(crate) struct Destination {
     pub urls: Records<OfferUrl>,
     pub creatives: Records<Creative>,
     pub payout_rules: Records<PayoutRule>,
+    /// Partner postbacks (`partner_pixels.rs`).
+    pub pixels: Records<Pixel>,
     /// Per offer, once something wrote its targeting (never shown by GET).
     pub targeting: BTreeMap<u64, Targeting>,
     pub media: Media,
@@ -151,6 +154,7 @@ impl Destination {
             urls: Records::new(fx.first_offer_url_id),
             creatives: Records::new(fx.first_creative_id),
             payout_rules: Records::new(fx.first_custom_setting_id),
+            pixels: Records::new(fx.first_pixel_id),
             targeting: BTreeMap::new(),
             media: Media::new(fx.network_id),
             next_offer_id: fx.first_offer_id.max(1),
@@ -283,6 +287,34 @@ impl Destination {
         }
         self.offers.insert(id, DestOffer { base, payouts });
         Ok(())
+    }
+
+    /// The short offer object under another record's `relationship.offer`
+    /// (creatives, partner postbacks, postback report rows: LIVE, seeds 001
+    /// and 002 show the same keys).
+    pub fn offer_summary(&self, id: u64) -> Option<Value> {
+        const OFFER_KEYS: &[&str] = &[
+            "network_offer_id",
+            "network_id",
+            "network_advertiser_id",
+            "network_offer_group_id",
+            "name",
+            "offer_status",
+            "network_tracking_domain_id",
+            "visibility",
+            "currency_id",
+        ];
+        let offer = self.offers.get(&id)?;
+        let summary: Map<String, Value> = OFFER_KEYS
+            .iter()
+            .map(|k| {
+                (
+                    (*k).to_owned(),
+                    offer.base.get(*k).cloned().unwrap_or(Value::Null),
+                )
+            })
+            .collect();
+        Some(Value::Object(summary))
     }
 
     /// The advertiser object (`GET /v1/networks/advertisers/{id}`).

@@ -16,6 +16,7 @@ pub(crate) mod links;
 mod media;
 pub(crate) mod offer_fields;
 pub(crate) mod offer_urls;
+pub(crate) mod partner_pixels;
 pub(crate) mod pixels;
 mod records;
 mod source;
@@ -156,6 +157,13 @@ impl World {
         for (i, body) in fx.destination.offers.iter().enumerate() {
             if let Err(e) = destination.create_from_body(body, &mut clock) {
                 problems.push(format!("destination.offers[{i}]: {}", e.message));
+            }
+        }
+        for (i, body) in fx.destination.pixels.iter().enumerate() {
+            let created = pixels::parse_pixel_body(Some(body), pixels::Side::Partner, None)
+                .and_then(|input| destination.create_partner_pixel(input, &mut clock));
+            if let Err(e) = created {
+                problems.push(format!("destination.pixels[{i}]: {}", e.message));
             }
         }
         (
@@ -324,6 +332,22 @@ mod tests {
         let offer = world.destination.offers.get(&1001).unwrap();
         assert_eq!(offer.str_field("name"), "Existing");
         assert_eq!(offer.payouts[0].id, 5001);
+    }
+
+    #[test]
+    fn fixture_partner_postbacks_are_created_and_bad_ones_reported() {
+        let mut fx = Fixtures::builtin();
+        let (world, problems) = World::build(&fx);
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(world.destination.pixels.values().count(), 4);
+        fx.destination.pixels.push(json!({
+            "network_affiliate_id": 99, "delivery_method": "postback", "pixel_level": "global",
+            "pixel_status": "active", "pixel_type": "conversion", "postback_url": "https://x.test/"
+        }));
+        assert_eq!(
+            World::build(&fx).1,
+            ["destination.pixels[4]: network_affiliate_id 99 does not exist"]
+        );
     }
 
     #[test]

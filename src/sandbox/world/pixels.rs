@@ -38,7 +38,6 @@ pub(crate) enum Side {
     /// `/v1/affiliates/pixels`: the caller's own postbacks.
     Affiliate,
     /// `/v1/networks/pixels`: the network's postbacks for its partners.
-    #[cfg_attr(not(test), allow(dead_code))] // until partner postbacks are served
     Partner,
 }
 
