@@ -321,6 +321,14 @@ impl Sandbox {
         lock(&self.inner.world).edit_source_pixel(network, pixel_id, f)
     }
 
+    /// Sets how many deliveries each partner postback makes per offer and per
+    /// day in the synthetic delivery log of
+    /// `POST /v1/networks/reporting/affiliate/pixels` (3 unless set; 0: none),
+    /// so a test can make more rows than the report's cap of 1000.
+    pub fn set_postback_volume(&self, per_day: u32) {
+        lock(&self.inner.world).postback_volume = per_day;
+    }
+
     /// A destination offer as `GET /v1/networks/offers/{id}?relationship=payout_revenue`
     /// returns it.
     pub fn destination_offer(&self, id: u64) -> Option<Value> {

@@ -3877,3 +3877,427 @@ async fn partner_postbacks_post_put_delete() {
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
 }
+
+// ---- partner postback delivery report ----
+
+/// seed 002's body for two days, with `filters` (`[resource_type, value]`).
+fn report_body(filters: &[(&str, &str)]) -> Value {
+    let filters: Vec<Value> = filters
+        .iter()
+        .map(|(ty, value)| json!({"resource_type": ty, "filter_id_value": value}))
+        .collect();
+    json!({
+        "timezone_id": 90,
+        "from": "2024-02-07",
+        "to": "2024-02-08",
+        "query": {"filters": filters}
+    })
+}
+
+impl Ctx {
+    async fn report(&self, body: Value) -> Vec<Value> {
+        let r = self
+            .net(
+                Method::POST,
+                "/v1/networks/reporting/affiliate/pixels",
+                Some(body),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+        assert_eq!(r.body.as_object().unwrap().len(), 1, "only pixels");
+        r.body["pixels"].as_array().unwrap().clone()
+    }
+
+    /// The export's content type and text.
+    async fn export(&self, body: Value) -> (String, String) {
+        let resp = self
+            .client
+            .post(format!(
+                "{}/v1/networks/reporting/affiliate/pixels/export",
+                self.handle.url()
+            ))
+            .header("X-Eflow-API-Key", &self.network_key)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        let ty = resp.headers()["content-type"].to_str().unwrap().to_owned();
+        (ty, resp.text().await.unwrap())
+    }
+}
+
+fn u(v: &Value, k: &str) -> u64 {
+    v[k].as_u64().unwrap()
+}
+
+/// RFC 4180 records (quoted fields may hold commas, quotes and line breaks).
+fn csv_records(text: &str) -> Vec<Vec<String>> {
+    let mut records = Vec::new();
+    let (mut record, mut field) = (Vec::new(), String::new());
+    let (mut quoted, mut chars) = (false, text.chars().peekable());
+    while let Some(ch) = chars.next() {
+        match (quoted, ch) {
+            (true, '"') if chars.peek() == Some(&'"') => {
+                field.push('"');
+                chars.next();
+            }
+            (true, '"') => quoted = false,
+            (true, c) => field.push(c),
+            (false, '"') => quoted = true,
+            (false, ',') => record.push(std::mem::take(&mut field)),
+            (false, '\r') => {}
+            (false, '\n') => {
+                record.push(std::mem::take(&mut field));
+                records.push(std::mem::take(&mut record));
+            }
+            (false, c) => field.push(c),
+        }
+    }
+    records
+}
+
+#[tokio::test]
+async fn postback_report_rows_come_from_the_postbacks_of_existing_offers() {
+    let c = ctx();
+    assert!(
+        c.report(report_body(&[])).await.is_empty(),
+        "no offers, no conversions"
+    );
+    let a = c.create(offer_body("Semaglutide")).await;
+    let b = c.create(offer_body("Tirzepatide")).await;
+    let payouts = entries(&c.handle.sandbox().destination_offer(a).unwrap()).clone();
+    let upsell = u(&payouts[1], "network_offer_payout_revenue_id");
+
+    // 2 offers x 2 days x 3 active fixture postbacks (8004 is inactive) x 3.
+    let rows = c.report(report_body(&[])).await;
+    assert_eq!(rows.len(), 36);
+    let keys: Vec<&str> = rows[0]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    let mut expected = vec![
+        "network_id",
+        "network_offer_id",
+        "network_offer_payout_revenue_id",
+        "affiliate_id",
+        "pixel_id",
+        "conversion_id",
+        "transaction_id",
+        "timestamp",
+        "delivery_method",
+        "pixel_level",
+        "pixel_status",
+        "pixel_type",
+        "payload",
+        "is_success",
+        "debug_information",
+        "last_attempt",
+        "failed_attempts",
+        "relationship",
+    ];
+    expected.sort_unstable();
+    assert_eq!(keys, expected);
+    let (from, to) = (1_707_264_000, 1_707_436_799); // 2024-02-07 00:00:00 .. 02-08 23:59:59 UTC
+    let times: Vec<u64> = rows.iter().map(|r| u(r, "timestamp")).collect();
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "timestamp order");
+    assert!(times.iter().all(|t| (from..=to).contains(t)));
+    let pixel_ids: std::collections::BTreeSet<u64> =
+        rows.iter().map(|r| u(r, "pixel_id")).collect();
+    assert_eq!(
+        pixel_ids.into_iter().collect::<Vec<_>>(),
+        [8001, 8002, 8003]
+    );
+    let txids: std::collections::BTreeSet<&str> = rows
+        .iter()
+        .map(|r| r["transaction_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(txids.len(), 36, "one transaction per delivery");
+
+    for r in &rows {
+        assert_eq!(r["network_id"], 7001);
+        let tid = r["transaction_id"].as_str().unwrap();
+        assert_eq!(tid.len(), 32);
+        assert!(tid.bytes().all(|b| b.is_ascii_hexdigit()));
+        assert_eq!(
+            r["relationship"]["offer"]["network_offer_id"],
+            r["network_offer_id"]
+        );
+        assert_eq!(
+            r["relationship"]["affiliate"]["network_affiliate_id"],
+            r["affiliate_id"]
+        );
+        let payload = r["payload"].as_str().unwrap();
+        assert!(payload.contains(tid), "{payload}");
+        assert!(!payload.contains("{transaction_id}"));
+        match u(r, "pixel_id") {
+            8001 => {
+                assert_eq!(r["affiliate_id"], 7);
+                assert_eq!(r["network_offer_payout_revenue_id"], 0);
+                assert!(
+                    payload.ends_with(&format!("&oid={}&payout=280", u(r, "network_offer_id"))),
+                    "{payload}"
+                );
+            }
+            8002 => {
+                assert_eq!(r["pixel_type"], "post_conversion");
+                assert_eq!(
+                    r["network_offer_payout_revenue_id"],
+                    if r["network_offer_id"] == a {
+                        upsell
+                    } else {
+                        upsell + 2
+                    }
+                );
+                assert!(payload.ends_with("&payout=232"), "{payload}");
+            }
+            _ => {
+                assert_eq!(r["delivery_method"], "html");
+                assert_eq!(r["affiliate_id"], 22);
+                assert_eq!(
+                    r["relationship"]["affiliate"]["name"],
+                    "Apex Health Partners"
+                );
+                assert!(payload.starts_with("<img src=\"https://pixel.apexhealth.test/fire?tid="));
+                assert_eq!(r["is_success"], true, "the browser fires html pixels");
+                assert_eq!(r["debug_information"], "");
+            }
+        }
+        if r["is_success"] == true {
+            assert_eq!((u(r, "failed_attempts"), u(r, "last_attempt")), (0, 0));
+        } else {
+            assert_eq!(u(r, "failed_attempts"), 3);
+            assert!(u(r, "last_attempt") > u(r, "timestamp"));
+            let debug = r["debug_information"].as_str().unwrap();
+            assert!(debug.starts_with(&format!("PostbackUrl: {payload}\n")));
+            assert!(
+                debug.contains("Status: 500") || debug.contains("deadline exceeded"),
+                "{debug}"
+            );
+        }
+    }
+    assert!(
+        rows.iter()
+            .any(|r| r["relationship"]["offer"]["name"] == "Tirzepatide")
+    );
+    assert!(rows.iter().any(|r| r["network_offer_id"] == b));
+
+    // The same request gives the same rows.
+    assert_eq!(c.report(report_body(&[])).await, rows);
+    // A time window narrows to the rows inside it.
+    let mut narrow = report_body(&[]);
+    narrow["from"] = json!("2024-02-07 06:00:00");
+    narrow["to"] = json!("2024-02-07 17:59:59");
+    let inside = c.report(narrow).await;
+    let expect: Vec<&Value> = rows
+        .iter()
+        .filter(|r| (1_707_285_600..=1_707_328_799).contains(&u(r, "timestamp")))
+        .collect();
+    assert_eq!(inside.iter().collect::<Vec<_>>(), expect);
+
+    // A new postback of one offer adds rows for that offer only.
+    c.create_partner_pixel(partner_pixel_body(1, a, "specific"))
+        .await;
+    let more = c.report(report_body(&[])).await;
+    let new: Vec<&Value> = more.iter().filter(|r| u(r, "pixel_id") > 8004).collect();
+    assert_eq!(new.len(), 6);
+    assert!(
+        new.iter()
+            .all(|r| r["network_offer_id"] == a && r["affiliate_id"] == 1)
+    );
+
+    // Bad bodies.
+    for (body, needle) in [
+        (
+            without(report_body(&[]), "timezone_id"),
+            "timezone_id is required",
+        ),
+        (without(report_body(&[]), "from"), "from is required"),
+        (
+            json!({"timezone_id": 90, "from": "07/02/2024", "to": "2024-02-08"}),
+            "YYYY-mm-DD",
+        ),
+        (
+            json!({"timezone_id": 90, "from": "2024-02-08", "to": "2024-02-07"}),
+            "before",
+        ),
+        (report_body(&[("campaign", "1")]), "resource_type"),
+        (
+            report_body(&[("delivery_status", "pending")]),
+            "success or failure",
+        ),
+        (
+            json!({"timezone_id": 90, "from": "2024-02-07", "to": "2024-02-08", "format": "csv"}),
+            "format",
+        ),
+    ] {
+        let r = c
+            .net(
+                Method::POST,
+                "/v1/networks/reporting/affiliate/pixels",
+                Some(body.clone()),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{body}");
+        assert!(r.error().contains(needle), "{body}: {}", r.error());
+    }
+    // Reports are reads.
+    assert!(
+        c.log()
+            .iter()
+            .filter(|r| r.path.starts_with("/v1/networks/reporting/"))
+            .all(|r| !r.is_write())
+    );
+}
+
+#[tokio::test]
+async fn postback_report_filters_or_within_a_type_and_across_types() {
+    let c = ctx();
+    let a = c.create(offer_body("Semaglutide")).await;
+    let b = c.create(offer_body("Tirzepatide")).await;
+    c.handle.sandbox().set_postback_volume(20);
+    let a_id = a;
+    let (a, b) = (a.to_string(), b.to_string());
+    let all = c.report(report_body(&[])).await;
+    assert_eq!(all.len(), 2 * 2 * 3 * 20);
+    let count = |f: &dyn Fn(&Value) -> bool| all.iter().filter(|r| f(r)).count();
+
+    let only_a = c.report(report_body(&[("offer", &a)])).await;
+    assert_eq!(only_a.len(), count(&|r| r["network_offer_id"] == a_id));
+    assert_eq!(only_a.len(), all.len() / 2);
+    // Same type: OR.
+    assert_eq!(
+        c.report(report_body(&[("offer", &a), ("offer", &b)])).await,
+        all
+    );
+    let apex = c.report(report_body(&[("affiliate", "22")])).await;
+    assert_eq!(apex.len(), count(&|r| r["affiliate_id"] == 22));
+    assert!(apex.iter().all(|r| r["delivery_method"] == "html"));
+    assert_eq!(
+        c.report(report_body(&[("affiliate", "22"), ("affiliate", "7")]))
+            .await,
+        all
+    );
+    // Different types: AND.
+    let a_and_7 = c
+        .report(report_body(&[("offer", &a), ("affiliate", "7")]))
+        .await;
+    assert_eq!(
+        a_and_7.len(),
+        count(&|r| r["network_offer_id"] == a_id && r["affiliate_id"] == 7)
+    );
+    assert!(!a_and_7.is_empty());
+    let failures = c
+        .report(report_body(&[("delivery_status", "failure")]))
+        .await;
+    assert_eq!(failures.len(), count(&|r| r["is_success"] == false));
+    assert!(
+        !failures.is_empty(),
+        "about 1 in 8 postback deliveries fail"
+    );
+    assert!(failures.len() < all.len() / 4);
+    assert!(
+        c.report(report_body(&[
+            ("delivery_status", "failure"),
+            ("affiliate", "22")
+        ]))
+        .await
+        .is_empty(),
+        "html pixels never fail, and the filters are ANDed"
+    );
+    assert_eq!(
+        c.report(report_body(&[
+            ("delivery_status", "failure"),
+            ("delivery_status", "success")
+        ]))
+        .await,
+        all
+    );
+    assert!(
+        c.report(report_body(&[("offer", "999999")]))
+            .await
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn postback_report_caps_at_1000_and_the_export_has_every_row() {
+    let c = ctx();
+    c.create(offer_body("Semaglutide")).await;
+    c.create(offer_body("Tirzepatide")).await;
+    c.handle.sandbox().set_postback_volume(200);
+    let total = 2 * 2 * 3 * 200;
+
+    let capped = c.report(report_body(&[])).await;
+    assert_eq!(capped.len(), 1000);
+
+    let mut body = report_body(&[]);
+    body["format"] = json!("json");
+    let (ty, text) = c.export(body.clone()).await;
+    assert_eq!(ty, "application/x-ndjson");
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        lines.len(),
+        total,
+        "newline-delimited, one row per line, uncapped"
+    );
+    assert_eq!(
+        lines[..1000],
+        capped[..],
+        "the report holds the first 1000 rows"
+    );
+    let times: Vec<u64> = lines.iter().map(|r| u(r, "timestamp")).collect();
+    assert!(times.windows(2).all(|w| w[0] <= w[1]));
+    assert_eq!(c.export(body.clone()).await.1, text, "deterministic");
+
+    body["format"] = json!("csv");
+    let (ty, csv) = c.export(body.clone()).await;
+    assert!(ty.starts_with("text/csv"), "{ty}");
+    let records = csv_records(&csv);
+    assert_eq!(records.len(), total + 1, "a header and every row");
+    assert_eq!(records[0][0], "network_id");
+    assert!(records[0].contains(&"transaction_id".to_owned()));
+    let tx = records[0]
+        .iter()
+        .position(|h| h == "transaction_id")
+        .unwrap();
+    let debug = records[0]
+        .iter()
+        .position(|h| h == "debug_information")
+        .unwrap();
+    assert!(records[1..].iter().all(|r| r.len() == records[0].len()));
+    for (record, row) in records[1..].iter().zip(&lines) {
+        assert_eq!(record[tx], row["transaction_id"].as_str().unwrap());
+        assert_eq!(record[debug], row["debug_information"].as_str().unwrap());
+    }
+
+    // Filters apply to the export too, and below the cap both agree.
+    let mut failures = report_body(&[("delivery_status", "failure"), ("affiliate", "7")]);
+    let reported = c.report(failures.clone()).await;
+    assert!(!reported.is_empty() && reported.len() < 1000);
+    failures["format"] = json!("json");
+    assert_eq!(c.export(failures).await.1.lines().count(), reported.len());
+
+    // The export needs a format.
+    let r = c
+        .net(
+            Method::POST,
+            "/v1/networks/reporting/affiliate/pixels/export",
+            Some(report_body(&[])),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.error().contains("format"));
+    let exports: Vec<LoggedRequest> = c
+        .log()
+        .into_iter()
+        .filter(|r| r.path.ends_with("/export"))
+        .collect();
+    assert_eq!(exports.len(), 5);
+    assert!(exports.iter().all(|r| !r.is_write()));
+}

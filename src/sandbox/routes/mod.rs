@@ -19,6 +19,7 @@ mod network_offer_patch;
 mod network_offer_urls;
 mod network_offers;
 mod network_pixels;
+mod network_reporting;
 mod network_tracking;
 mod network_uploads;
 mod web;
@@ -51,6 +52,7 @@ pub(crate) fn router(sandbox: Sandbox) -> Router {
         .merge(network_uploads::routes())
         .merge(network_tracking::routes())
         .merge(network_pixels::routes())
+        .merge(network_reporting::routes())
         .merge(meta::routes())
         .merge(control::routes())
         .merge(web::routes())

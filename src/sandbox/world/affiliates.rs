@@ -111,6 +111,19 @@ impl Destination {
             .get(&id)
             .is_some_and(|a| a.get("account_status") == Some(&json!("active")))
     }
+
+    /// The short affiliate object of a postback report row (seed 002).
+    pub fn affiliate_summary(&self, id: u64) -> Value {
+        let a = self.affiliates.get(&id);
+        let get = |k: &str, default: Value| a.and_then(|a| a.get(k)).cloned().unwrap_or(default);
+        json!({
+            "network_affiliate_id": id,
+            "network_id": self.network_id,
+            "name": get("name", json!("")),
+            "account_status": get("account_status", json!("")),
+            "network_traffic_source_id": get("network_traffic_source_id", json!(0)),
+        })
+    }
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ mod body;
 pub(crate) mod bulk_patch;
 pub(crate) mod creatives;
 pub(crate) mod custom_payouts;
+pub(crate) mod delivery_log;
 mod destination;
 pub(crate) mod links;
 mod media;
@@ -94,6 +95,9 @@ pub(crate) struct World {
     pub clock: Clock,
     pub destination: Destination,
     pub sources: BTreeMap<String, Source>,
+    /// Deliveries per partner postback per offer per day in the synthetic
+    /// delivery log (`delivery_log.rs`).
+    pub postback_volume: u32,
 }
 
 impl World {
@@ -171,6 +175,7 @@ impl World {
                 clock,
                 destination,
                 sources,
+                postback_volume: delivery_log::DEFAULT_VOLUME,
             },
             problems,
         )
