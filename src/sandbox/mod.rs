@@ -37,6 +37,7 @@ mod web;
 mod world;
 
 use std::collections::HashMap;
+use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -114,6 +115,8 @@ struct Inner {
     web: WebFiles,
     /// Paths of the web host, asset and root icon downloads, in order.
     web_log: Mutex<Vec<String>>,
+    /// `/v1/networks/reporting/*` requests being answered (see `pipeline.rs`).
+    reports_in_flight: AtomicUsize,
 }
 
 /// Locks a mutex, ignoring poisoning: every critical section leaves the data
@@ -179,6 +182,7 @@ impl Sandbox {
                 epoch: tokio::time::Instant::now(),
                 web,
                 web_log: Mutex::new(Vec::new()),
+                reports_in_flight: AtomicUsize::new(0),
             }),
         }
     }

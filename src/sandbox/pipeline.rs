@@ -9,6 +9,7 @@
 //! 4. the customer's rate-limit bucket -> 429 `Too Many Requests` when exhausted;
 //! 5. realm: an Affiliate key on `/v1/networks/...` (or the reverse) -> 403 `Out of
 //!    realm` (authentication.mdx); `/v1/advertisers` and `/v1/partners` have no keys here;
+//!    then the concurrency cap of `/v1/networks/reporting/*` -> 429 (below);
 //! 6. `error_rate` fault -> 500 `internal error`, before any effect;
 //! 7. a body that is not JSON -> 400;
 //! 8. the route, with the caller and the parsed body in request extensions;
@@ -16,6 +17,16 @@
 //!
 //! Every response after step 2 carries `X-RateLimit-Limit`/`X-RateLimit-Remaining`
 //! and no `Retry-After` (Everflow documents none). Every request is logged.
+//!
+//! "The `/v1/networks/reporting/*` endpoints allow a maximum of 10 concurrent
+//! requests. Additional concurrent requests will return an error"
+//! (rate-limiting.mdx). A reporting request holds one of 10 slots from its
+//! arrival (before the latency sleep, which stands for the time it takes)
+//! until its response; one that finds them all taken gets 429 `Too Many
+//! Requests` (the docs name no status; 429 is their status for limits) and
+//! takes none.
+
+use std::sync::atomic::Ordering;
 
 use axum::body::{Body, to_bytes};
 use axum::extract::{ConnectInfo, Request, State};
@@ -33,6 +44,38 @@ use super::{KeyOwner, Sandbox, lock};
 
 /// Bodies above this are refused (temp uploads of base64 images are the largest).
 const MAX_BODY: usize = 32 * 1024 * 1024;
+
+/// rate-limiting.mdx: at most 10 concurrent `/v1/networks/reporting/*` requests.
+pub(crate) const MAX_CONCURRENT_REPORTS: usize = 10;
+
+/// One of the reporting slots, given back when dropped.
+struct ReportSlot(Sandbox);
+
+impl ReportSlot {
+    /// A slot for a reporting path: `None` for other paths, `Some(Err(()))`
+    /// when all are taken.
+    fn take(sb: &Sandbox, path: &str) -> Option<Result<ReportSlot, ()>> {
+        if !path.starts_with("/v1/networks/reporting/") {
+            return None;
+        }
+        let taken =
+            sb.inner
+                .reports_in_flight
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                    (n < MAX_CONCURRENT_REPORTS).then_some(n + 1)
+                });
+        Some(taken.map(|_| ReportSlot(sb.clone())).map_err(|_| ()))
+    }
+}
+
+impl Drop for ReportSlot {
+    fn drop(&mut self) {
+        self.0
+            .inner
+            .reports_in_flight
+            .fetch_sub(1, Ordering::SeqCst);
+    }
+}
 
 /// The caller of a `/v1` request, for the routes.
 #[derive(Clone, Debug)]
@@ -83,6 +126,8 @@ pub(crate) async fn v1(State(sb): State<Sandbox>, req: Request, next: Next) -> R
     if path != "/v1" && !path.starts_with("/v1/") {
         return next.run(req).await;
     }
+    // Held until this function returns, i.e. until the response is made.
+    let report_slot = ReportSlot::take(&sb, &path);
     let latency = lock(&sb.inner.faults).latency;
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
@@ -161,6 +206,13 @@ pub(crate) async fn v1(State(sb): State<Sandbox>, req: Request, next: Next) -> R
     }
     if !realm_allows(&path, &owner) {
         return respond(entry, error_response(StatusCode::FORBIDDEN, "Out of realm"));
+    }
+    if let Some(Err(())) = report_slot {
+        let message = format!(
+            "Too Many Requests: at most {MAX_CONCURRENT_REPORTS} concurrent reporting requests"
+        );
+        let resp = error_response(StatusCode::TOO_MANY_REQUESTS, &message);
+        return respond(entry, resp);
     }
     let drop_if_write = match lock(&sb.inner.faults).roll() {
         Decision::Error500 => {

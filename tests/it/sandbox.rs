@@ -4301,3 +4301,36 @@ async fn postback_report_caps_at_1000_and_the_export_has_every_row() {
     assert_eq!(exports.len(), 5);
     assert!(exports.iter().all(|r| !r.is_write()));
 }
+
+#[tokio::test]
+async fn reporting_allows_10_requests_at_a_time() {
+    let c = ctx();
+    c.handle.sandbox().set_latency(Duration::from_millis(1500));
+    let url = format!("{}/v1/networks/reporting/affiliate/pixels", c.handle.url());
+    let tasks: Vec<_> = (0..12)
+        .map(|_| {
+            let (client, url, key) = (c.client.clone(), url.clone(), c.network_key.clone());
+            tokio::spawn(async move {
+                client
+                    .post(url)
+                    .header("X-Eflow-API-Key", key)
+                    .json(&report_body(&[]))
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.push(t.await.unwrap().as_u16());
+    }
+    statuses.sort_unstable();
+    assert_eq!(statuses, [[200; 10].as_slice(), &[429, 429]].concat());
+    // The slots come back, and other endpoints never counted.
+    c.handle.sandbox().set_latency(Duration::ZERO);
+    assert!(c.report(report_body(&[])).await.is_empty());
+    let refused: Vec<LoggedRequest> = c.log().into_iter().filter(|r| r.status == 429).collect();
+    assert_eq!(refused.len(), 2);
+}

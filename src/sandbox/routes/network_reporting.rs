@@ -2,8 +2,9 @@
 //! /v1/networks/reporting/affiliate/pixels` answers `{"pixels": [rows]}`, at
 //! most 1000; `POST /v1/networks/reporting/affiliate/pixels/export` takes the
 //! same body plus `format` and streams every row, as CSV with a header line or
-//! as newline-delimited JSON. Both are reads (`log.rs`). The rows come from
-//! the synthetic delivery log of `world/delivery_log.rs`.
+//! as newline-delimited JSON. Both are reads (`log.rs`), and the pipeline
+//! holds `/v1/networks/reporting/*` to 10 requests at a time. The rows come
+//! from the synthetic delivery log of `world/delivery_log.rs`.
 //!
 //! Seed 002: "If there are more than 1000 postbacks for the period / filters
 //! requested, they will not be returned". Whether that means none or only the
