@@ -2,11 +2,15 @@
 //! offersync at it.
 //!
 //! A fixture file holds one destination network (its Network API key, advertisers,
-//! tracking domains, optionally offers that already exist) and the source networks
-//! (an Affiliate API key each, our affiliate id there, and the offers as the
-//! Affiliate API shows them). Landing pages are sandbox-only data: they feed the
-//! tracking links of `GET /v1/affiliates/offers/{id}/url/{urlId}` and are never
-//! returned as fields. The built-in set is `fixtures/builtin.json`.
+//! tracking domains, affiliates, optionally offers and partner postbacks that
+//! already exist) and the source networks (an Affiliate API key each, our
+//! affiliate id there, optionally other affiliates with their own keys, and the
+//! offers as the Affiliate API shows them). Landing pages are sandbox-only data:
+//! they feed the tracking links of `GET /v1/affiliates/offers/{id}/url/{urlId}`
+//! and are never returned as fields. The built-in set is `fixtures/builtin.json`:
+//! iScale (7001) with affiliates 1, 7 and 22 and four global partner postbacks
+//! (one html, one inactive); `trimrx` (us: 42, and affiliate 58) and
+//! `directmeds` (us: 77).
 //!
 //! Source offers are written in the affiliate view of LIVE `offersrunnable`;
 //! fields left out get their proto3 default when the sandbox loads them, and the

@@ -184,7 +184,7 @@ pub(crate) fn parse_report(body: Option<&Value>, export: bool) -> Result<ReportQ
     }
     if to.div_euclid(DAY) - from.div_euclid(DAY) >= MAX_DAYS {
         return Err(bad(format!(
-            "from and to may be at most {MAX_DAYS} days apart in the sandbox"
+            "a report covers at most {MAX_DAYS} days in the sandbox"
         )));
     }
     let format = if export {
