@@ -13,15 +13,18 @@ use std::collections::BTreeMap;
 
 use crate::destination::iscale::{self, TempFile};
 use crate::everflow::ApiError;
+use crate::everflow::affiliate::{AffiliateApi, PixelView};
 use crate::everflow::network::{CreativeView, Live, LiveOffer, NetworkApi, RuleView, UrlView};
+use crate::pixels;
 use crate::plan::fields::{FieldValue, Fields, combined_fingerprint, field_fingerprints};
 use crate::plan::flatten::{
-    creative_fields, offer_fields, rule_fields, targeting_fields, thumbnail_fields,
-    thumbnail_source, url_fields,
+    configured_token_fields, creative_fields, offer_fields, pixel_fields, rule_fields,
+    targeting_fields, thumbnail_fields, thumbnail_source, url_fields,
 };
 use crate::plan::{Action, Address, Change, ResourceId, Target};
 use crate::planner::{OfferWork, Planned};
-use crate::render::{CreativeContent, CreativeSpec, OfferSpec, RuleSpec, ThumbnailSpec};
+use crate::render::{CreativeContent, CreativeSpec, OfferSpec, PixelSpec, RuleSpec, ThumbnailSpec};
+use crate::secret::SecretHasher;
 use crate::state::{ManagedOffer, OfferState, ResourceRecord, UrlMapping};
 use crate::thumbnail::{self, FetchLimits, Fetcher, ThumbnailSource};
 use crate::workspace::{Clients, Workspace};
@@ -82,6 +85,14 @@ pub async fn apply(
         return report;
     };
     let fetcher = Fetcher::new(FetchLimits::default());
+    let Some(hasher) = ws
+        .settings
+        .iscale
+        .as_ref()
+        .map(|iscale| SecretHasher::new(&iscale.api_key))
+    else {
+        return report;
+    };
     let mut tracking_domain = None;
     let changes = &planned.plan.changes;
     let mut start = 0;
@@ -93,8 +104,41 @@ pub async fn apply(
                 .take_while(|change| &change.address == address)
                 .count();
         let group = &changes[start..end];
+        if address.is_network() {
+            for change in group {
+                match apply_token(ws, api, &hasher, change).await {
+                    Ok(applied) => {
+                        progress(&applied);
+                        report.applied.push(applied);
+                    }
+                    Err(error) => {
+                        report.failure = Some(error);
+                        return report;
+                    }
+                }
+            }
+            start = end;
+            continue;
+        }
         let work = &planned.offers[address];
-        let mut run = OfferRun::new(ws, api, &fetcher, &mut tracking_domain, address, work);
+        let mut run = OfferRun {
+            ws,
+            api,
+            source: clients.sources.get(&address.network),
+            fetcher: &fetcher,
+            hasher: &hasher,
+            tracking_domain: &mut tracking_domain,
+            address,
+            work,
+            state: work.state.clone(),
+            events: work
+                .live
+                .as_ref()
+                .map(iscale::event_ids)
+                .filter(|events| !events.is_empty()),
+            url_ids: work.url_ids.clone(),
+            thumbnail_done: false,
+        };
         for change in group {
             match run.apply(change, group).await {
                 Ok(applied) => {
@@ -120,11 +164,56 @@ pub async fn apply(
     report
 }
 
+/// Sets a network's advertiser verification token (bulk PATCH) and records it.
+async fn apply_token(
+    ws: &Workspace,
+    api: &NetworkApi,
+    hasher: &SecretHasher,
+    change: &Change,
+) -> Result<Applied, ApplyError> {
+    let address = &change.address;
+    let other = |message: String| ApplyError::Other {
+        address: address.clone(),
+        resource: change.resource.clone(),
+        message,
+    };
+    let Target::Token(token) = &change.target else {
+        return Err(other(
+            "a network-level change must set the token".to_owned(),
+        ));
+    };
+    let advertiser_id = ws.settings.network(&address.network).advertiser_id;
+    api.set_verification_token(advertiser_id, token)
+        .await
+        .map_err(|source| ApplyError::Api {
+            address: address.clone(),
+            resource: change.resource.clone(),
+            source: Box::new(source),
+        })?;
+    let record = record_of(None, &configured_token_fields(token, hasher), [], None);
+    ws.store
+        .save_advertiser(&address.network, &record)
+        .map_err(|source| ApplyError::Record {
+            address: address.clone(),
+            source,
+        })?;
+    Ok(Applied {
+        address: address.clone(),
+        resource: change.resource.clone(),
+        action: change.action,
+        destination_id: advertiser_id,
+        notes: Vec::new(),
+    })
+}
+
 /// Applying the changes of one source offer.
 struct OfferRun<'a> {
     ws: &'a Workspace,
     api: &'a NetworkApi,
+    /// The source network's Affiliate API, where the offer's pixels live.
+    source: Option<&'a AffiliateApi>,
     fetcher: &'a Fetcher,
+    hasher: &'a SecretHasher,
     tracking_domain: &'a mut Option<u64>,
     address: &'a Address,
     work: &'a OfferWork,
@@ -138,33 +227,6 @@ struct OfferRun<'a> {
 }
 
 impl<'a> OfferRun<'a> {
-    fn new(
-        ws: &'a Workspace,
-        api: &'a NetworkApi,
-        fetcher: &'a Fetcher,
-        tracking_domain: &'a mut Option<u64>,
-        address: &'a Address,
-        work: &'a OfferWork,
-    ) -> Self {
-        let events = work
-            .live
-            .as_ref()
-            .map(iscale::event_ids)
-            .filter(|events| !events.is_empty());
-        Self {
-            ws,
-            api,
-            fetcher,
-            tracking_domain,
-            address,
-            work,
-            state: work.state.clone(),
-            events,
-            url_ids: work.url_ids.clone(),
-            thumbnail_done: false,
-        }
-    }
-
     async fn apply(
         &mut self,
         change: &Change,
@@ -178,6 +240,11 @@ impl<'a> OfferRun<'a> {
             Target::Rule(spec) => self.apply_rule(change, spec).await.map(|a| vec![a]),
             Target::Creative(spec) => self.apply_creative(change, spec).await.map(|a| vec![a]),
             Target::Targeting(spec) => self.apply_targeting(change, spec).await.map(|a| vec![a]),
+            Target::Pixel(spec) => self.apply_pixel(change, spec).await.map(|a| vec![a]),
+            Target::Token(_) => Err(self.other(
+                change,
+                "the token belongs to the network, not an offer".to_owned(),
+            )),
             Target::Delete => self.delete(change).await.map(|applied| vec![applied]),
         }
     }
@@ -558,7 +625,62 @@ impl<'a> OfferRun<'a> {
         Ok(self.applied(change, id, Vec::new()))
     }
 
-    /// Marks a URL, rule or creative deleted and forgets it.
+    /// Creates or repairs (full PUT, never a second POST) a pixel in the source network.
+    async fn apply_pixel(
+        &mut self,
+        change: &Change,
+        spec: &PixelSpec,
+    ) -> Result<Applied, ApplyError> {
+        let source = self.source_api(change)?;
+        let mut spec = spec.clone();
+        if let (Some(name), None) = (spec.event.clone(), spec.event_id) {
+            spec.event_id = Some(self.event_id(change, &name).await?);
+        }
+        let url = spec.postback_url().ok_or_else(|| {
+            self.other(change, "the pixel's iScale event id is unknown".to_owned())
+        })?;
+        let live = change
+            .destination_id
+            .map(|id| self.live_of(change, &self.work.live_pixels, id, pixel_id))
+            .transpose()?;
+        let body = pixels::pixel_body(
+            self.address.source_offer_id.0,
+            spec.pixel_type,
+            spec.source_event_id,
+            &url,
+            live,
+        );
+        let written = match live {
+            None => source.create_pixel(&body).await,
+            Some(live) => {
+                source
+                    .replace_pixel(live.view.network_pixel_id, &body)
+                    .await
+            }
+        }
+        .map_err(|source| self.api_error(change, source))?;
+        let id = written.view.network_pixel_id;
+        let record = record_of(Some(id), &pixel_fields(&spec, self.hasher), [], None);
+        self.state_mut(change)?
+            .pixels
+            .insert(spec.key.clone(), record);
+        self.save_state()?;
+        Ok(self.applied(change, id, Vec::new()))
+    }
+
+    fn source_api(&self, change: &Change) -> Result<&'a AffiliateApi, ApplyError> {
+        self.source.ok_or_else(|| {
+            self.other(
+                change,
+                format!(
+                    "no API key for the source network `{}`",
+                    self.address.network
+                ),
+            )
+        })
+    }
+
+    /// Marks a URL, rule or creative deleted (a pixel inactive) and forgets it.
     async fn delete(&mut self, change: &Change) -> Result<Applied, ApplyError> {
         let id = self.destination_id(change)?;
         match &change.resource {
@@ -586,6 +708,15 @@ impl<'a> OfferRun<'a> {
                     .await
                     .map_err(|source| self.api_error(change, source))?;
                 self.state_mut(change)?.creatives.remove(source_id);
+            }
+            ResourceId::Pixel(key) => {
+                let source = self.source_api(change)?;
+                let live = self.live_of(change, &self.work.live_pixels, id, pixel_id)?;
+                source
+                    .replace_pixel(id, &pixels::deactivate_body(live))
+                    .await
+                    .map_err(|source| self.api_error(change, source))?;
+                self.state_mut(change)?.pixels.remove(key);
             }
             other => return Err(self.other(change, format!("{other} cannot be deleted"))),
         }
@@ -768,6 +899,10 @@ impl<'a> OfferRun<'a> {
             source,
         }
     }
+}
+
+fn pixel_id(view: &PixelView) -> u64 {
+    view.network_pixel_id
 }
 
 fn url_id(view: &UrlView) -> u64 {

@@ -40,6 +40,12 @@ pub enum Command {
     Apply(ApplyArgs),
     /// Check desired files and settings without calling any API.
     Validate,
+    /// Check live state of every managed offer, across iScale and the source networks.
+    Verify(VerifyArgs),
+    /// Postback health: iScale's postback deliveries on managed offers.
+    Postbacks(PostbacksArgs),
+    /// First-time configuration: keys, ids, advertisers, token, tracking domain.
+    Setup(SetupArgs),
     /// Write the JSON Schema of desired files to schemas/.
     Schema(SchemaArgs),
     /// The runbook's name for a full sync of offers: `apply`.
@@ -48,6 +54,8 @@ pub enum Command {
     SyncLinks(ApplyArgs),
     /// The runbook's name for syncing custom payout rules only: `apply --only rules`.
     SyncRules(ApplyArgs),
+    /// The runbook's name for syncing postback pixels only: `apply --only postbacks`.
+    SyncPostbacks(ApplyArgs),
     /// Run the built-in Everflow simulator on loopback.
     Sandbox(SandboxArgs),
     /// The whole job on the built-in simulator, in a temporary workspace.
@@ -66,7 +74,7 @@ pub struct ScopeArgs {
     pub offers: Vec<Address>,
 
     /// Only these kinds of resources (comma-separated): offer, urls, creatives,
-    /// targeting, rules.
+    /// targeting, rules, postbacks.
     #[arg(long, value_enum, value_delimiter = ',', value_name = "KINDS")]
     pub only: Vec<ResourceKind>,
 }
@@ -93,6 +101,76 @@ pub struct ApplyArgs {
     /// Apply without asking (for CI and scripts).
     #[arg(long)]
     pub auto_approve: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Only this network (repeatable).
+    #[arg(long = "network", value_name = "NAME")]
+    pub networks: Vec<String>,
+
+    /// Only this offer, as NETWORK/ID (repeatable).
+    #[arg(long = "offer", value_name = "NETWORK/ID", value_parser = parse_address)]
+    pub offers: Vec<Address>,
+}
+
+#[derive(Debug, Args)]
+pub struct SetupArgs {
+    /// A source network to set up, named like its desired file (repeatable; asked at a
+    /// terminal). Its key comes from `{NAME}_API_KEY` or the terminal.
+    #[arg(long = "network", value_name = "NAME")]
+    pub networks: Vec<String>,
+
+    /// The iScale advertiser that owns a network's offers, as NAME=ID (repeatable).
+    #[arg(long = "advertiser", value_name = "NAME=ID", value_parser = parse_pair)]
+    pub advertisers: Vec<(String, u64)>,
+
+    /// The tracking domain postbacks go to; discovered with a tracking link when not given.
+    #[arg(long, value_name = "HOST")]
+    pub tracking_domain: Option<String>,
+
+    /// The iScale affiliate the discovery tracking link is made for (the runbook uses 1).
+    #[arg(long, default_value_t = 1)]
+    pub link_affiliate_id: u64,
+
+    /// Update offersync's settings in an existing .env.local (other lines are kept).
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PostbacksArgs {
+    #[command(subcommand)]
+    pub command: PostbacksCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PostbacksCommand {
+    /// Deliveries and failures per managed offer, and the affiliates with postbacks there.
+    Report(ReportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// First day (YYYY-MM-DD, or YYYY-MM-DD HH:MM:SS).
+    #[arg(long, value_parser = parse_date)]
+    pub from: String,
+
+    /// Last day (YYYY-MM-DD, or YYYY-MM-DD HH:MM:SS).
+    #[arg(long, value_parser = parse_date)]
+    pub to: String,
+
+    /// Only this network (repeatable).
+    #[arg(long = "network", value_name = "NAME")]
+    pub networks: Vec<String>,
+
+    /// Only this offer, as NETWORK/ID (repeatable).
+    #[arg(long = "offer", value_name = "NETWORK/ID", value_parser = parse_address)]
+    pub offers: Vec<Address>,
+
+    /// Everflow's timezone id for the days (67 is UTC).
+    #[arg(long, default_value_t = 67)]
+    pub timezone_id: u64,
 }
 
 #[derive(Debug, Args)]
@@ -129,6 +207,43 @@ pub struct SandboxArgs {
     pub affiliate_rate: u32,
 }
 
+/// `trimrx=13` -> (`trimrx`, 13).
+fn parse_pair(text: &str) -> Result<(String, u64), String> {
+    let (name, id) = text
+        .split_once('=')
+        .ok_or_else(|| format!("expected NAME=ID, got `{text}`"))?;
+    let id = id
+        .parse::<u64>()
+        .ok()
+        .filter(|&id| id > 0)
+        .ok_or_else(|| format!("the id in `{text}` must be a positive integer"))?;
+    Ok((name.to_owned(), id))
+}
+
+/// A reporting date: `YYYY-MM-DD` or `YYYY-MM-DD HH:MM:SS` (seed 002).
+fn parse_date(text: &str) -> Result<String, String> {
+    let digits =
+        |part: &str, len: usize| part.len() == len && part.bytes().all(|b| b.is_ascii_digit());
+    let (date, time) = text
+        .split_once(' ')
+        .map_or((text, None), |(d, t)| (d, Some(t)));
+    let date_ok = {
+        let parts: Vec<&str> = date.split('-').collect();
+        parts.len() == 3 && digits(parts[0], 4) && digits(parts[1], 2) && digits(parts[2], 2)
+    };
+    let time_ok = time.is_none_or(|time| {
+        let parts: Vec<&str> = time.split(':').collect();
+        parts.len() == 3 && parts.iter().all(|part| digits(part, 2))
+    });
+    if date_ok && time_ok {
+        Ok(text.to_owned())
+    } else {
+        Err(format!(
+            "expected YYYY-MM-DD or YYYY-MM-DD HH:MM:SS, got `{text}`"
+        ))
+    }
+}
+
 /// `trimrx/12` -> an address.
 fn parse_address(text: &str) -> Result<Address, String> {
     let (network, id) = text
@@ -156,6 +271,14 @@ mod tests {
     fn cli_is_well_formed() {
         use clap::CommandFactory;
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn dates_parse() {
+        assert!(parse_date("2026-11-01").is_ok());
+        assert!(parse_date("2026-11-01 13:05:00").is_ok());
+        assert!(parse_date("2026-11-1").is_err());
+        assert!(parse_date("yesterday").is_err());
     }
 
     #[test]

@@ -38,6 +38,11 @@ pub struct DesiredFile {
     /// otherwise. Default `require_approval`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub visibility: Option<Visibility>,
+    /// Whether offersync manages this network's postback pixels (and the advertiser's
+    /// verification token). Default true; needs `{NETWORK}_VERIFICATION_TOKEN` and
+    /// `ISCALE_TRACKING_DOMAIN`.
+    #[serde(default = "yes", skip_serializing_if = "Clone::clone")]
+    pub postbacks: bool,
     /// The source offers to carry. An offer removed from this list is paused in the
     /// destination, never deleted. `offers: []` is valid.
     #[serde(deserialize_with = "deserialize_offers")]
@@ -84,11 +89,11 @@ pub struct GeoConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub countries: Option<Vec<CountryCode>>,
     /// Whether to carry the source's region rules. Default true.
-    #[serde(default = "carry_regions", skip_serializing_if = "Clone::clone")]
+    #[serde(default = "yes", skip_serializing_if = "Clone::clone")]
     pub regions: bool,
 }
 
-fn carry_regions() -> bool {
+fn yes() -> bool {
     true
 }
 

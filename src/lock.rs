@@ -8,7 +8,6 @@
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
@@ -82,7 +81,7 @@ impl WorkspaceLock {
         let holder = Holder {
             pid: std::process::id(),
             host: hostname(),
-            started: utc_now(),
+            started: crate::timefmt::utc_now(),
             command: command.to_owned(),
         };
         file.set_len(0).map_err(io)?;
@@ -118,35 +117,6 @@ fn hostname() -> String {
         .filter(|name| !name.is_empty())
         .or_else(|| std::env::var("HOSTNAME").ok())
         .unwrap_or_else(|| "unknown host".to_owned())
-}
-
-/// Now as `YYYY-MM-DDTHH:MM:SSZ`.
-pub fn utc_now() -> String {
-    let secs = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_secs());
-    format_utc(secs)
-}
-
-/// Civil date from days since the epoch (Howard Hinnant's algorithm).
-fn format_utc(secs: u64) -> String {
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        (rem % 3600) / 60,
-        rem % 60
-    )
 }
 
 #[cfg(test)]
@@ -189,11 +159,5 @@ mod tests {
         .unwrap();
         let lock = WorkspaceLock::acquire(dir.path(), "apply").unwrap();
         assert_eq!(lock.taken_over, Some(dead));
-    }
-
-    #[test]
-    fn formats_dates() {
-        assert_eq!(format_utc(0), "1970-01-01T00:00:00Z");
-        assert_eq!(format_utc(1_795_000_000), "2026-11-18T11:06:40Z");
     }
 }

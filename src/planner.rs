@@ -11,23 +11,35 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::desired::{DesiredNetwork, OfferConfig, SourceOfferId};
 use crate::destination::iscale::{self, LiveDestination};
 use crate::everflow::ApiError;
+use crate::everflow::affiliate::{LivePixel, PixelView};
 use crate::everflow::network::{
-    CreativeView, Live, LiveCreative, LiveOffer, LiveRule, LiveUrl, RuleView, UrlView,
+    Advertiser, CreativeView, Live, LiveCreative, LiveOffer, LiveRule, LiveUrl, RuleView, UrlView,
 };
 use crate::plan::diff::{Applied, LiveState, ResourceInputs, Stop, diff_resource};
 use crate::plan::fields::Fields;
 use crate::plan::flatten::{
-    RuleNames, creative_fields, live_creative_fields, live_offer_fields, live_rule_fields,
-    live_thumbnail_fields, live_url_fields, offer_fields, rule_fields, targeting_fields,
-    thumbnail_fields, url_fields,
+    RuleNames, configured_token_fields, creative_fields, live_creative_fields, live_offer_fields,
+    live_pixel_fields, live_rule_fields, live_thumbnail_fields, live_url_fields, offer_fields,
+    pixel_fields, rule_fields, targeting_fields, thumbnail_fields, token_fields, url_fields,
 };
 use crate::plan::{Address, Change, Note, Plan, Reason, ResourceId, ResourceKind, Target};
 use crate::render::{
-    CountryTable, CreativeSpec, RenderInput, Rendered, RuleKey, RuleSpec, UrlSpec, render,
+    CountryTable, CreativeSpec, PixelSpec, PostbackTarget, RenderInput, Rendered, RuleKey,
+    RuleSpec, UrlSpec, render,
 };
+use crate::secret::SecretHasher;
 use crate::source::{Pulled, SourceSnapshot, pull_offer};
 use crate::state::{OfferState, ResourceRecord};
 use crate::workspace::{Clients, Workspace};
+
+const ALL_KINDS: [ResourceKind; 6] = [
+    ResourceKind::Offer,
+    ResourceKind::Urls,
+    ResourceKind::Creatives,
+    ResourceKind::Targeting,
+    ResourceKind::Rules,
+    ResourceKind::Postbacks,
+];
 
 /// Which networks, offers and kinds of resources a command works on (`--network`,
 /// `--offer`, `--only`).
@@ -52,14 +64,7 @@ impl Scope {
     /// The kinds in scope, every kind when none was named.
     pub fn kinds(&self) -> BTreeSet<ResourceKind> {
         if self.kinds.is_empty() {
-            [
-                ResourceKind::Offer,
-                ResourceKind::Urls,
-                ResourceKind::Creatives,
-                ResourceKind::Targeting,
-                ResourceKind::Rules,
-            ]
-            .into()
+            ALL_KINDS.into()
         } else {
             self.kinds.clone()
         }
@@ -67,7 +72,7 @@ impl Scope {
 
     /// Whether every kind is in scope (a run that may record the source as applied).
     pub fn is_complete(&self) -> bool {
-        self.kinds().len() == 5
+        self.kinds().len() == ALL_KINDS.len()
     }
 }
 
@@ -76,6 +81,8 @@ impl Scope {
 pub struct Planned {
     pub plan: Plan,
     pub offers: BTreeMap<Address, OfferWork>,
+    /// Each network's advertiser as read, where postbacks are managed.
+    pub advertisers: BTreeMap<String, Advertiser>,
     /// Whether every kind of resource was planned.
     pub complete: bool,
 }
@@ -92,6 +99,8 @@ pub struct OfferWork {
     pub live_urls: Vec<LiveUrl>,
     pub live_rules: Vec<LiveRule>,
     pub live_creatives: Vec<LiveCreative>,
+    /// Our pixels on this offer in its source network.
+    pub live_pixels: Vec<LivePixel>,
     /// Source URL id -> destination URL id, recorded or matched by name.
     pub url_ids: BTreeMap<u64, u64>,
 }
@@ -194,24 +203,44 @@ pub async fn plan(ws: &Workspace, clients: &Clients, scope: &Scope) -> Result<Pl
     }
 
     let mut live = refresh(ws, clients, &entries, &offers, &kinds).await?;
+    let mut pixels = source_pixels(clients, &entries, &kinds).await?;
+    let hasher = ws
+        .settings
+        .iscale
+        .as_ref()
+        .map(|iscale| SecretHasher::new(&iscale.api_key));
 
     let mut changes = Vec::new();
     let mut unchanged = 0;
     for (address, work) in &mut offers {
         attach_live(work, &mut live);
+        work.live_pixels = pixels.remove(address).unwrap_or_default();
         let stop_reason = stop_reasons
             .get(address)
             .copied()
             .unwrap_or(Reason::RemovedFromConfig);
-        let found = diff_offer(address, work, previous.get(address), stop_reason, &kinds);
+        let context = OfferContext {
+            previous: previous.get(address),
+            stop_reason,
+            kinds: &kinds,
+            hasher: hasher.as_ref(),
+        };
+        let found = diff_offer(address, work, &context);
         match found.is_empty() {
             true if work.live.is_some() => unchanged += 1,
             _ => changes.extend(found),
         }
     }
+    let mut advertisers = BTreeMap::new();
+    if let Some(hasher) = &hasher {
+        let (found, read) = diff_advertisers(ws, clients, &entries, &kinds, hasher).await?;
+        changes.extend(found);
+        advertisers = read;
+    }
     Ok(Planned {
         plan: Plan::new(changes, notes, unchanged),
         offers,
+        advertisers,
         complete: scope.is_complete(),
     })
 }
@@ -300,13 +329,26 @@ fn render_entry(
         .iscale
         .as_ref()
         .expect("settings for a desired network include iScale");
+    let settings = ws.settings.network(&network.name);
+    let postbacks = network
+        .file
+        .postbacks
+        .then(|| {
+            Some(PostbackTarget {
+                tracking_domain: iscale.tracking_domain.as_deref()?,
+                network_id: iscale.network_id,
+                token: settings.verification_token.as_ref()?,
+            })
+        })
+        .flatten();
     render(RenderInput {
-        network: ws.settings.network(&network.name),
+        network: settings,
         default_margin: iscale.margin,
         file: &network.file,
         offer: config,
         snapshot,
         countries,
+        postbacks,
     })
 }
 
@@ -387,14 +429,23 @@ fn attach_live(work: &mut OfferWork, live: &mut LiveDestination) {
     work.live_creatives = live.creatives.remove(&id).unwrap_or_default();
 }
 
-/// Every change one offer needs, in apply order.
-fn diff_offer(
-    address: &Address,
-    work: &mut OfferWork,
-    previous: Option<&Rendered>,
+/// What diffing one offer needs besides its work.
+struct OfferContext<'a> {
+    previous: Option<&'a Rendered>,
     stop_reason: Reason,
-    kinds: &BTreeSet<ResourceKind>,
-) -> Vec<Change> {
+    kinds: &'a BTreeSet<ResourceKind>,
+    /// Keyed digests for secret fields; present whenever iScale settings are.
+    hasher: Option<&'a SecretHasher>,
+}
+
+/// Every change one offer needs, in apply order.
+fn diff_offer(address: &Address, work: &mut OfferWork, context: &OfferContext<'_>) -> Vec<Change> {
+    let OfferContext {
+        previous,
+        stop_reason,
+        kinds,
+        ..
+    } = *context;
     let state = work.state.clone();
     let Some(rendered) = work.rendered.clone() else {
         // The offer stops: pause it; everything under it stays as it is.
@@ -445,6 +496,11 @@ fn diff_offer(
     if kinds.contains(&ResourceKind::Creatives) {
         changes.extend(diff_creatives(
             address, work, &rendered, previous, state_ref,
+        ));
+    }
+    if let (true, Some(hasher)) = (kinds.contains(&ResourceKind::Postbacks), context.hasher) {
+        changes.extend(diff_pixels(
+            address, work, &rendered, previous, state_ref, hasher,
         ));
     }
     if kinds.contains(&ResourceKind::Targeting) {
@@ -556,7 +612,7 @@ fn match_live<'l, T>(
     name: &str,
     claimed: &BTreeSet<u64>,
     id_of: impl Fn(&T) -> u64,
-    name_of: impl Fn(&T) -> &str,
+    name_of: impl Fn(&T) -> String,
 ) -> Option<&'l Live<T>> {
     match recorded {
         Some(id) => live.iter().find(|item| id_of(&item.view) == id),
@@ -585,14 +641,17 @@ fn known(id: u64, fields: Fields, status: &str) -> LiveState {
 struct Many<'a, S, V, K> {
     resource: fn(&K) -> ResourceId,
     key: fn(&S) -> K,
-    name: fn(&S) -> &str,
-    fields: fn(&S) -> Fields,
+    /// What a live object is found by when nothing was recorded for it.
+    name: fn(&S) -> String,
+    fields: &'a dyn Fn(&S) -> Fields,
     target: fn(&S) -> Target,
     live_id: fn(&V) -> u64,
-    live_name: fn(&V) -> &str,
+    live_name: fn(&V) -> String,
     /// The live object's fields and status, read through its record.
     live_state: &'a dyn Fn(&Live<V>, Option<&ResourceRecord>) -> LiveState,
     status_field: &'static str,
+    /// What that status field says once the resource is gone.
+    deleted: &'static str,
     /// Why a recorded resource is no longer wanted.
     removal_reason: &'a dyn Fn(&K) -> Reason,
 }
@@ -620,7 +679,7 @@ fn diff_many<S, V, K: Ord + Clone>(
         let found = match_live(
             live,
             record.and_then(|record| record.id),
-            (kind.name)(spec),
+            &(kind.name)(spec),
             &claimed,
             kind.live_id,
             kind.live_name,
@@ -663,6 +722,7 @@ fn diff_many<S, V, K: Ord + Clone>(
             stop: Stop::Delete {
                 reason: (kind.removal_reason)(key),
                 status_field: kind.status_field,
+                value: kind.deleted,
             },
         }));
     }
@@ -693,11 +753,11 @@ fn diff_urls(
     let kind = Many {
         resource: |id: &u64| ResourceId::Url(*id),
         key: |spec: &UrlSpec| spec.source_url_id,
-        name: |spec: &UrlSpec| &spec.name,
-        fields: url_fields,
+        name: |spec: &UrlSpec| spec.name.clone(),
+        fields: &url_fields,
         target: |spec: &UrlSpec| Target::Url(spec.clone()),
         live_id: |view: &UrlView| view.network_offer_url_id,
-        live_name: |view: &UrlView| &view.name,
+        live_name: |view: &UrlView| view.name.clone(),
         live_state: &|live: &LiveUrl, _| {
             known(
                 live.view.network_offer_url_id,
@@ -706,6 +766,7 @@ fn diff_urls(
             )
         },
         status_field: "url_status",
+        deleted: "deleted",
         removal_reason: &removal_reason,
     };
     diff_many(
@@ -754,13 +815,14 @@ fn diff_rules(
     let kind = Many {
         resource: |key: &String| ResourceId::Rule(RuleKey(key.clone())),
         key: |spec: &RuleSpec| spec.key.0.clone(),
-        name: |spec: &RuleSpec| &spec.name,
-        fields: rule_fields,
+        name: |spec: &RuleSpec| spec.name.clone(),
+        fields: &rule_fields,
         target: |spec: &RuleSpec| Target::Rule(spec.clone()),
         live_id: |view: &RuleView| view.network_custom_payout_revenue_setting_id,
-        live_name: |view: &RuleView| &view.name,
+        live_name: |view: &RuleView| view.name.clone(),
         live_state: &live_state,
         status_field: "custom_setting_status",
+        deleted: "deleted",
         removal_reason: &|_| Reason::SourceChanged,
     };
     diff_many(
@@ -799,13 +861,14 @@ fn diff_creatives(
     let kind = Many {
         resource: |id: &u64| ResourceId::Creative(*id),
         key: |spec: &CreativeSpec| spec.source_creative_id,
-        name: |spec: &CreativeSpec| &spec.name,
-        fields: creative_fields,
+        name: |spec: &CreativeSpec| spec.name.clone(),
+        fields: &creative_fields,
         target: |spec: &CreativeSpec| Target::Creative(spec.clone()),
         live_id: |view: &CreativeView| view.network_offer_creative_id,
-        live_name: |view: &CreativeView| &view.name,
+        live_name: |view: &CreativeView| view.name.clone(),
         live_state: &live_state,
         status_field: "creative_status",
+        deleted: "deleted",
         removal_reason: &|_| Reason::SourceChanged,
     };
     diff_many(
@@ -817,6 +880,169 @@ fn diff_creatives(
         &work.live_creatives,
     )
     .0
+}
+
+fn diff_pixels(
+    address: &Address,
+    work: &OfferWork,
+    rendered: &Rendered,
+    previous: Option<&Rendered>,
+    state: Option<&OfferState>,
+    hasher: &SecretHasher,
+) -> Vec<Change> {
+    // `postbacks: false`: the pixels are the operator's to manage; leave them alone.
+    if rendered.pixels.is_empty() {
+        return Vec::new();
+    }
+    // Event pixels report iScale's event id: known once the iScale offer exists.
+    let events = work
+        .live
+        .as_ref()
+        .map(iscale::event_ids)
+        .unwrap_or_default();
+    let resolve = |pixels: &[PixelSpec]| -> Vec<PixelSpec> {
+        pixels
+            .iter()
+            .cloned()
+            .map(|mut pixel| {
+                pixel.event_id = pixel
+                    .event
+                    .as_ref()
+                    .and_then(|name| events.get(name).copied());
+                pixel
+            })
+            .collect()
+    };
+    let wanted = resolve(&rendered.pixels);
+    let before = previous.map(|old| resolve(&old.pixels));
+    let fields = |spec: &PixelSpec| pixel_fields(spec, hasher);
+    let live_state = |pixel: &LivePixel, _: Option<&ResourceRecord>| {
+        known(
+            pixel.view.network_pixel_id,
+            live_pixel_fields(&pixel.view, hasher),
+            &pixel.view.pixel_status,
+        )
+    };
+    let kind = Many {
+        resource: |key: &String| ResourceId::Pixel(key.clone()),
+        key: |spec: &PixelSpec| spec.key.clone(),
+        // Found without a record by offer, type and event (the offer is given).
+        name: |spec: &PixelSpec| spec.key.clone(),
+        fields: &fields,
+        target: |spec: &PixelSpec| Target::Pixel(Box::new(spec.clone())),
+        live_id: |view: &PixelView| view.network_pixel_id,
+        live_name: pixel_key,
+        live_state: &live_state,
+        status_field: "pixel_status",
+        deleted: "inactive",
+        removal_reason: &|_| Reason::SourceChanged,
+    };
+    diff_many(
+        address,
+        &kind,
+        &wanted,
+        before.as_deref(),
+        state.map(|state| &state.pixels),
+        &work.live_pixels,
+    )
+    .0
+}
+
+/// The key a live pixel would have: `conversion` or `event:<source event id>`.
+fn pixel_key(view: &PixelView) -> String {
+    if view.pixel_type == "conversion" {
+        "conversion".to_owned()
+    } else {
+        format!("event:{}", view.network_offer_payout_revenue_id)
+    }
+}
+
+/// Our pixels in every source network whose postbacks are managed, by offer: one list
+/// call per network.
+async fn source_pixels(
+    clients: &Clients,
+    entries: &[Entry<'_>],
+    kinds: &BTreeSet<ResourceKind>,
+) -> Result<BTreeMap<Address, Vec<LivePixel>>, PlanError> {
+    let mut by_offer: BTreeMap<Address, Vec<LivePixel>> = BTreeMap::new();
+    if !kinds.contains(&ResourceKind::Postbacks) {
+        return Ok(by_offer);
+    }
+    let networks: BTreeSet<&str> = entries
+        .iter()
+        .filter(|entry| entry.config.is_some())
+        .filter_map(|entry| entry.network)
+        .filter(|network| network.file.postbacks)
+        .map(|network| network.name.as_str())
+        .collect();
+    for name in networks {
+        let pixels = clients.sources[name]
+            .pixels()
+            .await
+            .map_err(|error| PlanError::Offers(vec![format!("{name}: {error}")]))?;
+        for pixel in pixels {
+            let address = Address {
+                network: name.to_owned(),
+                source_offer_id: SourceOfferId(pixel.view.network_offer_id),
+            };
+            by_offer.entry(address).or_default().push(pixel);
+        }
+    }
+    Ok(by_offer)
+}
+
+/// The verification token of each network's advertiser, where postbacks are managed.
+async fn diff_advertisers(
+    ws: &Workspace,
+    clients: &Clients,
+    entries: &[Entry<'_>],
+    kinds: &BTreeSet<ResourceKind>,
+    hasher: &SecretHasher,
+) -> Result<(Vec<Change>, BTreeMap<String, Advertiser>), PlanError> {
+    let mut changes = Vec::new();
+    let mut read = BTreeMap::new();
+    let Some(api) = clients.iscale.as_ref() else {
+        return Ok((changes, read));
+    };
+    if !kinds.contains(&ResourceKind::Postbacks) {
+        return Ok((changes, read));
+    }
+    let networks: BTreeSet<&str> = entries
+        .iter()
+        .filter_map(|entry| entry.network)
+        .filter(|network| network.file.postbacks)
+        .map(|network| network.name.as_str())
+        .collect();
+    for name in networks {
+        let settings = ws.settings.network(name);
+        let Some(token) = &settings.verification_token else {
+            continue;
+        };
+        let advertiser = api
+            .advertiser(settings.advertiser_id)
+            .await
+            .map_err(PlanError::Destination)?;
+        let record = ws.store.load_advertiser(name)?;
+        let address = Address::network(name);
+        changes.extend(diff_resource(ResourceInputs {
+            address: &address,
+            resource: ResourceId::Advertiser,
+            desired: Some((
+                configured_token_fields(token, hasher),
+                Target::Token(token.clone()),
+            )),
+            previous: None,
+            applied: record.as_ref().map(applied),
+            live: known(
+                advertiser.network_advertiser_id,
+                token_fields(&advertiser.verification_token, hasher),
+                &advertiser.account_status,
+            ),
+            stop: Stop::Leave,
+        }));
+        read.insert(name.to_owned(), advertiser);
+    }
+    Ok((changes, read))
 }
 
 /// The keys must belong to the accounts the settings name: a wrong affiliate id would

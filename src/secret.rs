@@ -54,6 +54,39 @@ impl fmt::Display for Secret {
     }
 }
 
+/// Fingerprints of secret values that are safe to commit: an HMAC keyed with a secret
+/// that is never stored (the destination API key), so a fingerprint in `state.json`
+/// cannot be turned back into a low-entropy token by guessing.
+#[derive(Clone)]
+pub struct SecretHasher {
+    key: Secret,
+}
+
+impl fmt::Debug for SecretHasher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SecretHasher(********)")
+    }
+}
+
+impl SecretHasher {
+    pub fn new(key: &Secret) -> Self {
+        Self { key: key.clone() }
+    }
+
+    /// 16 hex digits of HMAC-SHA256(key, value).
+    pub fn digest(&self, value: &str) -> String {
+        use hmac::Mac as _;
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(self.key.expose().as_bytes())
+            .expect("HMAC takes a key of any length");
+        mac.update(value.as_bytes());
+        let bytes = mac.finalize().into_bytes();
+        bytes[..8]
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect()
+    }
+}
+
 /// Replaces every known secret in a text with a mask.
 #[derive(Clone, Debug, Default)]
 pub struct Redactor {
@@ -94,6 +127,16 @@ mod tests {
         assert!(!format!("{secret:?}").contains("123456"));
         assert!(!format!("{secret}").contains("123456"));
         assert_eq!(secret.masked(), "********56");
+    }
+
+    #[test]
+    fn secret_digests_depend_on_the_key() {
+        let one = SecretHasher::new(&Secret::new("key-one"));
+        let two = SecretHasher::new(&Secret::new("key-two"));
+        assert_eq!(one.digest("token"), one.digest("token"));
+        assert_ne!(one.digest("token"), one.digest("other"));
+        assert_ne!(one.digest("token"), two.digest("token"));
+        assert_eq!(one.digest("token").len(), 16);
     }
 
     #[test]

@@ -141,6 +141,8 @@ pub struct NetworkSettings {
 pub struct NetworkRequest<'a> {
     pub name: &'a str,
     pub desired_file: &'a Path,
+    /// Whether its postbacks are managed (they need a token and the tracking domain).
+    pub postbacks: bool,
 }
 
 impl Settings {
@@ -159,18 +161,30 @@ impl Settings {
         };
 
         let api_url = check.api_url();
+        let postbacks = networks.iter().any(|network| network.postbacks);
         let iscale = needs_iscale.then(|| IscaleSettings {
             api_key: check.secret("ISCALE_API_KEY", None),
             network_id: check.id("ISCALE_NETWORK_ID"),
-            tracking_domain: check.optional("ISCALE_TRACKING_DOMAIN").map(str::to_owned),
+            tracking_domain: if postbacks {
+                check.tracking_domain("ISCALE_TRACKING_DOMAIN")
+            } else {
+                check.optional("ISCALE_TRACKING_DOMAIN").map(str::to_owned)
+            },
             margin: check.margin("ISCALE_PAYOUT_MARGIN"),
         });
 
         let mut resolved = BTreeMap::new();
         for request in networks {
             let prefix = env_prefix(request.name);
+            let api_key = check.secret(&format!("{prefix}_API_KEY"), Some(request.desired_file));
+            let affiliate_id = check.id(&format!("{prefix}_AFFILIATE_ID"));
+            let advertiser_id = check.id(&format!("{prefix}_ADVERTISER_ID"));
             let token_name = format!("{prefix}_VERIFICATION_TOKEN");
-            let verification_token = check.optional(&token_name).map(Secret::new);
+            let verification_token = if request.postbacks {
+                Some(check.secret_for(&token_name, "postback verification token"))
+            } else {
+                check.optional(&token_name).map(Secret::new)
+            };
             if let Some(token) = &verification_token
                 && token.len() > MAX_TOKEN_CHARS
             {
@@ -181,9 +195,9 @@ impl Settings {
             }
             let network = NetworkSettings {
                 name: request.name.to_owned(),
-                api_key: check.secret(&format!("{prefix}_API_KEY"), Some(request.desired_file)),
-                affiliate_id: check.id(&format!("{prefix}_AFFILIATE_ID")),
-                advertiser_id: check.id(&format!("{prefix}_ADVERTISER_ID")),
+                api_key,
+                affiliate_id,
+                advertiser_id,
                 verification_token,
             };
             resolved.insert(request.name.to_owned(), network);
@@ -235,15 +249,16 @@ pub fn env_prefix(network: &str) -> String {
 pub struct MissingSetting {
     pub name: String,
     pub empty: bool,
-    pub for_file: Option<PathBuf>,
+    /// What it is for, when the name alone does not say (`the API key for desired/x.yaml`).
+    pub why: Option<String>,
 }
 
 impl fmt::Display for MissingSetting {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "`{}`", self.name)?;
-        match (&self.for_file, self.empty) {
-            (Some(file), true) => write!(f, " (empty; the API key for {})", file.display()),
-            (Some(file), false) => write!(f, " (the API key for {})", file.display()),
+        match (&self.why, self.empty) {
+            (Some(why), true) => write!(f, " (empty; {why})"),
+            (Some(why), false) => write!(f, " ({why})"),
             (None, true) => f.write_str(" (empty)"),
             (None, false) => Ok(()),
         }
@@ -272,14 +287,14 @@ struct Checker<'a> {
 }
 
 impl Checker<'_> {
-    fn required(&mut self, name: &str, for_file: Option<&Path>) -> Option<&str> {
+    fn required(&mut self, name: &str, why: Option<String>) -> Option<&str> {
         match self.env.get(name).map(str::trim) {
             Some(value) if !value.is_empty() => Some(value),
             found => {
                 self.missing.push(MissingSetting {
                     name: name.to_owned(),
                     empty: found.is_some(),
-                    for_file: for_file.map(Path::to_owned),
+                    why,
                 });
                 None
             }
@@ -294,7 +309,42 @@ impl Checker<'_> {
     }
 
     fn secret(&mut self, name: &str, for_file: Option<&Path>) -> Secret {
-        Secret::new(self.required(name, for_file).unwrap_or_default())
+        let why = for_file.map(|file| format!("the API key for {}", file.display()));
+        Secret::new(self.required(name, why).unwrap_or_default())
+    }
+
+    fn secret_for(&mut self, name: &str, why: &str) -> Secret {
+        Secret::new(
+            self.required(name, Some(why.to_owned()))
+                .unwrap_or_default(),
+        )
+    }
+
+    /// The domain postbacks are sent to: a host name (a scheme or path is dropped).
+    fn tracking_domain(&mut self, name: &str) -> Option<String> {
+        let value = self.required(
+            name,
+            Some("postback domain; `offersync setup` discovers it".to_owned()),
+        )?;
+        let host = value
+            .trim_start_matches("https://")
+            .trim_start_matches("http://")
+            .split('/')
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        let valid = !host.is_empty()
+            && host
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.' || c == ':');
+        if !valid {
+            let shown = value.to_owned();
+            self.invalid.push(format!(
+                "`{name}` must be a host name such as trk.example.com, got `{shown}`"
+            ));
+            return None;
+        }
+        Some(host)
     }
 
     fn id(&mut self, name: &str) -> u64 {
@@ -396,6 +446,7 @@ mod tests {
             .map(|(name, file)| NetworkRequest {
                 name,
                 desired_file: file,
+                postbacks: false,
             })
             .collect();
         Settings::resolve(&env, &requests, !networks.is_empty())
@@ -432,6 +483,23 @@ mod tests {
             error.to_string(),
             "missing settings: `ISCALE_API_KEY`, `TRIMRX_API_KEY` (the API key for desired/trimrx.yaml), \
              `TRIMRX_AFFILIATE_ID`, `TRIMRX_ADVERTISER_ID`; set them in .env.local or the environment"
+        );
+    }
+
+    #[test]
+    fn postbacks_need_a_token_and_the_tracking_domain() {
+        let env = EnvMap::from_pairs(GOOD.iter().copied());
+        let file = PathBuf::from("desired/trimrx.yaml");
+        let request = NetworkRequest {
+            name: "trimrx",
+            desired_file: &file,
+            postbacks: true,
+        };
+        let error = Settings::resolve(&env, &[request], true).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "missing settings: `ISCALE_TRACKING_DOMAIN` (postback domain; `offersync setup` discovers it), \
+             `TRIMRX_VERIFICATION_TOKEN` (postback verification token); set them in .env.local or the environment"
         );
     }
 

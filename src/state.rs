@@ -20,6 +20,8 @@ const OFFER_FILE: &str = "offer.json";
 const URL_MAPPING_FILE: &str = "url_mapping.json";
 const CREATE_PAYLOAD_FILE: &str = "create_payload.json";
 const OFFER_ID_FILE: &str = "iscale_offer_id.txt";
+/// What a network itself has in iScale (its advertiser's token), beside its offers.
+const ADVERTISER_FILE: &str = "advertiser.json";
 
 /// Bumped when the shape of `state.json` changes incompatibly.
 pub const FORMAT_VERSION: u32 = 1;
@@ -45,6 +47,9 @@ pub struct OfferState {
     pub creatives: BTreeMap<u64, ResourceRecord>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub targeting: Option<ResourceRecord>,
+    /// Pixels in the source network by key (`conversion`, `event:<source event id>`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub pixels: BTreeMap<String, ResourceRecord>,
 }
 
 impl OfferState {
@@ -57,6 +62,7 @@ impl OfferState {
             rules: BTreeMap::new(),
             creatives: BTreeMap::new(),
             targeting: None,
+            pixels: BTreeMap::new(),
         }
     }
 }
@@ -231,6 +237,38 @@ impl StateStore {
         self.write(
             &dir.join(OFFER_ID_FILE),
             format!("{}\n", state.offer.id).as_bytes(),
+        )
+    }
+
+    /// The network's advertiser as last applied (`state/<network>/advertiser.json`).
+    pub fn load_advertiser(&self, network: &str) -> Result<Option<ResourceRecord>, StateError> {
+        let path = self.root().join(network).join(ADVERTISER_FILE);
+        let shown = Path::new(STATE_DIR).join(network).join(ADVERTISER_FILE);
+        match std::fs::read(&path) {
+            Ok(bytes) => {
+                serde_json::from_slice(&bytes)
+                    .map(Some)
+                    .map_err(|error| StateError::Read {
+                        path: shown,
+                        reason: error.to_string(),
+                    })
+            }
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(error) => Err(StateError::Read {
+                path: shown,
+                reason: error.to_string(),
+            }),
+        }
+    }
+
+    pub fn save_advertiser(
+        &self,
+        network: &str,
+        record: &ResourceRecord,
+    ) -> Result<(), StateError> {
+        self.write(
+            &self.root().join(network).join(ADVERTISER_FILE),
+            &stable_json(record),
         )
     }
 

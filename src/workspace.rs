@@ -47,6 +47,7 @@ impl Workspace {
             .map(|network| NetworkRequest {
                 name: &network.name,
                 desired_file: &network.path,
+                postbacks: network.file.postbacks,
             })
             .collect();
         let store = StateStore::new(root);

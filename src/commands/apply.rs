@@ -12,6 +12,7 @@ use crate::lock::WorkspaceLock;
 use crate::plan::show::render_text;
 use crate::plan::{Action, ResourceId};
 use crate::planner;
+use crate::setup::restore_pending_visibility;
 use crate::workspace::Clients;
 
 pub async fn run(ctx: &mut Context<'_>, args: &ApplyArgs) -> anyhow::Result<ExitStatus> {
@@ -30,6 +31,14 @@ pub async fn run(ctx: &mut Context<'_>, args: &ApplyArgs) -> anyhow::Result<Exit
         ));
     }
     let clients = Clients::new(&workspace.settings, &ClientOptions::default());
+    if let Some(api) = &clients.iscale
+        && let Some(pending) = restore_pending_visibility(api, &workspace.root).await?
+    {
+        ctx.printer.warn(&format!(
+            "put iScale offer {} back to `{}` visibility, left public by an interrupted setup",
+            pending.network_offer_id, pending.visibility
+        ));
+    }
     let planned = planner::plan(&workspace, &clients, &args.scope.scope()).await?;
     let style = ctx.printer.stdout_style();
     ctx.printer.data(&render_text(&planned.plan, style));
@@ -89,9 +98,17 @@ fn describe(applied: &Applied) -> String {
         ResourceId::Url(_) => format!("{verb} offer URL {}", applied.destination_id),
         ResourceId::Rule(_) => format!("{verb} payout rule {}", applied.destination_id),
         ResourceId::Creative(_) => format!("{verb} creative {}", applied.destination_id),
+        ResourceId::Pixel(_) => format!(
+            "{verb} pixel {} in the source network",
+            applied.destination_id
+        ),
+        ResourceId::Advertiser => format!(
+            "set the verification token of iScale advertiser {}",
+            applied.destination_id
+        ),
     };
     let subject = match &applied.resource {
-        ResourceId::Offer => applied.address.to_string(),
+        ResourceId::Offer | ResourceId::Advertiser => applied.address.to_string(),
         resource => format!("{} {resource}", applied.address),
     };
     let mut line = format!("{subject}: {what}");

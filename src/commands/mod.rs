@@ -4,9 +4,12 @@
 mod apply;
 mod demo;
 mod plan;
+mod postbacks;
 mod sandbox;
 mod schema;
+mod setup;
 mod validate;
+mod verify;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -64,7 +67,17 @@ pub async fn run(cli: Cli, printer: &mut Printer) -> anyhow::Result<ExitStatus> 
         Command::Apply(args) | Command::SyncOffer(args) => apply::run(&mut ctx, &args).await,
         Command::SyncLinks(args) => apply::run(&mut ctx, &args.only(ResourceKind::Urls)).await,
         Command::SyncRules(args) => apply::run(&mut ctx, &args.only(ResourceKind::Rules)).await,
+        Command::SyncPostbacks(args) => {
+            apply::run(&mut ctx, &args.only(ResourceKind::Postbacks)).await
+        }
         Command::Validate => validate::run(&mut ctx),
+        Command::Verify(args) => verify::run(&mut ctx, &args).await,
+        Command::Setup(args) => setup::run(&mut ctx, &args).await,
+        Command::Postbacks(args) => match &args.command {
+            crate::cli::PostbacksCommand::Report(report) => {
+                postbacks::report(&mut ctx, report).await
+            }
+        },
         Command::Schema(args) => schema::run(&mut ctx, &args),
         Command::Sandbox(args) => sandbox::run(&mut ctx, &args).await,
         Command::Demo => demo::run(ctx.printer).await,

@@ -9,7 +9,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use super::client::{ApiError, Client};
-use super::types::{Entries, PayoutType};
+use super::types::{Entries, Live, PayoutType};
 
 /// An offer as our affiliate account in the source network sees it.
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
@@ -239,6 +239,37 @@ struct TrackingLink {
     url: String,
 }
 
+/// A postback pixel of ours in a source network ("pixel" in the API is "postback" in the
+/// UI). Fields per the facts file and the LEGACY list example.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+pub struct PixelView {
+    pub network_pixel_id: u64,
+    #[serde(default)]
+    pub network_offer_id: u64,
+    /// 0 for the base conversion.
+    #[serde(default)]
+    pub network_offer_payout_revenue_id: u64,
+    #[serde(default)]
+    pub delivery_method: String,
+    #[serde(default)]
+    pub pixel_level: String,
+    #[serde(default)]
+    pub pixel_status: String,
+    #[serde(default)]
+    pub pixel_type: String,
+    #[serde(default)]
+    pub postback_url: String,
+}
+
+/// A pixel as read: raw (for a full-replacement PUT) and typed.
+pub type LivePixel = Live<PixelView>;
+
+#[derive(Debug, Deserialize)]
+struct Pixels {
+    #[serde(default)]
+    pixels: Vec<serde_json::Value>,
+}
+
 /// Who the key belongs to (`GET /v1/affiliates/settings`, ISCALE notes).
 #[derive(Clone, Copy, Debug, Deserialize)]
 pub struct AffiliateIdentity {
@@ -264,6 +295,33 @@ impl AffiliateApi {
             .await
     }
 
+    /// The offers we can run, id and name, first page only (for suggestions).
+    pub async fn runnable_offer_names(&self) -> Result<Vec<(u64, String)>, ApiError> {
+        #[derive(Deserialize)]
+        struct Page {
+            #[serde(default)]
+            offers: Vec<Named>,
+        }
+        #[derive(Deserialize)]
+        struct Named {
+            network_offer_id: u64,
+            #[serde(default)]
+            name: String,
+        }
+        let page: Page = self
+            .client
+            .get(
+                "/v1/affiliates/offersrunnable",
+                &[("page", "1".to_owned()), ("page_size", "200".to_owned())],
+            )
+            .await?;
+        Ok(page
+            .offers
+            .into_iter()
+            .map(|offer| (offer.network_offer_id, offer.name))
+            .collect())
+    }
+
     /// The tracking link of one of the offer's URLs (0: the default URL).
     pub async fn tracking_link(&self, offer_id: u64, url_id: u64) -> Result<String, ApiError> {
         let link: TrackingLink = self
@@ -279,6 +337,51 @@ impl AffiliateApi {
     pub async fn identity(&self) -> Result<AffiliateIdentity, ApiError> {
         self.client.get("/v1/affiliates/settings", &[]).await
     }
+
+    /// Every pixel of ours in this network: one call for all offers.
+    pub async fn pixels(&self) -> Result<Vec<LivePixel>, ApiError> {
+        let path = "/v1/affiliates/pixels";
+        let list: Pixels = self.client.get(path, &[]).await?;
+        list.pixels
+            .into_iter()
+            .enumerate()
+            .map(|(index, value)| decode_pixel("GET", path, value, Some(index)))
+            .collect()
+    }
+
+    pub async fn create_pixel(&self, body: &serde_json::Value) -> Result<LivePixel, ApiError> {
+        let path = "/v1/affiliates/pixels";
+        let value = self.client.post(path, &[], body).await?;
+        decode_pixel("POST", path, value, None)
+    }
+
+    /// PUT is a full replacement (facts file): send every field.
+    pub async fn replace_pixel(
+        &self,
+        id: u64,
+        body: &serde_json::Value,
+    ) -> Result<LivePixel, ApiError> {
+        let path = format!("/v1/affiliates/pixels/{id}");
+        let value = self.client.put(&path, body).await?;
+        decode_pixel("PUT", &path, value, None)
+    }
+}
+
+fn decode_pixel(
+    method: &str,
+    path: &str,
+    value: serde_json::Value,
+    index: Option<usize>,
+) -> Result<LivePixel, ApiError> {
+    let error = |detail: String| ApiError::Decode {
+        method: method.parse().unwrap_or_default(),
+        path: path.to_owned(),
+        detail: match index {
+            Some(index) => format!("pixels[{index}] {detail}"),
+            None => detail,
+        },
+    };
+    LivePixel::from_value(value).map_err(error)
 }
 
 #[cfg(test)]

@@ -193,6 +193,16 @@ impl Client {
             .await
     }
 
+    /// A read sent with POST whose answer is not one JSON document (an export stream).
+    pub async fn search_raw<B: Serialize + ?Sized>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<Vec<u8>, ApiError> {
+        self.send_bytes(Method::POST, path, &[], Some(body), Retry::Idempotent)
+            .await
+    }
+
     async fn send<B: Serialize + ?Sized, T: DeserializeOwned>(
         &self,
         method: Method,
@@ -216,6 +226,21 @@ impl Client {
         body: Option<&B>,
         retry: Retry,
     ) -> Result<T, ApiError> {
+        let bytes = self
+            .send_bytes(method.clone(), path, query, body, retry)
+            .await?;
+        self.decode(&method, path, &bytes)
+    }
+
+    /// Sends a request, retrying as `retry` allows, and returns the body of the answer.
+    async fn send_bytes<B: Serialize + ?Sized>(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&B>,
+        retry: Retry,
+    ) -> Result<Vec<u8>, ApiError> {
         let url = self.url(path);
         let body = match body {
             Some(body) => Some(serde_json::to_vec(body).map_err(|error| ApiError::Decode {
@@ -228,11 +253,11 @@ impl Client {
         let mut attempt = 1;
         let mut backoff = self.options.initial_backoff;
         loop {
-            let outcome = self
+            let error = match self
                 .attempt(&method, &url, path, query, body.as_deref())
-                .await;
-            let error = match outcome {
-                Ok(bytes) => return self.decode(&method, path, &bytes),
+                .await
+            {
+                Ok(bytes) => return Ok(bytes),
                 Err(error) => error,
             };
             if attempt >= self.options.max_attempts || !retry.allows(&error) {

@@ -17,28 +17,8 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 
 use super::client::{ApiError, Client};
+pub use super::types::Live;
 use super::types::{Entries, Paging};
-
-/// An object as read: the raw JSON (for overlaying a PUT) and a typed view of the fields
-/// offersync compares.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Live<T> {
-    pub raw: Map<String, Value>,
-    pub view: T,
-}
-
-impl<T: DeserializeOwned> Live<T> {
-    fn from_value(value: Value) -> Result<Self, String> {
-        let view = serde_path_to_error::deserialize(&value).map_err(|error| {
-            let at = error.path().to_string();
-            format!("at `{at}`: {}", error.into_inner())
-        })?;
-        match value {
-            Value::Object(raw) => Ok(Self { raw, view }),
-            _ => Err("expected an object".to_owned()),
-        }
-    }
-}
 
 pub type LiveOffer = Live<LiveOfferView>;
 pub type LiveUrl = Live<UrlView>;
@@ -212,6 +192,20 @@ struct TrackingDomains {
     domains: Vec<TrackingDomain>,
 }
 
+/// An advertiser of the destination (`GET /v1/networks/advertisers/{id}`, LEGACY).
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+pub struct Advertiser {
+    pub network_advertiser_id: u64,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub account_status: String,
+    /// Incoming advertiser postbacks with another token are rejected (SNAP
+    /// advertisers-extras).
+    #[serde(default)]
+    pub verification_token: String,
+}
+
 /// Who the key belongs to (`GET /v1/networks/settings`, ISCALE notes).
 #[derive(Clone, Copy, Debug, Deserialize)]
 pub struct NetworkIdentity {
@@ -244,6 +238,118 @@ struct TempUploads {
 #[derive(Debug, Deserialize)]
 struct TempUpload {
     url: String,
+}
+
+/// One row of the postback delivery report (seed 002, "Affiliate Postback Report").
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+pub struct DeliveryRow {
+    #[serde(default)]
+    pub network_offer_id: u64,
+    #[serde(default)]
+    pub network_offer_payout_revenue_id: u64,
+    #[serde(default)]
+    pub affiliate_id: u64,
+    #[serde(default)]
+    pub pixel_id: u64,
+    #[serde(default)]
+    pub transaction_id: String,
+    #[serde(default)]
+    pub timestamp: i64,
+    #[serde(default)]
+    pub delivery_method: String,
+    #[serde(default)]
+    pub pixel_type: String,
+    #[serde(default)]
+    pub payload: String,
+    #[serde(default)]
+    pub is_success: bool,
+    #[serde(default)]
+    pub debug_information: String,
+    #[serde(default)]
+    pub failed_attempts: u32,
+    #[serde(default)]
+    pub relationship: DeliveryRelationship,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+pub struct DeliveryRelationship {
+    #[serde(default)]
+    pub affiliate: Option<NamedAffiliate>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+pub struct NamedAffiliate {
+    #[serde(default)]
+    pub network_affiliate_id: u64,
+    #[serde(default)]
+    pub name: String,
+}
+
+/// The most rows `reporting/affiliate/pixels` returns; beyond it, the export stream
+/// (seed 002).
+pub const DELIVERY_REPORT_CAP: usize = 1000;
+
+/// What a delivery report covers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeliveryQuery {
+    /// `YYYY-mm-DD` or `YYYY-mm-DD HH:MM:SS`.
+    pub from: String,
+    pub to: String,
+    pub timezone_id: u64,
+    pub offer_ids: Vec<u64>,
+}
+
+impl DeliveryQuery {
+    fn body(&self) -> Value {
+        // Filters of one resource type are ORed (seed 002): all the offers at once.
+        let filters: Vec<Value> = self
+            .offer_ids
+            .iter()
+            .map(|id| json!({"resource_type": "offer", "filter_id_value": id.to_string()}))
+            .collect();
+        json!({
+            "timezone_id": self.timezone_id,
+            "from": self.from,
+            "to": self.to,
+            "query": {"filters": filters},
+        })
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct DeliveryRows {
+    #[serde(default)]
+    pixels: Vec<DeliveryRow>,
+}
+
+/// A partner postback (seed 001): a pixel an iScale affiliate set on iScale's offers.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+pub struct PartnerPostback {
+    pub network_pixel_id: u64,
+    #[serde(default)]
+    pub network_affiliate_id: u64,
+    #[serde(default)]
+    pub network_affiliate_name: String,
+    #[serde(default)]
+    pub network_offer_id: u64,
+    #[serde(default)]
+    pub network_offer_payout_revenue_id: u64,
+    #[serde(default)]
+    pub delivery_method: String,
+    #[serde(default)]
+    pub pixel_level: String,
+    #[serde(default)]
+    pub pixel_status: String,
+    #[serde(default)]
+    pub pixel_type: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct PartnerPostbacks {
+    #[serde(default)]
+    pixels: Vec<PartnerPostback>,
+    #[serde(default)]
+    paging: Paging,
 }
 
 const PAGE_SIZE: u64 = 2000;
@@ -384,6 +490,100 @@ impl NetworkApi {
         Ok(())
     }
 
+    pub async fn advertiser(&self, id: u64) -> Result<Advertiser, ApiError> {
+        self.client
+            .get(&format!("/v1/networks/advertisers/{id}"), &[])
+            .await
+    }
+
+    /// Sets an advertiser's verification token with the bulk PATCH (ISCALE sends no
+    /// operator; overwrite is what it means).
+    pub async fn set_verification_token(
+        &self,
+        advertiser_id: u64,
+        token: &crate::secret::Secret,
+    ) -> Result<(), ApiError> {
+        let body = json!({
+            "network_advertiser_ids": [advertiser_id],
+            "fields": [{
+                "field_type": "verification_token",
+                "field_value": token.expose(),
+                "operator": "overwrite",
+            }],
+        });
+        let _: Value = self
+            .client
+            .patch("/v1/networks/patch/advertiser/apply", &body)
+            .await?;
+        Ok(())
+    }
+
+    /// Every advertiser of the network (`GET /v1/networks/advertisers`, LEGACY list).
+    pub async fn advertisers(&self) -> Result<Vec<Advertiser>, ApiError> {
+        let path = "/v1/networks/advertisers";
+        let mut found = Vec::new();
+        let mut page = 1;
+        loop {
+            let query = [
+                ("page", page.to_string()),
+                ("page_size", PAGE_SIZE.to_string()),
+            ];
+            let mut batch: Map<String, Value> = self.client.get(path, &query).await?;
+            let paging: Paging = batch
+                .remove("paging")
+                .map(serde_json::from_value)
+                .transpose()
+                .map_err(|error| decode_error("GET", path, format!("paging: {error}")))?
+                .unwrap_or_default();
+            let list: Vec<Advertiser> = batch
+                .remove("advertisers")
+                .map(serde_json::from_value)
+                .transpose()
+                .map_err(|error| decode_error("GET", path, format!("advertisers: {error}")))?
+                .unwrap_or_default();
+            let fetched = list.len();
+            found.extend(list);
+            if !paging.has_more(fetched) {
+                return Ok(found);
+            }
+            page += 1;
+        }
+    }
+
+    /// Some offer of the network (the first of the list), if it has any.
+    pub async fn any_offer(&self) -> Result<Option<LiveOffer>, ApiError> {
+        let path = "/v1/networks/offers";
+        let query = [("page", "1".to_owned()), ("page_size", "1".to_owned())];
+        let mut batch: Map<String, Value> = self.client.get(path, &query).await?;
+        match batch.remove("offers") {
+            Some(Value::Array(offers)) => offers
+                .into_iter()
+                .next()
+                .map(|value| decode("GET", path, value))
+                .transpose(),
+            _ => Ok(None),
+        }
+    }
+
+    /// A tracking link for an offer and affiliate (seed 004). A read, though sent with
+    /// POST: it creates nothing. Fails unless the affiliate can see and run the offer.
+    pub async fn tracking_link(
+        &self,
+        offer_id: u64,
+        affiliate_id: u64,
+    ) -> Result<String, ApiError> {
+        #[derive(Deserialize)]
+        struct Link {
+            url: String,
+        }
+        let body = json!({"network_offer_id": offer_id, "network_affiliate_id": affiliate_id});
+        let link: Link = self
+            .client
+            .search("/v1/networks/tracking/offers/clicks", &[], &body)
+            .await?;
+        Ok(link.url)
+    }
+
     pub async fn tracking_domains(&self) -> Result<Vec<TrackingDomain>, ApiError> {
         let domains: TrackingDomains = self
             .client
@@ -395,6 +595,61 @@ impl NetworkApi {
     pub async fn countries(&self) -> Result<Vec<Country>, ApiError> {
         let countries: Countries = self.client.get("/v1/meta/countries", &[]).await?;
         Ok(countries.countries)
+    }
+
+    /// Postback deliveries: the report (up to 1000 rows), or, when it is full, the export
+    /// stream, which has no cap (seed 002). Returns the rows and whether the export was
+    /// used.
+    pub async fn deliveries(
+        &self,
+        query: &DeliveryQuery,
+    ) -> Result<(Vec<DeliveryRow>, bool), ApiError> {
+        let path = "/v1/networks/reporting/affiliate/pixels";
+        let rows: DeliveryRows = self.client.search(path, &[], &query.body()).await?;
+        if rows.pixels.len() < DELIVERY_REPORT_CAP {
+            return Ok((rows.pixels, false));
+        }
+        let export = "/v1/networks/reporting/affiliate/pixels/export";
+        let mut body = query.body();
+        body["format"] = json!("json");
+        let bytes = self.client.search_raw(export, &body).await?;
+        // Newline-delimited JSON: one row per line.
+        let mut rows = Vec::new();
+        for (index, line) in bytes.split(|byte| *byte == b'\n').enumerate() {
+            if line.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            let row = serde_json::from_slice(line).map_err(|error| {
+                decode_error("POST", export, format!("line {}: {error}", index + 1))
+            })?;
+            rows.push(row);
+        }
+        Ok((rows, true))
+    }
+
+    /// Partner postbacks on the given offers (global ones too), from `pixelstable`.
+    pub async fn partner_postbacks(
+        &self,
+        offer_ids: &[u64],
+    ) -> Result<Vec<PartnerPostback>, ApiError> {
+        let path = "/v1/networks/pixelstable";
+        // Seed 001's body: the filters live under `query`.
+        let body = json!({"query": {"filters": {"network_offer_ids": offer_ids}}});
+        let mut found = Vec::new();
+        let mut page = 1;
+        loop {
+            let query = [
+                ("page", page.to_string()),
+                ("page_size", PAGE_SIZE.to_string()),
+            ];
+            let batch: PartnerPostbacks = self.client.search(path, &query, &body).await?;
+            let fetched = batch.pixels.len();
+            found.extend(batch.pixels);
+            if !batch.paging.has_more(fetched) {
+                return Ok(found);
+            }
+            page += 1;
+        }
     }
 
     /// All pages of a list, decoded.

@@ -6,6 +6,7 @@
 use std::fmt;
 
 use schemars::JsonSchema;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
 
 /// How an affiliate is paid for an event (proto-derived enum in SNAP reporting.yaml).
@@ -195,6 +196,28 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Entries<T> {
         Vec::<T>::deserialize(list)
             .map(Self)
             .map_err(serde::de::Error::custom)
+    }
+}
+
+/// An object as read: the raw JSON (for overlaying a PUT) and a typed view of the fields
+/// offersync compares.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Live<T> {
+    pub raw: serde_json::Map<String, serde_json::Value>,
+    pub view: T,
+}
+
+impl<T: DeserializeOwned> Live<T> {
+    /// Decodes an object, naming where its shape is wrong.
+    pub fn from_value(value: serde_json::Value) -> Result<Self, String> {
+        let view = serde_path_to_error::deserialize(&value).map_err(|error| {
+            let at = error.path().to_string();
+            format!("at `{at}`: {}", error.into_inner())
+        })?;
+        match value {
+            serde_json::Value::Object(raw) => Ok(Self { raw, view }),
+            _ => Err("expected an object".to_owned()),
+        }
     }
 }
 

@@ -37,10 +37,12 @@ pub enum LiveState {
 pub enum Stop {
     /// Offers are paused, never deleted.
     Pause(Reason),
-    /// URLs, rules and creatives get their status field set to `deleted`.
+    /// URLs, rules and creatives get their status field set to `deleted`; pixels, which
+    /// know no such status, to `inactive`.
     Delete {
         reason: Reason,
         status_field: &'static str,
+        value: &'static str,
     },
     /// Nothing to do (targeting of an offer that stops).
     Leave,
@@ -193,13 +195,8 @@ fn stop_change(
         Stop::Delete {
             reason,
             status_field,
-        } => (
-            Action::Delete,
-            status_field,
-            "deleted",
-            reason,
-            Target::Delete,
-        ),
+            value,
+        } => (Action::Delete, status_field, value, reason, Target::Delete),
         Stop::Leave => return None,
     };
     if status == after {

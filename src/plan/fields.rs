@@ -24,6 +24,9 @@ pub enum FieldValue {
     Percent(Decimal),
     Id(u64),
     Bool(bool),
+    /// A secret, by its keyed digest (`SecretHasher`): compared and fingerprinted by
+    /// that, always shown masked.
+    Secret(String),
 }
 
 impl FieldValue {
@@ -37,6 +40,7 @@ impl FieldValue {
             Some(FieldValue::Percent(amount)) => format!("percent:{}", amount.normalize()),
             Some(FieldValue::Id(id)) => format!("id:{id}"),
             Some(FieldValue::Bool(flag)) => format!("bool:{flag}"),
+            Some(FieldValue::Secret(digest)) => format!("secret:{digest}"),
         };
         short_hash(canonical.as_bytes())
     }
@@ -55,6 +59,7 @@ impl fmt::Display for FieldValue {
             FieldValue::Percent(amount) => write!(f, "{}%", format_amount(*amount)),
             FieldValue::Id(id) => write!(f, "{id}"),
             FieldValue::Bool(flag) => write!(f, "{flag}"),
+            FieldValue::Secret(_) => f.write_str("********"),
         }
     }
 }
@@ -68,6 +73,7 @@ impl Serialize for FieldValue {
             }
             FieldValue::Id(id) => serializer.serialize_u64(*id),
             FieldValue::Bool(flag) => serializer.serialize_bool(*flag),
+            FieldValue::Secret(_) => serializer.serialize_str("********"),
         }
     }
 }

@@ -9,10 +9,13 @@ use std::collections::BTreeMap;
 use rust_decimal::Decimal;
 
 use super::fields::{FieldValue, Fields, event_path};
+use crate::everflow::affiliate::PixelView;
 use crate::everflow::network::{CreativeView, LiveOfferView, RuleView, UrlView};
 use crate::render::{
-    CreativeContent, CreativeSpec, OfferSpec, RuleSpec, TargetingSpec, ThumbnailSpec, UrlSpec,
+    CreativeContent, CreativeSpec, OfferSpec, PixelSpec, RuleSpec, TargetingSpec, ThumbnailSpec,
+    UrlSpec, split_token,
 };
+use crate::secret::{Secret, SecretHasher};
 
 const ACTIVE: &str = "active";
 
@@ -407,4 +410,80 @@ pub fn targeting_fields(spec: &TargetingSpec) -> Fields {
         )
     });
     countries.chain(regions).collect()
+}
+
+/// A pixel: its kind and event, how it is delivered, and its postback URL shown with the
+/// token masked; the token itself is its own field, compared by keyed digest.
+pub fn pixel_fields(spec: &PixelSpec, hasher: &SecretHasher) -> Fields {
+    pixel_values(
+        spec.pixel_type,
+        spec.source_event_id,
+        "postback",
+        "specific",
+        ACTIVE,
+        spec.shown_url(),
+        FieldValue::Secret(hasher.digest(spec.token.expose())),
+    )
+}
+
+pub fn live_pixel_fields(view: &PixelView, hasher: &SecretHasher) -> Fields {
+    let (shown, token) = split_token(&view.postback_url);
+    let token = match token {
+        Some(token) => FieldValue::Secret(hasher.digest(&token)),
+        None => FieldValue::Symbol("none".to_owned()),
+    };
+    pixel_values(
+        &view.pixel_type,
+        view.network_offer_payout_revenue_id,
+        &view.delivery_method,
+        &view.pixel_level,
+        &view.pixel_status,
+        shown,
+        token,
+    )
+}
+
+fn pixel_values(
+    pixel_type: &str,
+    event: u64,
+    delivery_method: &str,
+    pixel_level: &str,
+    status: &str,
+    url: String,
+    token: FieldValue,
+) -> Fields {
+    vec![
+        (
+            "pixel_type".into(),
+            FieldValue::Symbol(pixel_type.to_owned()),
+        ),
+        (
+            "network_offer_payout_revenue_id".into(),
+            FieldValue::Id(event),
+        ),
+        (
+            "delivery_method".into(),
+            FieldValue::Symbol(delivery_method.to_owned()),
+        ),
+        (
+            "pixel_level".into(),
+            FieldValue::Symbol(pixel_level.to_owned()),
+        ),
+        ("pixel_status".into(), FieldValue::Symbol(status.to_owned())),
+        ("postback_url".into(), FieldValue::Text(url)),
+        ("verification_token".into(), token),
+    ]
+}
+
+/// An advertiser's verification token, compared by keyed digest, shown masked.
+pub fn token_fields(token: &str, hasher: &SecretHasher) -> Fields {
+    vec![(
+        "verification_token".into(),
+        FieldValue::Secret(hasher.digest(token)),
+    )]
+}
+
+/// The same, for the token configured in the settings.
+pub fn configured_token_fields(token: &Secret, hasher: &SecretHasher) -> Fields {
+    token_fields(token.expose(), hasher)
 }

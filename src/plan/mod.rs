@@ -15,23 +15,44 @@ use serde::{Serialize, Serializer};
 
 use crate::desired::SourceOfferId;
 use crate::render::{
-    CreativeSpec, OfferSpec, RuleKey, RuleSpec, TargetingSpec, ThumbnailSpec, UrlSpec,
+    CreativeSpec, OfferSpec, PixelSpec, RuleKey, RuleSpec, TargetingSpec, ThumbnailSpec, UrlSpec,
 };
+use crate::secret::Secret;
 use fields::FieldValue;
 
 /// Version of the plan's JSON shape.
 pub const FORMAT_VERSION: u32 = 1;
 
-/// Which source offer a change is about: `trimrx/1`.
+/// Which source offer a change is about: `trimrx/1`. Offer id 0 (never a real offer)
+/// stands for the network itself, for what belongs to it rather than to one offer (its
+/// advertiser's verification token); it sorts, and so applies, before the offers.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct Address {
     pub network: String,
     pub source_offer_id: SourceOfferId,
 }
 
+impl Address {
+    /// The address of a network itself.
+    pub fn network(network: &str) -> Self {
+        Self {
+            network: network.to_owned(),
+            source_offer_id: SourceOfferId(0),
+        }
+    }
+
+    pub fn is_network(&self) -> bool {
+        self.source_offer_id.0 == 0
+    }
+}
+
 impl fmt::Display for Address {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.network, self.source_offer_id)
+        if self.is_network() {
+            f.write_str(&self.network)
+        } else {
+            write!(f, "{}/{}", self.network, self.source_offer_id)
+        }
     }
 }
 
@@ -43,7 +64,8 @@ pub enum Action {
     Update,
     /// Offers are never deleted: one that should no longer run is paused.
     Pause,
-    /// URLs, rules and creatives have no DELETE: their status becomes `deleted`.
+    /// URLs, rules and creatives have no DELETE: their status becomes `deleted`
+    /// (`inactive` for pixels).
     Delete,
 }
 
@@ -125,12 +147,16 @@ pub struct Change {
 /// what a resource refers to comes before it (rules refer to URLs and events).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ResourceId {
+    /// The verification token of a network's advertiser in iScale.
+    Advertiser,
     Offer,
     Thumbnail,
     Url(u64),
     Rule(RuleKey),
     Creative(u64),
     Targeting,
+    /// A pixel in the source network: `conversion` or `event:<source event id>`.
+    Pixel(String),
 }
 
 impl ResourceId {
@@ -141,6 +167,7 @@ impl ResourceId {
             ResourceId::Rule(_) => ResourceKind::Rules,
             ResourceId::Creative(_) => ResourceKind::Creatives,
             ResourceId::Targeting => ResourceKind::Targeting,
+            ResourceId::Advertiser | ResourceId::Pixel(_) => ResourceKind::Postbacks,
         }
     }
 
@@ -153,6 +180,8 @@ impl ResourceId {
             ResourceId::Rule(_) => "rule",
             ResourceId::Creative(_) => "creative",
             ResourceId::Targeting => "targeting",
+            ResourceId::Advertiser => "advertiser",
+            ResourceId::Pixel(_) => "pixel",
         }
     }
 
@@ -161,7 +190,11 @@ impl ResourceId {
         match self {
             ResourceId::Url(id) | ResourceId::Creative(id) => Some(id.to_string()),
             ResourceId::Rule(key) => Some(key.0.clone()),
-            ResourceId::Offer | ResourceId::Thumbnail | ResourceId::Targeting => None,
+            ResourceId::Pixel(key) => Some(key.clone()),
+            ResourceId::Offer
+            | ResourceId::Thumbnail
+            | ResourceId::Targeting
+            | ResourceId::Advertiser => None,
         }
     }
 }
@@ -198,6 +231,8 @@ pub enum ResourceKind {
     Targeting,
     /// Custom payout rules.
     Rules,
+    /// Postback pixels in the source networks and the advertisers' verification tokens.
+    Postbacks,
 }
 
 /// What a resource should be after a change.
@@ -209,6 +244,9 @@ pub enum Target {
     Rule(RuleSpec),
     Creative(CreativeSpec),
     Targeting(TargetingSpec),
+    Pixel(Box<PixelSpec>),
+    /// The advertiser's verification token should be the configured one.
+    Token(Secret),
     /// The offer should stop running.
     Pause,
     /// The resource should be marked deleted.

@@ -120,11 +120,19 @@ fn describe_target(change: &Change) -> String {
         ResourceId::Url(_) => "offer URL",
         ResourceId::Rule(_) => "payout rule",
         ResourceId::Creative(_) => "creative",
+        ResourceId::Pixel(_) => "pixel",
+        ResourceId::Advertiser => {
+            return match change.destination_id {
+                Some(id) => format!("set the verification token of iScale advertiser {id}"),
+                None => "set the verification token".to_owned(),
+            };
+        }
     };
     let verb = match change.action {
         Action::Create => "create",
         Action::Update => "update",
         Action::Pause => "pause",
+        Action::Delete if matches!(change.resource, ResourceId::Pixel(_)) => "deactivate",
         Action::Delete => "mark deleted",
     };
     match change.destination_id {

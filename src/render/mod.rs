@@ -8,6 +8,7 @@
 
 mod creatives;
 mod offer;
+mod pixels;
 mod rules;
 mod targeting;
 mod urls;
@@ -22,6 +23,7 @@ use crate::source::SourceSnapshot;
 
 pub use creatives::{CreativeContent, CreativeSpec};
 pub use offer::{EventSpec, OfferSpec};
+pub use pixels::{PixelSpec, PostbackTarget, split_token};
 pub use rules::{RuleKey, RuleSpec};
 pub use targeting::{CountryTable, GeoEntry, TargetingSpec};
 pub use urls::UrlSpec;
@@ -39,6 +41,8 @@ pub struct Rendered {
     pub targeting: TargetingSpec,
     pub rules: Vec<RuleSpec>,
     pub thumbnail: ThumbnailSpec,
+    /// Pixels in the source network (empty when the file has `postbacks: false`).
+    pub pixels: Vec<PixelSpec>,
     /// What of the source could not be carried, or was worked around.
     pub notes: Vec<String>,
 }
@@ -91,6 +95,8 @@ pub struct RenderInput<'a> {
     /// Country ids by code, for `geo.countries` overrides naming countries the source's
     /// ruleset does not mention (empty when there are none).
     pub countries: &'a CountryTable,
+    /// Where postbacks go, when this network's postbacks are managed.
+    pub postbacks: Option<PostbackTarget<'a>>,
 }
 
 impl RenderInput<'_> {
@@ -112,6 +118,7 @@ pub fn render(input: RenderInput<'_>) -> Result<Rendered, RenderError> {
     let targeting = targeting::targeting_spec(&input)?;
     let rules = rules::rule_specs(&input, &offer, &urls, &mut notes);
     let thumbnail = thumbnail_spec(&input, &offer);
+    let pixels = pixels::pixel_specs(&input, &offer);
     Ok(Rendered {
         offer,
         urls,
@@ -119,6 +126,7 @@ pub fn render(input: RenderInput<'_>) -> Result<Rendered, RenderError> {
         targeting,
         rules,
         thumbnail,
+        pixels,
         notes,
     })
 }
@@ -234,6 +242,16 @@ pub(crate) mod test_input {
         yaml: &str,
         countries: &CountryTable,
     ) -> Result<Rendered, RenderError> {
+        render_with_postbacks(relationship, yaml, countries, None)
+    }
+
+    /// The same, with postbacks managed.
+    pub(crate) fn render_with_postbacks(
+        relationship: &serde_json::Value,
+        yaml: &str,
+        countries: &CountryTable,
+        postbacks: Option<PostbackTarget<'_>>,
+    ) -> Result<Rendered, RenderError> {
         let file: DesiredFile = serde_yaml::from_str(yaml).unwrap();
         let snapshot = snapshot(relationship);
         let network = network();
@@ -244,6 +262,7 @@ pub(crate) mod test_input {
             offer: &file.offers[0],
             snapshot: &snapshot,
             countries,
+            postbacks,
         })
     }
 }

@@ -125,8 +125,11 @@ fn missing_and_empty_settings_are_listed_at_once() {
     assert_rejected(
         &t,
         &[],
-        "missing settings: `ISCALE_API_KEY`, `ISCALE_NETWORK_ID`, `TRIMRX_API_KEY` (the API key for desired/trimrx.yaml), \
-         `TRIMRX_AFFILIATE_ID` (empty), `TRIMRX_ADVERTISER_ID`; set them in .env.local or the environment",
+        "missing settings: `ISCALE_API_KEY`, `ISCALE_NETWORK_ID`, \
+         `ISCALE_TRACKING_DOMAIN` (postback domain; `offersync setup` discovers it), \
+         `TRIMRX_API_KEY` (the API key for desired/trimrx.yaml), `TRIMRX_AFFILIATE_ID` (empty), \
+         `TRIMRX_ADVERTISER_ID`, `TRIMRX_VERIFICATION_TOKEN` (postback verification token); \
+         set them in .env.local or the environment",
     );
 }
 
@@ -138,7 +141,8 @@ fn a_desired_file_whose_network_has_no_api_key() {
         &t,
         &[],
         "missing settings: `ACME_API_KEY` (the API key for desired/acme.yaml), `ACME_AFFILIATE_ID`, \
-         `ACME_ADVERTISER_ID`; set them in .env.local or the environment",
+         `ACME_ADVERTISER_ID`, `ACME_VERIFICATION_TOKEN` (postback verification token); \
+         set them in .env.local or the environment",
     );
 }
 

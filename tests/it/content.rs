@@ -351,14 +351,20 @@ fn a_broken_source_image_falls_back_and_says_so() {
             offer.insert("thumbnail_url".into(), broken.clone().into());
         })
         .unwrap();
-    let apply = t.run(&["apply", "--auto-approve", "--offer", "trimrx/1"]).expect(0);
+    let apply = t
+        .run(&["apply", "--auto-approve", "--offer", "trimrx/1"])
+        .expect(0);
     assert!(
-        apply.stderr.contains(&format!("thumbnail_url: `{broken}`: HTTP 404")),
+        apply
+            .stderr
+            .contains(&format!("thumbnail_url: `{broken}`: HTTP 404")),
         "the failure is reported: {}",
         apply.stderr
     );
     assert!(
-        apply.stderr.contains("thumbnail made from a placeholder with the initials TC"),
+        apply
+            .stderr
+            .contains("thumbnail made from a placeholder with the initials TC"),
         "{}",
         apply.stderr
     );
@@ -376,7 +382,8 @@ fn geo_overrides_resolve_country_codes_through_everflow() {
     );
     let plan = t.run(&["plan", "--only", "targeting"]).expect(0);
     assert!(
-        plan.stdout.contains("+ countries[\"CA\"]  include\n    + countries[\"US\"]  include\n"),
+        plan.stdout
+            .contains("+ countries[\"CA\"]  include\n    + countries[\"US\"]  include\n"),
         "{}",
         plan.stdout
     );
@@ -385,13 +392,24 @@ fn geo_overrides_resolve_country_codes_through_everflow() {
         "the override replaced the source's includes: {}",
         plan.stdout
     );
-    let reads: Vec<String> = t.sandbox().requests().iter().map(|r| r.path.clone()).collect();
-    assert!(reads.contains(&"/v1/meta/countries".to_owned()), "{reads:?}");
+    let reads: Vec<String> = t
+        .sandbox()
+        .requests()
+        .iter()
+        .map(|r| r.path.clone())
+        .collect();
+    assert!(
+        reads.contains(&"/v1/meta/countries".to_owned()),
+        "{reads:?}"
+    );
 
     t.write(
         "desired/trimrx.yaml",
         "offers:\n  - source_offer_id: 2\n    geo:\n      countries: [FR]\n",
     );
     let error = t.run(&["plan"]).expect(1);
-    assert_eq!(error.stderr, "error: trimrx/2: geo.countries: unknown country code `FR`\n");
+    assert_eq!(
+        error.stderr,
+        "error: trimrx/2: geo.countries: unknown country code `FR`\n"
+    );
 }

@@ -15,11 +15,11 @@ fn demo_runs_the_whole_story() {
 
     let steps = [
         "━━ 1. offersync plan ━━",
-        "Plan: 26 to create, 0 to update, 0 to pause, 0 to delete; 0 offers unchanged.",
-        "this plan sent 17 reads and 0 writes",
+        "Plan: 32 to create, 2 to update, 0 to pause, 0 to delete; 0 offers unchanged.",
+        "this plan sent 21 reads and 0 writes",
         "━━ 2. offersync apply --auto-approve ━━",
-        "Apply complete: 26 created, 0 updated, 0 paused, 0 marked deleted.",
-        "and 33 writes",
+        "Apply complete: 32 created, 2 updated, 0 paused, 0 marked deleted.",
+        "and 41 writes",
         "━━ 3. offersync plan (again: nothing to do) ━━",
         "No changes.",
         "━━ 4. At the source: trimrx raises the Base payout of offer 1 to 370.00 ━━",
@@ -37,11 +37,11 @@ fn demo_runs_the_whole_story() {
         rest = &rest[at + step.len()..];
     }
     assert!(
-        rest.contains("sent 23 reads and 1 write: PUT /v1/networks/offers/"),
+        rest.contains("sent 27 reads and 1 write: PUT /v1/networks/offers/"),
         "{stdout}"
     );
     assert!(
-        stdout.contains("this plan sent 22 reads and 0 writes\n\n━━ 4."),
+        stdout.contains("this plan sent 26 reads and 0 writes\n\n━━ 4."),
         "the second plan wrote nothing:\n{stdout}"
     );
 }

@@ -44,7 +44,7 @@ fn plan_apply_plan_converges_with_no_writes_when_in_sync() {
     let first = t.run(&["plan", "--detailed-exitcode"]).expect(2);
     assert!(
         first.stdout.contains(
-            "Plan: 26 to create, 0 to update, 0 to pause, 0 to delete; 0 offers unchanged."
+            "Plan: 32 to create, 2 to update, 0 to pause, 0 to delete; 0 offers unchanged."
         ),
         "{}",
         first.stdout
@@ -63,14 +63,17 @@ fn plan_apply_plan_converges_with_no_writes_when_in_sync() {
     assert!(
         apply
             .stdout
-            .contains("Apply complete: 26 created, 0 updated, 0 paused, 0 marked deleted."),
+            .contains("Apply complete: 32 created, 2 updated, 0 paused, 0 marked deleted."),
         "{}",
         apply.stdout
     );
     // 4 offers (each with its thumbnail in the same POST), 6 URLs, 3 rules, 5 creatives,
-    // targeting of 4 offers (PATCH + PUT each), and 7 uploads (4 thumbnails, 3 images).
+    // targeting of 4 offers (PATCH + PUT each), 7 uploads (4 thumbnails, 3 images), 6
+    // pixels in the source networks and the 2 advertisers' tokens.
     let expected: BTreeMap<String, usize> = [
+        ("PATCH /v1/networks/patch/advertiser/apply", 2),
         ("PATCH /v1/networks/patch/offers/apply", 4),
+        ("POST /v1/affiliates/pixels", 6),
         ("POST /v1/networks/creatives", 5),
         ("POST /v1/networks/custom/payoutrevenue", 3),
         ("POST /v1/networks/offers", 4),
@@ -332,17 +335,21 @@ fn removing_an_offer_from_the_desired_file_pauses_it_once() {
 #[test]
 fn scope_filters_limit_what_is_planned() {
     let t = TestContext::new();
-    // directmeds/12: offer, thumbnail, 2 URLs, a rule, 2 creatives, targeting;
-    // directmeds/15: offer, thumbnail, targeting.
+    // directmeds/12: offer, thumbnail, 2 URLs, a rule, 2 creatives, targeting, 2 pixels;
+    // directmeds/15: offer, thumbnail, targeting, a pixel; and the advertiser's token.
     let plan = t.run(&["plan", "--network", "directmeds"]).expect(0);
     assert!(
-        plan.stdout.contains("Plan: 11 to create"),
+        plan.stdout.contains("Plan: 14 to create, 1 to update"),
         "{}",
         plan.stdout
     );
     assert!(!plan.stdout.contains("trimrx/"));
     let plan = t.run(&["plan", "--offer", "trimrx/2"]).expect(0);
-    assert!(plan.stdout.contains("Plan: 6 to create"), "{}", plan.stdout);
+    assert!(
+        plan.stdout.contains("Plan: 7 to create, 1 to update"),
+        "{}",
+        plan.stdout
+    );
     let plan = t
         .run(&["plan", "--offer", "trimrx/2", "--only", "urls,rules"])
         .expect(0);
@@ -468,10 +475,10 @@ fn apply_at_a_terminal_asks_and_only_yes_applies() {
 
     let accepted = apply_at_a_terminal(&t, "yes");
     assert!(
-        accepted.contains("Apply complete: 26 created, 0 updated, 0 paused, 0 marked deleted."),
+        accepted.contains("Apply complete: 32 created, 2 updated, 0 paused, 0 marked deleted."),
         "{accepted}"
     );
-    assert_eq!(t.writes().len(), 33);
+    assert_eq!(t.writes().len(), 41);
 }
 
 #[test]

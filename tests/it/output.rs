@@ -15,7 +15,7 @@ fn first_plan_text_and_json() {
     });
     let parsed: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
     assert_eq!(parsed["format_version"], 1);
-    assert_eq!(parsed["summary"]["create"], 26);
+    assert_eq!(parsed["summary"]["create"], 32);
 }
 
 #[test]

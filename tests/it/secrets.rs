@@ -64,6 +64,20 @@ fn no_command_prints_or_stores_a_secret() {
         .unwrap();
     runs.push(t.run(&["plan", "--detailed-exitcode"]));
     runs.push(t.run_with(&["apply", "--auto-approve"], &[("OFFERSYNC_LOG", "trace")]));
+    runs.push(t.run(&["verify"]));
+    runs.push(t.run(&[
+        "postbacks",
+        "report",
+        "--from",
+        "2026-11-01",
+        "--to",
+        "2026-11-02",
+    ]));
+    t.sandbox()
+        .set_advertiser_token(t.fixtures.sources[0].destination_advertiser_id, "x")
+        .unwrap();
+    runs.push(t.run(&["plan", "--json"]));
+    runs.push(t.run(&["verify"]));
     runs.push(t.run(&["schema"]));
     runs.push(t.run(&["demo"]));
     for run in &runs {
