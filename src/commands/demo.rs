@@ -97,6 +97,20 @@ pub async fn run(printer: &mut Printer) -> anyhow::Result<ExitStatus> {
     super::apply::run(&mut ctx, &apply_args()).await?;
     writes_since(&mut ctx, sandbox, "apply");
 
+    step(
+        &mut ctx,
+        "7. offersync verify (live state, across iScale and the source networks)",
+    );
+    super::verify::run(
+        &mut ctx,
+        &crate::cli::VerifyArgs {
+            networks: Vec::new(),
+            offers: Vec::new(),
+        },
+    )
+    .await?;
+    writes_since(&mut ctx, sandbox, "verify");
+
     ctx.printer.data(
         "\nDone. Point EVERFLOW_API_URL at your own networks (see README.md) to do this for real.\n",
     );
