@@ -521,33 +521,16 @@ impl NetworkApi {
     /// Every advertiser of the network (`GET /v1/networks/advertisers`, LEGACY list).
     pub async fn advertisers(&self) -> Result<Vec<Advertiser>, ApiError> {
         let path = "/v1/networks/advertisers";
-        let mut found = Vec::new();
-        let mut page = 1;
-        loop {
-            let query = [
-                ("page", page.to_string()),
-                ("page_size", PAGE_SIZE.to_string()),
-            ];
-            let mut batch: Map<String, Value> = self.client.get(path, &query).await?;
-            let paging: Paging = batch
-                .remove("paging")
-                .map(serde_json::from_value)
-                .transpose()
-                .map_err(|error| decode_error("GET", path, format!("paging: {error}")))?
-                .unwrap_or_default();
-            let list: Vec<Advertiser> = batch
-                .remove("advertisers")
-                .map(serde_json::from_value)
-                .transpose()
-                .map_err(|error| decode_error("GET", path, format!("advertisers: {error}")))?
-                .unwrap_or_default();
-            let fetched = list.len();
-            found.extend(list);
-            if !paging.has_more(fetched) {
-                return Ok(found);
-            }
-            page += 1;
-        }
+        self.pages(path, "advertisers", None)
+            .await?
+            .into_iter()
+            .enumerate()
+            .map(|(index, value)| {
+                serde_json::from_value(value).map_err(|error| {
+                    decode_error("GET", path, format!("advertisers[{index}]: {error}"))
+                })
+            })
+            .collect()
     }
 
     /// Some offer of the network (the first of the list), if it has any.
@@ -659,6 +642,25 @@ impl NetworkApi {
         key: &str,
         filter: Option<String>,
     ) -> Result<Vec<Live<T>>, ApiError> {
+        self.pages(path, key, filter)
+            .await?
+            .into_iter()
+            .enumerate()
+            .map(|(index, value)| {
+                Live::from_value(value)
+                    .map_err(|detail| decode_error("GET", path, format!("{key}[{index}] {detail}")))
+            })
+            .collect()
+    }
+
+    /// All pages of a list (`{<key>: [...], paging}`), raw, following `paging` until the
+    /// total is reached.
+    async fn pages(
+        &self,
+        path: &str,
+        key: &str,
+        filter: Option<String>,
+    ) -> Result<Vec<Value>, ApiError> {
         let mut items = Vec::new();
         let mut page = 1;
         loop {
@@ -679,15 +681,12 @@ impl NetworkApi {
             let list = match batch.remove(key) {
                 Some(Value::Array(list)) => list,
                 None | Some(Value::Null) => Vec::new(),
-                Some(_) => return Err(decode_error("GET", path, format!("`{key}` is not a list"))),
+                Some(_) => {
+                    return Err(decode_error("GET", path, format!("`{key}` is not a list")));
+                }
             };
             let fetched = list.len();
-            for (index, value) in list.into_iter().enumerate() {
-                let item = Live::from_value(value).map_err(|detail| {
-                    decode_error("GET", path, format!("{key}[{index}] {detail}"))
-                })?;
-                items.push(item);
-            }
+            items.extend(list);
             if !paging.has_more(fetched) {
                 return Ok(items);
             }
