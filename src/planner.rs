@@ -521,6 +521,7 @@ fn diff_offer(address: &Address, work: &mut OfferWork, context: &OfferContext<'_
                 LiveState::Missing
             },
             stop: Stop::Leave,
+            drift: Reason::ChangedInDestination,
         }));
     }
     changes
@@ -564,6 +565,7 @@ fn offer_inputs<'a>(
             None => LiveState::Missing,
         },
         stop: Stop::Pause(stop_reason),
+        drift: Reason::ChangedInDestination,
     }
 }
 
@@ -601,6 +603,7 @@ fn thumbnail_inputs<'a>(
             None => LiveState::Missing,
         },
         stop: Stop::Leave,
+        drift: Reason::ChangedInDestination,
     }
 }
 
@@ -654,6 +657,8 @@ struct Many<'a, S, V, K> {
     deleted: &'static str,
     /// Why a recorded resource is no longer wanted.
     removal_reason: &'a dyn Fn(&K) -> Reason,
+    /// What an edit made outside offersync is called.
+    drift: Reason,
 }
 
 /// Diffs every wanted resource of one kind against its record and live object, and
@@ -701,6 +706,7 @@ fn diff_many<S, V, K: Ord + Clone>(
             applied: record.map(applied),
             live: found.map_or(LiveState::Missing, |found| (kind.live_state)(found, record)),
             stop: Stop::Leave,
+            drift: kind.drift,
         }));
     }
     for (key, record) in records.into_iter().flatten() {
@@ -724,6 +730,7 @@ fn diff_many<S, V, K: Ord + Clone>(
                 status_field: kind.status_field,
                 value: kind.deleted,
             },
+            drift: kind.drift,
         }));
     }
     (changes, matched)
@@ -768,6 +775,7 @@ fn diff_urls(
         status_field: "url_status",
         deleted: "deleted",
         removal_reason: &removal_reason,
+        drift: Reason::ChangedInDestination,
     };
     diff_many(
         address,
@@ -824,6 +832,7 @@ fn diff_rules(
         status_field: "custom_setting_status",
         deleted: "deleted",
         removal_reason: &|_| Reason::SourceChanged,
+        drift: Reason::ChangedInDestination,
     };
     diff_many(
         address,
@@ -870,6 +879,7 @@ fn diff_creatives(
         status_field: "creative_status",
         deleted: "deleted",
         removal_reason: &|_| Reason::SourceChanged,
+        drift: Reason::ChangedInDestination,
     };
     diff_many(
         address,
@@ -936,6 +946,8 @@ fn diff_pixels(
         status_field: "pixel_status",
         deleted: "inactive",
         removal_reason: &|_| Reason::SourceChanged,
+        // Pixels live in the source network: an edit there is not an edit in iScale.
+        drift: Reason::ChangedOutside,
     };
     diff_many(
         address,
@@ -1039,6 +1051,7 @@ async fn diff_advertisers(
                 &advertiser.account_status,
             ),
             stop: Stop::Leave,
+            drift: Reason::ChangedInDestination,
         }));
         read.insert(name.to_owned(), advertiser);
     }

@@ -70,6 +70,9 @@ pub struct ResourceInputs<'a> {
     pub applied: Option<Applied<'a>>,
     pub live: LiveState,
     pub stop: Stop,
+    /// What a live value that moved away from the applied one is called: an edit in
+    /// iScale, or one made elsewhere (a pixel in a source network).
+    pub drift: Reason,
 }
 
 /// The change one resource needs, if any.
@@ -82,6 +85,7 @@ pub fn diff_resource(inputs: ResourceInputs<'_>) -> Option<Change> {
         applied,
         live,
         stop,
+        drift,
     } = inputs;
     match (desired, live) {
         (Some((fields, target)), LiveState::Missing) => {
@@ -102,6 +106,7 @@ pub fn diff_resource(inputs: ResourceInputs<'_>) -> Option<Change> {
                 previous: previous.as_ref(),
                 applied,
                 observable: true,
+                drift,
             };
             let changes = compare.fields(&target);
             (!changes.is_empty())
@@ -122,6 +127,7 @@ pub fn diff_resource(inputs: ResourceInputs<'_>) -> Option<Change> {
                 previous: previous.as_ref(),
                 applied,
                 observable: false,
+                drift,
             };
             let changes = compare.fields(&target);
             (!changes.is_empty())
@@ -219,6 +225,7 @@ struct Compare<'a> {
     applied: Option<Applied<'a>>,
     /// Whether `have` is what the destination shows (else: what was applied).
     observable: bool,
+    drift: Reason,
 }
 
 impl Compare<'_> {
@@ -291,12 +298,12 @@ impl Compare<'_> {
             }
         }
         if self.observable && fingerprint(live) != recorded {
-            out.push(Reason::ChangedInDestination);
+            out.push(self.drift);
         }
         if out.is_empty() {
             // desired == applied == live cannot reach here (they differ); keep the plan
             // honest rather than silent if fingerprints ever collide.
-            out.push(Reason::ChangedInDestination);
+            out.push(self.drift);
         }
         out
     }
@@ -449,6 +456,7 @@ mod tests {
                 None => LiveState::Missing,
             },
             stop: Stop::Pause(Reason::RemovedFromConfig),
+            drift: Reason::ChangedInDestination,
         })
     }
 
@@ -594,6 +602,7 @@ mod tests {
                 .map(|(fields, values)| Applied { fields, values }),
             live: LiveState::Unobservable,
             stop: Stop::Leave,
+            drift: Reason::ChangedInDestination,
         })
     }
 

@@ -91,6 +91,9 @@ pub enum Reason {
     ConfigChanged,
     /// Someone changed it in the destination after the last apply (drift).
     ChangedInDestination,
+    /// Someone changed it where it lives outside iScale (a pixel in a source network)
+    /// after the last apply.
+    ChangedOutside,
     /// offersync created it, but the destination no longer has it.
     MissingInDestination,
     /// The offer was removed from its desired file.
@@ -106,6 +109,7 @@ impl Reason {
             Reason::SourceChanged => "source changed",
             Reason::ConfigChanged => "config changed",
             Reason::ChangedInDestination => "changed in iScale",
+            Reason::ChangedOutside => "changed outside offersync",
             Reason::MissingInDestination => "missing in iScale",
             Reason::RemovedFromConfig => "removed from the desired file",
             Reason::UnavailableAtSource => "no longer runnable at the source",
