@@ -19,10 +19,11 @@
 //! ones as unknown, rather than accepted and dropped. A request is all or
 //! nothing; a change moves the advertiser's `time_saved`.
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use super::super::error::ApiError;
 use super::Clock;
+use super::bulk_patch::{FieldHead, field_head, parse_body};
 use super::destination::Destination;
 use super::targeting::Operator;
 
@@ -150,20 +151,11 @@ fn check_value(what: &str, kind: Kind, v: &Value) -> Result<Value, ApiError> {
 }
 
 fn parse_field(i: usize, v: &Value) -> Result<PatchField, ApiError> {
-    let at = format!("fields[{i}]");
-    let obj = v
-        .as_object()
-        .ok_or_else(|| bad(format!("{at} must be an object")))?;
-    if let Some(k) = obj
-        .keys()
-        .find(|k| !matches!(k.as_str(), "field_type" | "field_value" | "operator"))
-    {
-        return Err(bad(format!("unknown field {at}.{k}")));
-    }
-    let field_type = match obj.get("field_type").and_then(Value::as_str) {
-        Some(t) if !t.is_empty() => t.to_owned(),
-        _ => return Err(bad(format!("{at}.field_type is required"))),
-    };
+    let FieldHead {
+        at,
+        obj,
+        field_type,
+    } = field_head(i, v)?;
     let Some((_, field, kind)) = SUPPORTED.iter().find(|(t, ..)| *t == field_type) else {
         if NOT_SIMULATED.contains(&field_type.as_str()) {
             return Err(bad(format!(
@@ -207,45 +199,8 @@ fn parse_field(i: usize, v: &Value) -> Result<PatchField, ApiError> {
 
 /// Validates the body of apply or submit.
 pub(crate) fn parse_advertiser_patch(body: Option<&Value>) -> Result<AdvertiserPatch, ApiError> {
-    let empty = Map::new();
-    let obj = match body {
-        None | Some(Value::Null) => &empty,
-        Some(Value::Object(o)) => o,
-        Some(_) => return Err(bad("request body must be a json object".into())),
-    };
-    if let Some(k) = obj
-        .keys()
-        .find(|k| !matches!(k.as_str(), "network_advertiser_ids" | "fields"))
-    {
-        return Err(bad(format!("unknown field {k}")));
-    }
-    let ids = obj
-        .get("network_advertiser_ids")
-        .filter(|v| !v.is_null())
-        .ok_or_else(|| bad("network_advertiser_ids is required".into()))?
-        .as_array()
-        .and_then(|a| a.iter().map(Value::as_u64).collect::<Option<Vec<u64>>>())
-        .filter(|ids| !ids.is_empty() && ids.iter().all(|id| *id > 0))
-        .ok_or_else(|| {
-            bad("network_advertiser_ids must be a non-empty array of advertiser ids".into())
-        })?;
-    let mut advertiser_ids = Vec::with_capacity(ids.len());
-    for id in ids {
-        if !advertiser_ids.contains(&id) {
-            advertiser_ids.push(id);
-        }
-    }
-    let fields = obj
-        .get("fields")
-        .filter(|v| !v.is_null())
-        .ok_or_else(|| bad("fields is required".into()))?
-        .as_array()
-        .filter(|a| !a.is_empty())
-        .ok_or_else(|| bad("fields must be a non-empty array".into()))?
-        .iter()
-        .enumerate()
-        .map(|(i, v)| parse_field(i, v))
-        .collect::<Result<Vec<_>, _>>()?;
+    let (advertiser_ids, fields) =
+        parse_body(body, "network_advertiser_ids", "advertiser", parse_field)?;
     Ok(AdvertiserPatch {
         advertiser_ids,
         fields,

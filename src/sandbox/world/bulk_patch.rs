@@ -16,6 +16,7 @@ use serde_json::{Map, Value, json};
 
 use super::super::error::ApiError;
 use super::Clock;
+use super::body::Fields;
 use super::destination::Destination;
 use super::offer_fields::{self, FIELDS, FieldSpec, Kind};
 use super::targeting::{self, Geo, Operator, Targeting};
@@ -67,7 +68,17 @@ fn base_spec(field_type: &str) -> Option<&'static FieldSpec> {
         .find(|f| f.name == field_type && !NOT_PATCHABLE.contains(&f.name))
 }
 
-fn parse_field(i: usize, v: &Value) -> Result<PatchField, ApiError> {
+/// A `fields[]` element of either bulk edit, before its type is known.
+pub(super) struct FieldHead<'a> {
+    /// `fields[i]`, for messages.
+    pub at: String,
+    pub obj: &'a Map<String, Value>,
+    pub field_type: String,
+}
+
+/// The parts of a `fields[]` element both bulk edits read alike: an object of
+/// `field_type`, `field_value` and `operator`, with a non-empty `field_type`.
+pub(super) fn field_head(i: usize, v: &Value) -> Result<FieldHead<'_>, ApiError> {
     let at = format!("fields[{i}]");
     let obj = v
         .as_object()
@@ -82,6 +93,55 @@ fn parse_field(i: usize, v: &Value) -> Result<PatchField, ApiError> {
         Some(t) if !t.is_empty() => t.to_owned(),
         _ => return Err(bad(format!("{at}.field_type is required"))),
     };
+    Ok(FieldHead {
+        at,
+        obj,
+        field_type,
+    })
+}
+
+/// The body both bulk edits share, `{<ids_key>: [...], fields: [...]}`: the
+/// ids (positive, repeats dropped, order kept) and each `fields[]` element as
+/// `parse_field` reads it. `noun` names an id in messages.
+pub(super) fn parse_body<F>(
+    body: Option<&Value>,
+    ids_key: &str,
+    noun: &str,
+    parse_field: impl Fn(usize, &Value) -> Result<F, ApiError>,
+) -> Result<(Vec<u64>, Vec<F>), ApiError> {
+    let body = Fields::new(body, &[ids_key, "fields"])?;
+    let ids = body
+        .get(ids_key)
+        .ok_or_else(|| bad(format!("{ids_key} is required")))?
+        .as_array()
+        .and_then(|a| a.iter().map(Value::as_u64).collect::<Option<Vec<u64>>>())
+        .filter(|ids| !ids.is_empty() && ids.iter().all(|id| *id > 0))
+        .ok_or_else(|| bad(format!("{ids_key} must be a non-empty array of {noun} ids")))?;
+    let mut unique = Vec::with_capacity(ids.len());
+    for id in ids {
+        if !unique.contains(&id) {
+            unique.push(id);
+        }
+    }
+    let fields = body
+        .get("fields")
+        .ok_or_else(|| bad("fields is required".into()))?
+        .as_array()
+        .filter(|a| !a.is_empty())
+        .ok_or_else(|| bad("fields must be a non-empty array".into()))?
+        .iter()
+        .enumerate()
+        .map(|(i, v)| parse_field(i, v))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((unique, fields))
+}
+
+fn parse_field(i: usize, v: &Value) -> Result<PatchField, ApiError> {
+    let FieldHead {
+        at,
+        obj,
+        field_type,
+    } = field_head(i, v)?;
     let operator = Operator::parse(obj.get("operator"))?;
     let value = obj.get("field_value").filter(|v| !v.is_null());
     let what = format!("{at}.field_value");
@@ -152,47 +212,8 @@ fn parse_field(i: usize, v: &Value) -> Result<PatchField, ApiError> {
 
 /// Validates the body of apply or submit.
 pub(crate) fn parse_patch(body: Option<&Value>) -> Result<Patch, ApiError> {
-    let empty = Map::new();
-    let obj = match body {
-        None | Some(Value::Null) => &empty,
-        Some(Value::Object(o)) => o,
-        Some(_) => return Err(bad("request body must be a json object".into())),
-    };
-    if let Some(k) = obj
-        .keys()
-        .find(|k| !matches!(k.as_str(), "network_offer_ids" | "fields"))
-    {
-        return Err(bad(format!("unknown field {k}")));
-    }
-    let offer_ids = obj
-        .get("network_offer_ids")
-        .filter(|v| !v.is_null())
-        .ok_or_else(|| bad("network_offer_ids is required".into()))?
-        .as_array()
-        .and_then(|a| a.iter().map(Value::as_u64).collect::<Option<Vec<u64>>>())
-        .filter(|ids| !ids.is_empty() && ids.iter().all(|id| *id > 0))
-        .ok_or_else(|| bad("network_offer_ids must be a non-empty array of offer ids".into()))?;
-    let mut unique = Vec::with_capacity(offer_ids.len());
-    for id in offer_ids {
-        if !unique.contains(&id) {
-            unique.push(id);
-        }
-    }
-    let fields = obj
-        .get("fields")
-        .filter(|v| !v.is_null())
-        .ok_or_else(|| bad("fields is required".into()))?
-        .as_array()
-        .filter(|a| !a.is_empty())
-        .ok_or_else(|| bad("fields must be a non-empty array".into()))?
-        .iter()
-        .enumerate()
-        .map(|(i, v)| parse_field(i, v))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(Patch {
-        offer_ids: unique,
-        fields,
-    })
+    let (offer_ids, fields) = parse_body(body, "network_offer_ids", "offer", parse_field)?;
+    Ok(Patch { offer_ids, fields })
 }
 
 /// One offer as the patch would leave it, with the value of each field before
