@@ -35,6 +35,11 @@ impl ApiError {
         ApiError::new(StatusCode::NOT_FOUND, message)
     }
 
+    /// The 404 of an id that names nothing: `{what} {id} not found`.
+    pub fn no_such(what: &str, id: impl std::fmt::Display) -> ApiError {
+        ApiError::not_found(format!("{what} {id} not found"))
+    }
+
     pub fn forbidden() -> ApiError {
         ApiError::new(StatusCode::FORBIDDEN, "Out of realm")
     }

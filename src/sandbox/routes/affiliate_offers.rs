@@ -57,7 +57,7 @@ async fn offer(
     let source = world.sources.get(network);
     let view = source
         .and_then(|s| Some(s.view_for(s.visible_offer(id, affiliate)?, affiliate)))
-        .ok_or_else(|| ApiError::not_found(format!("offer {id} not found")))?;
+        .ok_or_else(|| ApiError::no_such("offer", id))?;
     Ok(Json(Value::Object(view)))
 }
 
@@ -75,7 +75,7 @@ async fn url(
     let source = world
         .sources
         .get(network)
-        .ok_or_else(|| ApiError::not_found(format!("offer {offer_id} not found")))?;
+        .ok_or_else(|| ApiError::no_such("offer", offer_id))?;
     let link = source.tracking_link(offer_id, url_id, affiliate)?;
     Ok(Json(json!({ "url": link })))
 }

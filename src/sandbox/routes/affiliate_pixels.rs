@@ -42,7 +42,7 @@ fn pixel_json(
         .get(network)
         .and_then(|s| Some(s.pixel_json(s.own_pixel(affiliate, id)?)))
         .map(Json)
-        .ok_or_else(|| ApiError::not_found(format!("{WHAT} {id} not found")))
+        .ok_or_else(|| ApiError::no_such(WHAT, id))
 }
 
 async fn create(
@@ -79,7 +79,7 @@ async fn replace(
             .sources
             .get_mut(network)
             .filter(|s| s.own_pixel(affiliate, id).is_some())
-            .ok_or_else(|| ApiError::not_found(format!("{WHAT} {id} not found")))?;
+            .ok_or_else(|| ApiError::no_such(WHAT, id))?;
         let input = parse_pixel_body(body.as_ref(), Side::Affiliate, Some(id))?;
         source.replace_pixel(affiliate, id, input, &mut world.clock)?;
     }

@@ -122,7 +122,7 @@ async fn set_payout(
     }
     let offer_id = offer_id
         .parse::<u64>()
-        .map_err(|_| ApiError::not_found(format!("offer {offer_id} not found")))?;
+        .map_err(|_| ApiError::no_such("offer", offer_id))?;
     sb.world()
         .source_payout_mut(&network, offer_id, &entry_name, amount, percentage)
         .map(Json)

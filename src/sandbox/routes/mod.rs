@@ -74,8 +74,7 @@ async fn method_not_allowed() -> Response {
 
 /// Parses a numeric path segment; anything else is a 404 like an unknown id.
 pub(crate) fn path_id(raw: &str, what: &str) -> Result<u64, ApiError> {
-    raw.parse::<u64>()
-        .map_err(|_| ApiError::not_found(format!("{what} {raw} not found")))
+    raw.parse::<u64>().map_err(|_| ApiError::no_such(what, raw))
 }
 
 /// The source network and the affiliate id of an Affiliate API caller (the

@@ -39,7 +39,7 @@ async fn advertiser(
         .destination
         .advertiser_json(id)
         .map(Json)
-        .ok_or_else(|| ApiError::not_found(format!("advertiser {id} not found")))
+        .ok_or_else(|| ApiError::no_such("advertiser", id))
 }
 
 /// Fields of the LEGACY sample a `filter=` may name.

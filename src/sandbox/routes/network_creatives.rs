@@ -29,7 +29,7 @@ fn creative_json(sb: &Sandbox, id: u64) -> Result<Json<Value>, ApiError> {
     d.creatives
         .get(id)
         .map(|c| Json(d.creative_json(c)))
-        .ok_or_else(|| ApiError::not_found(format!("creative {id} not found")))
+        .ok_or_else(|| ApiError::no_such("creative", id))
 }
 
 async fn create(
@@ -61,7 +61,7 @@ async fn replace(
         let mut world = sb.world();
         let world = &mut *world;
         if world.destination.creatives.get(id).is_none() {
-            return Err(ApiError::not_found(format!("creative {id} not found")));
+            return Err(ApiError::no_such("creative", id));
         }
         let (input, file) = parse_creative_body(body.as_ref(), Some(id))?;
         world

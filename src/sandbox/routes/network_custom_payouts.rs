@@ -32,7 +32,7 @@ fn rule_json(sb: &Sandbox, id: u64) -> Result<Json<Value>, ApiError> {
     d.payout_rules
         .get(id)
         .map(|r| Json(d.rule_json(r)))
-        .ok_or_else(|| ApiError::not_found(format!("{WHAT} {id} not found")))
+        .ok_or_else(|| ApiError::no_such(WHAT, id))
 }
 
 async fn create(
@@ -62,7 +62,7 @@ async fn replace(
         let mut world = sb.world();
         let world = &mut *world;
         if world.destination.payout_rules.get(id).is_none() {
-            return Err(ApiError::not_found(format!("{WHAT} {id} not found")));
+            return Err(ApiError::no_such(WHAT, id));
         }
         let input = parse_rule_body(body.as_ref(), Some(id))?;
         world

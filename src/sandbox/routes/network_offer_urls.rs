@@ -36,7 +36,7 @@ fn url_json(sb: &Sandbox, id: u64) -> Result<Json<Value>, ApiError> {
     d.urls
         .get(id)
         .map(|u| Json(d.url_json(u)))
-        .ok_or_else(|| ApiError::not_found(format!("offer url {id} not found")))
+        .ok_or_else(|| ApiError::no_such("offer url", id))
 }
 
 async fn create(
@@ -67,7 +67,7 @@ async fn replace(
         let world = &mut *world;
         // An unknown id is a 404 whatever the body says.
         if world.destination.urls.get(id).is_none() {
-            return Err(ApiError::not_found(format!("offer url {id} not found")));
+            return Err(ApiError::no_such("offer url", id));
         }
         let input = parse_url_body(body.as_ref(), Some(id))?;
         world.destination.replace_url(id, input, &mut world.clock)?;

@@ -36,7 +36,7 @@ async fn create(
     world
         .destination_offer_json(id, &rels)
         .map(Json)
-        .ok_or_else(|| ApiError::not_found(format!("offer {id} not found")))
+        .ok_or_else(|| ApiError::no_such("offer", id))
 }
 
 async fn replace(
@@ -51,14 +51,14 @@ async fn replace(
     let world = &mut *world;
     // An unknown id is a 404 whatever the body says.
     if !world.destination.offers.contains_key(&id) {
-        return Err(ApiError::not_found(format!("offer {id} not found")));
+        return Err(ApiError::no_such("offer", id));
     }
     let input = offer_fields::parse_offer_body(body.as_ref())?;
     world.destination.replace(id, input, &mut world.clock)?;
     world
         .destination_offer_json(id, &Relationships::default())
         .map(Json)
-        .ok_or_else(|| ApiError::not_found(format!("offer {id} not found")))
+        .ok_or_else(|| ApiError::no_such("offer", id))
 }
 
 async fn one(
@@ -73,7 +73,7 @@ async fn one(
     sb.world()
         .destination_offer_json(id, &rels)
         .map(Json)
-        .ok_or_else(|| ApiError::not_found(format!("offer {id} not found")))
+        .ok_or_else(|| ApiError::no_such("offer", id))
 }
 
 /// Base fields a `filter=` may name.

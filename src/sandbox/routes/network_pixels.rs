@@ -39,7 +39,7 @@ fn pixel_json(sb: &Sandbox, id: u64) -> Result<Json<Value>, ApiError> {
     d.pixels
         .get(id)
         .map(|p| Json(d.partner_pixel_json(p)))
-        .ok_or_else(|| ApiError::not_found(format!("{WHAT} {id} not found")))
+        .ok_or_else(|| ApiError::no_such(WHAT, id))
 }
 
 async fn create(
@@ -72,7 +72,7 @@ async fn replace(
         let world = &mut *world;
         // An unknown id is a 404 whatever the body says.
         if world.destination.pixels.get(id).is_none() {
-            return Err(ApiError::not_found(format!("{WHAT} {id} not found")));
+            return Err(ApiError::no_such(WHAT, id));
         }
         let input = parse_pixel_body(body.as_ref(), Side::Partner, Some(id))?;
         world

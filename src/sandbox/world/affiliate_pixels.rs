@@ -101,7 +101,7 @@ impl Source {
         clock: &mut Clock,
     ) -> Result<(), ApiError> {
         let Some(old) = self.own_pixel(affiliate, id) else {
-            return Err(ApiError::not_found(format!("postback {id} not found")));
+            return Err(ApiError::no_such("postback", id));
         };
         let old = old.clone();
         self.check_pixel_refs(affiliate, &input)?;

@@ -380,7 +380,7 @@ impl Destination {
     /// emptied, as any Everflow PUT is a full replacement).
     pub fn put_targeting(&mut self, id: u64, body: Option<&Value>) -> Result<(), ApiError> {
         if !self.offers.contains_key(&id) {
-            return Err(ApiError::not_found(format!("offer {id} not found")));
+            return Err(ApiError::no_such("offer", id));
         }
         let empty = Map::new();
         let obj = match body {

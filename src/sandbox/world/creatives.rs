@@ -275,7 +275,7 @@ impl Destination {
         clock: &mut Clock,
     ) -> Result<(), ApiError> {
         let Some(old) = self.creatives.get(id).cloned() else {
-            return Err(ApiError::not_found(format!("creative {id} not found")));
+            return Err(ApiError::no_such("creative", id));
         };
         // As for offer URLs: a creative stays with the offer it was made for.
         if input.offer_id != old.fields.offer_id {

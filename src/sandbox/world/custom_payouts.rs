@@ -229,9 +229,7 @@ impl Destination {
         clock: &mut Clock,
     ) -> Result<(), ApiError> {
         let Some(old) = self.payout_rules.get(id) else {
-            return Err(ApiError::not_found(format!(
-                "custom payout/revenue setting {id} not found"
-            )));
+            return Err(ApiError::no_such("custom payout/revenue setting", id));
         };
         if input.offer_id != old.fields.offer_id {
             return Err(ApiError::bad_request(format!(
@@ -262,9 +260,7 @@ impl Destination {
             .items
             .remove(&id)
             .map(|_| ())
-            .ok_or_else(|| {
-                ApiError::not_found(format!("custom payout/revenue setting {id} not found"))
-            })
+            .ok_or_else(|| ApiError::no_such("custom payout/revenue setting", id))
     }
 
     /// The setting object (LIVE response prefix).

@@ -234,7 +234,7 @@ impl Destination {
         clock: &mut Clock,
     ) -> Result<(), ApiError> {
         let Some(old) = self.offers.get(&id) else {
-            return Err(ApiError::not_found(format!("offer {id} not found")));
+            return Err(ApiError::no_such("offer", id));
         };
         self.check_base_refs(&input.base)?;
         for (sent, _) in &input.payouts {

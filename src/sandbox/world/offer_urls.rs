@@ -125,7 +125,7 @@ impl Destination {
         clock: &mut Clock,
     ) -> Result<(), ApiError> {
         let Some(old) = self.urls.get(id) else {
-            return Err(ApiError::not_found(format!("offer url {id} not found")));
+            return Err(ApiError::no_such("offer url", id));
         };
         // Not documented: moving a URL to another offer would orphan the custom
         // payout settings that name it, so the sandbox refuses it.

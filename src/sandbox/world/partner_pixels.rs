@@ -256,7 +256,7 @@ impl Destination {
         clock: &mut Clock,
     ) -> Result<(), ApiError> {
         let Some(old) = self.pixels.get(id).cloned() else {
-            return Err(ApiError::not_found(format!("postback {id} not found")));
+            return Err(ApiError::no_such("postback", id));
         };
         let input = self.check_partner_refs(input)?;
         let time_saved = if input == old.fields {
@@ -280,7 +280,7 @@ impl Destination {
             .items
             .remove(&id)
             .map(|_| ())
-            .ok_or_else(|| ApiError::not_found(format!("postback {id} not found")))
+            .ok_or_else(|| ApiError::no_such("postback", id))
     }
 
     /// The postback object (`GET /v1/networks/pixels/{id}`, seed 001).

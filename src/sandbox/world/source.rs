@@ -322,7 +322,7 @@ impl Source {
     ) -> Result<String, ApiError> {
         let offer = self
             .visible_offer(offer_id, affiliate)
-            .ok_or_else(|| ApiError::not_found(format!("offer {offer_id} not found")))?;
+            .ok_or_else(|| ApiError::no_such("offer", offer_id))?;
         if !self.runnable_by(offer, affiliate) {
             return Err(ApiError::bad_request(format!(
                 "affiliate is not allowed to run offer {offer_id}"
