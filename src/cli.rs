@@ -205,6 +205,11 @@ pub struct SandboxArgs {
     /// Affiliate API requests per second per source network (Everflow: 5).
     #[arg(long, default_value_t = 5)]
     pub affiliate_rate: u32,
+
+    /// Seconds per rate-limit window (Everflow: 30). Point offersync at a shorter one
+    /// with EVERFLOW_RATE_WINDOW.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub rate_window: u64,
 }
 
 /// `trimrx=13` -> (`trimrx`, 13).

@@ -8,9 +8,12 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use url::Url;
 
+use crate::everflow::RateLimit;
+use crate::everflow::pacing::EVERFLOW_WINDOW;
 use crate::money::Margin;
 use crate::secret::{Redactor, Secret};
 
@@ -20,6 +23,9 @@ pub const DEFAULT_API_URL: &str = "https://api.eflow.team";
 /// Everflow rejects verification tokens longer than this (advertiser PATCH field
 /// `verification_token`, SNAP advertisers-extras).
 pub const MAX_TOKEN_CHARS: usize = 50;
+
+/// The highest rate a bucket may be given, requests per second (Everflow's is 30).
+const MAX_RATE: u32 = 10_000;
 
 /// The name of the settings file inside a workspace.
 pub const ENV_FILE: &str = ".env.local";
@@ -124,6 +130,8 @@ pub struct IscaleSettings {
     pub network_id: u64,
     pub tracking_domain: Option<String>,
     pub margin: Margin,
+    /// `ISCALE_RATE_LIMIT`: the Network API bucket, requests per second.
+    pub rate_limit: RateLimit,
 }
 
 /// One source network, named after its desired file (`desired/trimrx.yaml` -> `trimrx`).
@@ -134,6 +142,8 @@ pub struct NetworkSettings {
     pub affiliate_id: u64,
     pub advertiser_id: u64,
     pub verification_token: Option<Secret>,
+    /// `{NETWORK}_RATE_LIMIT`: our Affiliate API bucket there, requests per second.
+    pub rate_limit: RateLimit,
 }
 
 /// A network that needs settings, and the desired file that asks for it.
@@ -161,6 +171,7 @@ impl Settings {
         };
 
         let api_url = check.api_url();
+        let window = check.rate_window();
         let postbacks = networks.iter().any(|network| network.postbacks);
         let iscale = needs_iscale.then(|| IscaleSettings {
             api_key: check.secret("ISCALE_API_KEY", None),
@@ -171,6 +182,7 @@ impl Settings {
                 check.optional("ISCALE_TRACKING_DOMAIN").map(str::to_owned)
             },
             margin: check.margin("ISCALE_PAYOUT_MARGIN"),
+            rate_limit: check.rate_limit("ISCALE_RATE_LIMIT", RateLimit::NETWORK, window),
         });
 
         let mut resolved = BTreeMap::new();
@@ -193,12 +205,15 @@ impl Settings {
                     token.len()
                 ));
             }
+            let rate_limit =
+                check.rate_limit(&format!("{prefix}_RATE_LIMIT"), RateLimit::AFFILIATE, window);
             let network = NetworkSettings {
                 name: request.name.to_owned(),
                 api_key,
                 affiliate_id,
                 advertiser_id,
                 verification_token,
+                rate_limit,
             };
             resolved.insert(request.name.to_owned(), network);
         }
@@ -359,6 +374,43 @@ impl Checker<'_> {
                     "`{name}` must be a positive integer, got `{shown}`"
                 ));
                 0
+            }
+        }
+    }
+
+    /// Requests per second of one bucket: a positive integer, Everflow's by default.
+    fn rate_limit(&mut self, name: &str, default: RateLimit, window: Duration) -> RateLimit {
+        let per_second = match self.optional(name) {
+            None => default.per_second,
+            Some(value) => match value.parse::<u32>() {
+                Ok(rate) if (1..=MAX_RATE).contains(&rate) => rate,
+                _ => {
+                    let shown = value.to_owned();
+                    self.invalid.push(format!(
+                        "`{name}` must be a whole number of requests per second from 1 to {MAX_RATE}, got `{shown}`"
+                    ));
+                    default.per_second
+                }
+            },
+        };
+        RateLimit { per_second, window }
+    }
+
+    /// `EVERFLOW_RATE_WINDOW`: seconds per rate-limit window. Everflow's is 30; only a
+    /// simulator has another.
+    fn rate_window(&mut self) -> Duration {
+        const NAME: &str = "EVERFLOW_RATE_WINDOW";
+        let Some(value) = self.optional(NAME) else {
+            return EVERFLOW_WINDOW;
+        };
+        match value.parse::<u64>() {
+            Ok(seconds) if (1..=3600).contains(&seconds) => Duration::from_secs(seconds),
+            _ => {
+                let shown = value.to_owned();
+                self.invalid.push(format!(
+                    "`{NAME}` must be a whole number of seconds from 1 to 3600, got `{shown}`"
+                ));
+                EVERFLOW_WINDOW
             }
         }
     }

@@ -78,22 +78,30 @@ pub struct Clients {
 impl Clients {
     pub fn new(settings: &Settings, options: &ClientOptions) -> Self {
         let iscale = settings.iscale.as_ref().map(|iscale| {
+            let options = ClientOptions {
+                rate_limit: Some(iscale.rate_limit),
+                ..options.clone()
+            };
             NetworkApi::new(Client::new(
                 &settings.api_url,
                 iscale.api_key.clone(),
                 Api::Network,
-                options.clone(),
+                options,
             ))
         });
         let sources = settings
             .networks
             .values()
             .map(|network| {
+                let options = ClientOptions {
+                    rate_limit: Some(network.rate_limit),
+                    ..options.clone()
+                };
                 let client = Client::new(
                     &settings.api_url,
                     network.api_key.clone(),
                     Api::Affiliate,
-                    options.clone(),
+                    options,
                 );
                 (network.name.clone(), AffiliateApi::new(client))
             })

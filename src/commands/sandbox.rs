@@ -24,7 +24,21 @@ pub async fn run(ctx: &mut Context<'_>, args: &SandboxArgs) -> anyhow::Result<Ex
     if let Some(path) = &args.env_out {
         // The sandbox's keys are not real, but the file is still a settings file: it is
         // written, never printed.
-        write_atomic(path, fixtures.env_local(&url).as_bytes())
+        let mut env = fixtures.env_local(&url);
+        // Limits other than Everflow's: tell offersync, so it paces itself to them.
+        if args.rate_window != 30 {
+            env.push_str(&format!("EVERFLOW_RATE_WINDOW={}\n", args.rate_window));
+        }
+        if args.network_rate != 30 {
+            env.push_str(&format!("ISCALE_RATE_LIMIT={}\n", args.network_rate));
+        }
+        if args.affiliate_rate != 5 {
+            for source in &fixtures.sources {
+                let prefix = crate::settings::env_prefix(&source.name);
+                env.push_str(&format!("{prefix}_RATE_LIMIT={}\n", args.affiliate_rate));
+            }
+        }
+        write_atomic(path, env.as_bytes())
             .with_context(|| format!("cannot write {}", path.display()))?;
         ctx.printer.status(&format!(
             "Wrote {} (settings for this sandbox).",
@@ -34,6 +48,7 @@ pub async fn run(ctx: &mut Context<'_>, args: &SandboxArgs) -> anyhow::Result<Ex
     let options = SandboxOptions {
         network_rate: args.network_rate,
         affiliate_rate: args.affiliate_rate,
+        window: Duration::from_secs(args.rate_window),
         latency: Duration::from_millis(args.latency_ms),
         ..SandboxOptions::default()
     };

@@ -7,10 +7,16 @@
 //! Everflow returns before doing anything). GET, PUT and PATCH are idempotent and are
 //! retried on connection errors, timeouts, 429 and 5xx with capped backoff.
 //!
+//! Every request first takes its turn from the key's rate-limit bucket ([`Limiter`]),
+//! and every answer's `X-RateLimit-*` headers correct the bucket's count. A 429 is
+//! retried after `Retry-After` when the server gives one (capped), else after backoff,
+//! with a larger budget than other failures: it only ever means "later".
+//!
 //! Errors carry the method, the path, the status and a short excerpt of the body; never
 //! the key, which travels only in the `X-Eflow-API-Key` header.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::header::{HeaderMap, HeaderValue};
@@ -19,6 +25,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use url::Url;
 
+use super::pacing::{Limiter, RateLimit};
 use crate::secret::{Redactor, Secret};
 
 /// Which Everflow API a key belongs to. A key of one kind gets 403 "Out of realm" on the
@@ -34,12 +41,18 @@ pub enum Api {
 pub struct ClientOptions {
     pub connect_timeout: Duration,
     pub request_timeout: Duration,
-    /// Attempts in all, for requests that may be retried.
+    /// Attempts in all, for requests that may be retried after an error.
     pub max_attempts: u32,
+    /// Attempts in all while the server answers 429 (it will take the request later).
+    pub max_throttled_attempts: u32,
     pub initial_backoff: Duration,
     pub max_backoff: Duration,
+    /// The longest `Retry-After` honoured; a longer one is cut to this.
+    pub max_retry_after: Duration,
     /// Responses larger than this are refused (hostile or broken servers).
     pub max_body_bytes: usize,
+    /// The key's bucket; `None` means Everflow's default for the API.
+    pub rate_limit: Option<RateLimit>,
 }
 
 impl Default for ClientOptions {
@@ -48,9 +61,12 @@ impl Default for ClientOptions {
             connect_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(60),
             max_attempts: 4,
+            max_throttled_attempts: 10,
             initial_backoff: Duration::from_millis(250),
             max_backoff: Duration::from_secs(8),
+            max_retry_after: Duration::from_secs(60),
             max_body_bytes: 64 * 1024 * 1024,
+            rate_limit: None,
         }
     }
 }
@@ -106,6 +122,8 @@ pub struct Client {
     api: Api,
     options: ClientOptions,
     redactor: Redactor,
+    /// Shared by every clone: one bucket per key.
+    limiter: Arc<Limiter>,
 }
 
 impl fmt::Debug for Client {
@@ -135,6 +153,10 @@ impl Client {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("the HTTP client configuration is valid");
+        let rate_limit = options.rate_limit.unwrap_or(match api {
+            Api::Network => RateLimit::NETWORK,
+            Api::Affiliate => RateLimit::AFFILIATE,
+        });
         Self {
             http,
             base: base.clone(),
@@ -142,6 +164,7 @@ impl Client {
             key,
             api,
             options,
+            limiter: Arc::new(Limiter::new(rate_limit)),
         }
     }
 
@@ -250,23 +273,37 @@ impl Client {
             })?),
             None => None,
         };
-        let mut attempt = 1;
+        let mut errors = 0;
+        let mut throttled = 0;
         let mut backoff = self.options.initial_backoff;
         loop {
-            let error = match self
+            let Failure { error, retry_after } = match self
                 .attempt(&method, &url, path, query, body.as_deref())
                 .await
             {
                 Ok(bytes) => return Ok(bytes),
-                Err(error) => error,
+                Err(failure) => failure,
             };
-            if attempt >= self.options.max_attempts || !retry.allows(&error) {
+            if !retry.allows(&error) {
                 return Err(error);
             }
-            tracing::debug!(%method, path, attempt, "retrying after: {error}");
-            tokio::time::sleep(backoff).await;
+            let (used, budget) = if error.status() == Some(429) {
+                throttled += 1;
+                (throttled, self.options.max_throttled_attempts)
+            } else {
+                errors += 1;
+                (errors, self.options.max_attempts)
+            };
+            if used >= budget {
+                return Err(error);
+            }
+            let wait = match retry_after {
+                Some(asked) => asked.min(self.options.max_retry_after),
+                None => jitter(backoff),
+            };
+            tracing::debug!(%method, path, ?wait, "retrying after: {error}");
+            tokio::time::sleep(wait).await;
             backoff = (backoff * 2).min(self.options.max_backoff);
-            attempt += 1;
         }
     }
 
@@ -277,7 +314,7 @@ impl Client {
         path: &str,
         query: &[(&str, String)],
         body: Option<&[u8]>,
-    ) -> Result<Vec<u8>, ApiError> {
+    ) -> Result<Vec<u8>, Failure> {
         let mut request = self
             .http
             .request(method.clone(), url.clone())
@@ -297,8 +334,16 @@ impl Client {
             // A failed connect never sent anything; anything later may have been acted on.
             maybe_delivered: !error.is_connect(),
         };
+        self.limiter.acquire().await;
         let mut response = request.send().await.map_err(transport)?;
         let status = response.status();
+        let headers = response.headers();
+        self.limiter.observe(
+            header_number(headers, "x-ratelimit-limit"),
+            header_number(headers, "x-ratelimit-remaining"),
+        );
+        let retry_after =
+            header_number(headers, "retry-after").map(|seconds| Duration::from_secs(seconds.into()));
         let mut bytes = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(transport)? {
             if bytes.len() + chunk.len() > self.options.max_body_bytes {
@@ -306,18 +351,22 @@ impl Client {
                     method: method.clone(),
                     path: path.to_owned(),
                     detail: format!("response larger than {} bytes", self.options.max_body_bytes),
-                });
+                }
+                .into());
             }
             bytes.extend_from_slice(&chunk);
         }
         if status.is_success() {
             Ok(bytes)
         } else {
-            Err(ApiError::Status {
-                method: method.clone(),
-                path: path.to_owned(),
-                status: status.as_u16(),
-                message: self.redactor.redact(&error_message(status, &bytes)),
+            Err(Failure {
+                error: ApiError::Status {
+                    method: method.clone(),
+                    path: path.to_owned(),
+                    status: status.as_u16(),
+                    message: self.redactor.redact(&error_message(status, &bytes)),
+                },
+                retry_after,
             })
         }
     }
@@ -353,6 +402,34 @@ impl Client {
         url.set_path(&joined);
         url
     }
+}
+
+/// A failed attempt, and when the server asked to be tried again.
+struct Failure {
+    error: ApiError,
+    retry_after: Option<Duration>,
+}
+
+impl From<ApiError> for Failure {
+    fn from(error: ApiError) -> Self {
+        Failure {
+            error,
+            retry_after: None,
+        }
+    }
+}
+
+/// A header holding a whole number (`Retry-After` in its delay-seconds form).
+fn header_number(headers: &HeaderMap, name: &str) -> Option<u32> {
+    headers.get(name)?.to_str().ok()?.trim().parse().ok()
+}
+
+/// `wait` spread over 75%..125%, so that requests throttled together do not all come
+/// back together.
+fn jitter(wait: Duration) -> Duration {
+    use std::hash::{BuildHasher, RandomState};
+    let roll = RandomState::new().hash_one(std::time::SystemTime::now()) % 1000;
+    wait.mul_f64(0.75 + roll as f64 / 2000.0)
 }
 
 #[derive(Clone, Copy)]

@@ -5,6 +5,8 @@
 pub mod affiliate;
 pub mod client;
 pub mod network;
+pub mod pacing;
 pub mod types;
 
 pub use client::{Api, ApiError, Client, ClientOptions};
+pub use pacing::RateLimit;

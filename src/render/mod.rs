@@ -189,6 +189,7 @@ pub(crate) mod test_input {
             affiliate_id: 42,
             advertiser_id: 13,
             verification_token: None,
+            rate_limit: crate::everflow::RateLimit::AFFILIATE,
         }
     }
 

@@ -62,6 +62,8 @@ pub struct SandboxOptions {
     pub network_rate: u32,
     /// Requests per second shared by all affiliate keys of one source network (Everflow: 5).
     pub affiliate_rate: u32,
+    /// The rate-limit window (Everflow: 30 s); shorter ones make tests of pacing quick.
+    pub window: Duration,
     /// Sleep before handling each `/v1` request.
     pub latency: Duration,
     /// Faults injected from the start.
@@ -77,6 +79,7 @@ impl Default for SandboxOptions {
         SandboxOptions {
             network_rate: 30,
             affiliate_rate: 5,
+            window: rate_limit::WINDOW,
             latency: Duration::ZERO,
             faults: Faults::default(),
             seed: 0x5eed_0ff5_e75c,
@@ -164,7 +167,7 @@ impl Sandbox {
             }
         }
         // Everflow counts requests per 30 s window; the configured rates are per second.
-        let per_window = |rate: u32| rate.saturating_mul(rate_limit::WINDOW.as_secs() as u32);
+        let per_window = |rate: u32| (f64::from(rate) * options.window.as_secs_f64()) as u32;
         Sandbox {
             inner: Arc::new(Inner {
                 keys,
@@ -178,7 +181,7 @@ impl Sandbox {
                     options.latency,
                     options.seed,
                 )),
-                limiter: Mutex::new(RateLimiter::new()),
+                limiter: Mutex::new(RateLimiter::new(options.window)),
                 epoch: tokio::time::Instant::now(),
                 web,
                 web_log: Mutex::new(Vec::new()),

@@ -3,7 +3,8 @@
 //! One bucket per customer: the destination network is `network:<network_id>`,
 //! and every affiliate key of one source network shares `affiliate:<name>` ("the
 //! affiliate quota is shared across all affiliates of the same network"). Windows
-//! are fixed 30 s slices counted from the sandbox's start; the limit is per window.
+//! are fixed slices (Everflow's: 30 s) counted from the sandbox's start; the limit is
+//! per window.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -21,19 +22,23 @@ pub(crate) struct Verdict {
     pub remaining: u32,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct RateLimiter {
-    buckets: HashMap<String, (u64, u32)>,
+    window: Duration,
+    buckets: HashMap<String, (u128, u32)>,
 }
 
 impl RateLimiter {
-    pub fn new() -> RateLimiter {
-        RateLimiter::default()
+    pub fn new(window: Duration) -> RateLimiter {
+        RateLimiter {
+            window: window.max(Duration::from_millis(1)),
+            buckets: HashMap::new(),
+        }
     }
 
     /// Counts one request against `bucket` at `elapsed` since the sandbox started.
     pub fn check(&mut self, bucket: &str, limit: u32, elapsed: Duration) -> Verdict {
-        let window = elapsed.as_secs() / WINDOW.as_secs();
+        let window = elapsed.as_millis() / self.window.as_millis();
         let (w, used) = self.buckets.entry(bucket.to_owned()).or_insert((window, 0));
         if *w != window {
             *w = window;
@@ -62,7 +67,7 @@ mod tests {
 
     #[test]
     fn limit_is_per_window_and_resets() {
-        let mut rl = RateLimiter::new();
+        let mut rl = RateLimiter::new(WINDOW);
         let t = Duration::from_secs(5);
         assert_eq!(rl.check("a", 2, t).remaining, 1);
         assert_eq!(rl.check("a", 2, t).remaining, 0);
