@@ -111,6 +111,20 @@ impl ApiError {
     pub fn is_not_found(&self) -> bool {
         self.status() == Some(404)
     }
+
+    /// Whether a write that failed this way may still have taken effect: the request
+    /// went out and no clear answer came back (a lost response, a success whose body
+    /// cannot be read, or a server error that a proxy may have raised after the API
+    /// acted).
+    pub fn may_have_taken_effect(&self) -> bool {
+        match self {
+            ApiError::Transport {
+                maybe_delivered, ..
+            } => *maybe_delivered,
+            ApiError::Status { status, .. } => *status >= 500,
+            ApiError::Decode { .. } => true,
+        }
+    }
 }
 
 /// A client bound to one key and one API.
@@ -205,8 +219,10 @@ impl Client {
         self.send(Method::PATCH, path, &[], Some(body)).await
     }
 
-    /// `search` endpoints (`*table`) are reads sent with POST; they may be retried like GETs.
-    pub async fn search<B: Serialize + ?Sized, T: DeserializeOwned>(
+    /// A POST that may be sent twice without harm, retried like a GET: reads sent with
+    /// POST (`*table` searches, tracking-link generation) and temp uploads (an upload
+    /// nobody attaches is simply discarded).
+    pub async fn post_retryable<B: Serialize + ?Sized, T: DeserializeOwned>(
         &self,
         path: &str,
         query: &[(&str, String)],
@@ -338,12 +354,16 @@ impl Client {
         let mut response = request.send().await.map_err(transport)?;
         let status = response.status();
         let headers = response.headers();
-        self.limiter.observe(
-            header_number(headers, "x-ratelimit-limit"),
-            header_number(headers, "x-ratelimit-remaining"),
-        );
-        let retry_after =
-            header_number(headers, "retry-after").map(|seconds| Duration::from_secs(seconds.into()));
+        // A 429 is answered by backing off and asking again, not by closing the bucket
+        // for a whole window: the server's window may reset any moment.
+        if status != StatusCode::TOO_MANY_REQUESTS {
+            self.limiter.observe(
+                header_number(headers, "x-ratelimit-limit"),
+                header_number(headers, "x-ratelimit-remaining"),
+            );
+        }
+        let retry_after = header_number(headers, "retry-after")
+            .map(|seconds| Duration::from_secs(seconds.into()));
         let mut bytes = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(transport)? {
             if bytes.len() + chunk.len() > self.options.max_body_bytes {
