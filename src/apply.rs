@@ -9,7 +9,8 @@
 //! URLs, rules and creatives that should go are marked deleted (Everflow has no DELETE for
 //! URLs). Files (thumbnails, image creatives) go through single-use temp uploads.
 
-use std::collections::BTreeMap;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::destination::iscale::{self, TempFile};
 use crate::everflow::ApiError;
@@ -28,6 +29,10 @@ use crate::secret::SecretHasher;
 use crate::state::{ManagedOffer, OfferState, ResourceRecord, UrlMapping};
 use crate::thumbnail::{self, FetchLimits, Fetcher, ThumbnailSource};
 use crate::workspace::{Clients, Workspace};
+
+/// How many times a create whose outcome stayed unknown is sent in all, when looking for
+/// it found nothing.
+const CREATE_ATTEMPTS: u32 = 3;
 
 /// One change carried out.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -138,6 +143,7 @@ pub async fn apply(
                 .filter(|events| !events.is_empty()),
             url_ids: work.url_ids.clone(),
             thumbnail_done: false,
+            pending_notes: RefCell::default(),
         };
         for change in group {
             match run.apply(change, group).await {
@@ -224,6 +230,9 @@ struct OfferRun<'a> {
     url_ids: BTreeMap<u64, u64>,
     /// Set when the thumbnail went out with the offer's own write.
     thumbnail_done: bool,
+    /// What the next change carried out should tell the operator besides its own notes
+    /// (a create whose answer was lost and whose result was found).
+    pending_notes: RefCell<Vec<String>>,
 }
 
 impl<'a> OfferRun<'a> {
@@ -268,21 +277,26 @@ impl<'a> OfferRun<'a> {
         let file = uploaded.as_ref().map(|(file, _)| file);
         let (live, create_payload) = match change.action {
             Action::Create => {
-                let mut body = iscale::create_body(spec, self.tracking_domain(change).await?);
+                let domain = self.tracking_domain(change).await?;
+                let mut body = iscale::create_body(spec, domain, &iscale::marker(self.address));
                 if let Some(file) = file {
                     body = iscale::with_thumbnail(body, file);
                 }
+                let marker = iscale::marker(self.address);
+                let advertiser = spec.network_advertiser_id;
                 let created = self
-                    .api
-                    .create_offer(&body)
-                    .await
-                    .map_err(|source| self.api_error(change, source))?;
+                    .create_once(
+                        change,
+                        async || self.api.create_offer(&body).await,
+                        async || self.find_marked_offer(advertiser, &marker).await,
+                    )
+                    .await?;
                 (created, Some(body))
             }
             _ => {
                 let id = self.destination_id(change)?;
                 let current = self.read_offer(change, id).await?;
-                let mut body = iscale::replace_body(&current, spec);
+                let mut body = iscale::replace_body(&current, spec, &iscale::marker(self.address));
                 if let Some(file) = file {
                     body = iscale::with_thumbnail(body, file);
                 }
@@ -445,14 +459,26 @@ impl<'a> OfferRun<'a> {
             .transpose()?;
         let body = iscale::url_body(offer_id, spec, live);
         let written = match live {
-            None => self.api.create_url(&body).await,
-            Some(live) => {
-                self.api
-                    .replace_url(live.view.network_offer_url_id, &body)
-                    .await
+            None => {
+                let known = self.known_ids(&self.work.live_urls, url_id, |state| &state.urls);
+                self.create_once(
+                    change,
+                    async || self.api.create_url(&body).await,
+                    async || {
+                        let urls = self.api.urls_of_offer(offer_id).await?;
+                        Ok(newly_made(urls, &known, url_id, |url| {
+                            url.name == spec.name
+                        }))
+                    },
+                )
+                .await?
             }
-        }
-        .map_err(|source| self.api_error(change, source))?;
+            Some(live) => self
+                .api
+                .replace_url(live.view.network_offer_url_id, &body)
+                .await
+                .map_err(|source| self.api_error(change, source))?,
+        };
         let id = written.view.network_offer_url_id;
         self.url_ids.insert(spec.source_url_id, id);
         let record = record_of(Some(id), &url_fields(spec), [], None);
@@ -492,14 +518,26 @@ impl<'a> OfferRun<'a> {
             .transpose()?;
         let body = iscale::rule_body(offer_id, spec, event_id, &url_ids, live);
         let written = match live {
-            None => self.api.create_rule(&body).await,
-            Some(live) => {
-                self.api
-                    .replace_rule(live.view.network_custom_payout_revenue_setting_id, &body)
-                    .await
+            None => {
+                let known = self.known_ids(&self.work.live_rules, rule_id, |state| &state.rules);
+                self.create_once(
+                    change,
+                    async || self.api.create_rule(&body).await,
+                    async || {
+                        let rules = self.api.rules_of_offer(offer_id).await?;
+                        Ok(newly_made(rules, &known, rule_id, |rule| {
+                            rule.name == spec.name
+                        }))
+                    },
+                )
+                .await?
             }
-        }
-        .map_err(|source| self.api_error(change, source))?;
+            Some(live) => self
+                .api
+                .replace_rule(live.view.network_custom_payout_revenue_setting_id, &body)
+                .await
+                .map_err(|source| self.api_error(change, source))?,
+        };
         let id = written.view.network_custom_payout_revenue_setting_id;
         let record = record_of(Some(id), &rule_fields(spec), [], None);
         self.state_mut(change)?
@@ -530,14 +568,28 @@ impl<'a> OfferRun<'a> {
         };
         let body = iscale::creative_body(offer_id, spec, file.as_ref(), live);
         let written = match live {
-            None => self.api.create_creative(&body).await,
-            Some(live) => {
-                self.api
-                    .replace_creative(live.view.network_offer_creative_id, &body)
-                    .await
+            None => {
+                let known = self.known_ids(&self.work.live_creatives, creative_id, |state| {
+                    &state.creatives
+                });
+                self.create_once(
+                    change,
+                    async || self.api.create_creative(&body).await,
+                    async || {
+                        let creatives = self.api.creatives_of_offer(offer_id).await?;
+                        Ok(newly_made(creatives, &known, creative_id, |creative| {
+                            creative.name == spec.name
+                        }))
+                    },
+                )
+                .await?
             }
-        }
-        .map_err(|source| self.api_error(change, source))?;
+            Some(live) => self
+                .api
+                .replace_creative(live.view.network_offer_creative_id, &body)
+                .await
+                .map_err(|source| self.api_error(change, source))?,
+        };
         let id = written.view.network_offer_creative_id;
         let record = match &spec.content {
             CreativeContent::File { source_url } => record_of(
@@ -651,14 +703,26 @@ impl<'a> OfferRun<'a> {
             live,
         );
         let written = match live {
-            None => source.create_pixel(&body).await,
-            Some(live) => {
-                source
-                    .replace_pixel(live.view.network_pixel_id, &body)
-                    .await
+            None => {
+                let known = self.known_ids(&self.work.live_pixels, pixel_id, |state| &state.pixels);
+                let offer = self.address.source_offer_id.0;
+                self.create_once(
+                    change,
+                    async || source.create_pixel(&body).await,
+                    async || {
+                        let pixels = source.pixels().await?;
+                        Ok(newly_made(pixels, &known, pixel_id, |pixel| {
+                            pixel.network_offer_id == offer && pixels::pixel_key(pixel) == spec.key
+                        }))
+                    },
+                )
+                .await?
             }
-        }
-        .map_err(|source| self.api_error(change, source))?;
+            Some(live) => source
+                .replace_pixel(live.view.network_pixel_id, &body)
+                .await
+                .map_err(|source| self.api_error(change, source))?,
+        };
         let id = written.view.network_pixel_id;
         let record = record_of(Some(id), &pixel_fields(&spec, self.hasher), [], None);
         self.state_mut(change)?
@@ -666,6 +730,86 @@ impl<'a> OfferRun<'a> {
             .insert(spec.key.clone(), record);
         self.save_state()?;
         Ok(self.applied(change, id, Vec::new()))
+    }
+
+    /// Sends a create. Everflow has no idempotency keys, so when the outcome is unknown
+    /// (the answer was lost, or the server failed after the request reached it) this
+    /// first looks for what the create would have made and adopts it; only when nothing
+    /// is there is the create sent again.
+    async fn create_once<T>(
+        &self,
+        change: &Change,
+        post: impl AsyncFn() -> Result<T, ApiError>,
+        find: impl AsyncFn() -> Result<Option<T>, ApiError>,
+    ) -> Result<T, ApplyError> {
+        let mut sent = 1;
+        loop {
+            let error = match post().await {
+                Ok(created) => return Ok(created),
+                Err(error) => error,
+            };
+            if !error.may_have_taken_effect() {
+                return Err(self.api_error(change, error));
+            }
+            tracing::debug!(
+                "{} {}: the create's outcome is unknown ({error}); looking for it",
+                self.address,
+                change.resource
+            );
+            match find().await {
+                Ok(Some(found)) => {
+                    self.pending_notes.borrow_mut().push(format!(
+                        "the answer to the create was lost ({error}); what it made was found \
+                         and recorded instead of creating it again"
+                    ));
+                    return Ok(found);
+                }
+                Ok(None) if sent < CREATE_ATTEMPTS => sent += 1,
+                Ok(None) => return Err(self.api_error(change, error)),
+                // Cannot tell whether it exists: stop; the next plan looks again.
+                Err(lookup) => return Err(self.api_error(change, lookup)),
+            }
+        }
+    }
+
+    /// The offer carrying `marker`, if a create made it (lowest id first, like planning).
+    async fn find_marked_offer(
+        &self,
+        advertiser: u64,
+        marker: &str,
+    ) -> Result<Option<LiveOffer>, ApiError> {
+        let mut offers: Vec<LiveOffer> = self
+            .api
+            .offers_of_advertiser(advertiser)
+            .await?
+            .into_iter()
+            .filter(|offer| offer.view.offer_status != "deleted")
+            .filter(|offer| offer.labels().iter().any(|label| label == marker))
+            .collect();
+        offers.sort_by_key(LiveOffer::id);
+        match offers.into_iter().next() {
+            Some(offer) if offer.view.relationship.payout_revenue.is_some() => Ok(Some(offer)),
+            Some(offer) => self.api.offer(offer.id()).await.map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Ids of the objects of one kind that planning saw or this run recorded: a lookup
+    /// after an unknown outcome must find something else.
+    fn known_ids<T, K>(
+        &self,
+        live: &[Live<T>],
+        id_of: fn(&T) -> u64,
+        records: fn(&OfferState) -> &BTreeMap<K, ResourceRecord>,
+    ) -> BTreeSet<u64> {
+        let recorded = self
+            .state
+            .iter()
+            .flat_map(|state| records(state).values().filter_map(|record| record.id));
+        live.iter()
+            .map(|item| id_of(&item.view))
+            .chain(recorded)
+            .collect()
     }
 
     fn source_api(&self, change: &Change) -> Result<&'a AffiliateApi, ApplyError> {
@@ -867,7 +1011,8 @@ impl<'a> OfferRun<'a> {
         Ok(id)
     }
 
-    fn applied(&self, change: &Change, destination_id: u64, notes: Vec<String>) -> Applied {
+    fn applied(&self, change: &Change, destination_id: u64, mut notes: Vec<String>) -> Applied {
+        notes.splice(0..0, self.pending_notes.take());
         Applied {
             address: self.address.clone(),
             resource: change.resource.clone(),
@@ -915,6 +1060,23 @@ fn rule_id(view: &RuleView) -> u64 {
 
 fn creative_id(view: &CreativeView) -> u64 {
     view.network_offer_creative_id
+}
+
+/// The one object among `items` that no one knew of before and that `is_it` recognises;
+/// `None` when there is none or more than one (then nothing is guessed).
+fn newly_made<T>(
+    items: Vec<Live<T>>,
+    known: &BTreeSet<u64>,
+    id_of: fn(&T) -> u64,
+    is_it: impl Fn(&T) -> bool,
+) -> Option<Live<T>> {
+    let mut found = items
+        .into_iter()
+        .filter(|item| !known.contains(&id_of(&item.view)) && is_it(&item.view));
+    match (found.next(), found.next()) {
+        (Some(only), None) => Some(only),
+        _ => None,
+    }
 }
 
 /// A PUT answer may not carry the events; fall back to the ids read just before.

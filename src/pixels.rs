@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::everflow::affiliate::LivePixel;
+use crate::everflow::affiliate::{LivePixel, PixelView};
 
 /// Fields a GET returns that a PUT does not take (or that are not ours to set).
 const OUTPUT_ONLY: &[&str] = &[
@@ -14,6 +14,16 @@ const OUTPUT_ONLY: &[&str] = &[
     "time_saved",
     "relationship",
 ];
+
+/// The key a live pixel has among an offer's pixels, as rendered pixels are keyed:
+/// `conversion` or `event:<source event id>`.
+pub fn pixel_key(view: &PixelView) -> String {
+    if view.pixel_type == "conversion" {
+        "conversion".to_owned()
+    } else {
+        format!("event:{}", view.network_offer_payout_revenue_id)
+    }
+}
 
 /// A pixel firing `postback_url` for one event of one source offer: the ISCALE body
 /// (`delivery_method: postback`, `pixel_level: specific`, `pixel_status: active`), over

@@ -16,7 +16,7 @@ use crate::everflow::network::{
     Advertiser, CreativeView, Live, LiveCreative, LiveOffer, LiveRule, LiveUrl, RuleView, UrlView,
 };
 use crate::plan::diff::{Applied, LiveState, ResourceInputs, Stop, diff_resource};
-use crate::plan::fields::Fields;
+use crate::plan::fields::{Fields, combined_fingerprint, field_fingerprints};
 use crate::plan::flatten::{
     RuleNames, configured_token_fields, creative_fields, live_creative_fields, live_offer_fields,
     live_pixel_fields, live_rule_fields, live_thumbnail_fields, live_url_fields, offer_fields,
@@ -29,7 +29,7 @@ use crate::render::{
 };
 use crate::secret::SecretHasher;
 use crate::source::{Pulled, SourceSnapshot, pull_offer};
-use crate::state::{OfferState, ResourceRecord};
+use crate::state::{ManagedOffer, OfferState, ResourceRecord};
 use crate::workspace::{Clients, Workspace};
 
 const ALL_KINDS: [ResourceKind; 6] = [
@@ -203,6 +203,7 @@ pub async fn plan(ws: &Workspace, clients: &Clients, scope: &Scope) -> Result<Pl
     }
 
     let mut live = refresh(ws, clients, &entries, &offers, &kinds).await?;
+    adopt_unrecorded(&mut offers, &mut live, &mut notes);
     let mut pixels = source_pixels(clients, &entries, &kinds).await?;
     let hasher = ws
         .settings
@@ -402,7 +403,13 @@ async fn refresh(
         .values()
         .filter_map(|work| work.state.as_ref().map(|state| state.offer.id))
         .collect();
-    let Some(api) = clients.iscale.as_ref().filter(|_| !ids.is_empty()) else {
+    // Offers to be created: an earlier run may have created them without recording it.
+    let markers: BTreeSet<String> = offers
+        .iter()
+        .filter(|(_, work)| work.state.is_none() && work.rendered.is_some())
+        .map(|(address, _)| iscale::marker(address))
+        .collect();
+    let Some(api) = clients.iscale.as_ref() else {
         return Ok(LiveDestination::default());
     };
     let advertisers: BTreeSet<u64> = entries
@@ -410,9 +417,56 @@ async fn refresh(
         .filter_map(|entry| entry.network)
         .map(|network| ws.settings.network(&network.name).advertiser_id)
         .collect();
-    iscale::refresh(api, &advertisers, &ids, kinds)
+    iscale::refresh(api, &advertisers, &ids, &markers, kinds)
         .await
         .map_err(PlanError::Destination)
+}
+
+/// Takes over offers that iScale holds under an offer's marker label but state does not
+/// record (a create whose answer was lost, a run killed before it wrote state): they are
+/// recorded as they are live, and planned like any managed offer.
+fn adopt_unrecorded(
+    offers: &mut BTreeMap<Address, OfferWork>,
+    live: &mut LiveDestination,
+    notes: &mut Vec<Note>,
+) {
+    for (address, work) in offers.iter_mut() {
+        if work.state.is_some() || work.rendered.is_none() {
+            continue;
+        }
+        let marker = iscale::marker(address);
+        let Some(found) = live.unrecorded.get(&marker) else {
+            continue;
+        };
+        let fields = field_fingerprints(&live_offer_fields(&found.view));
+        work.state = Some(OfferState::new(ManagedOffer {
+            id: found.id(),
+            fingerprint: combined_fingerprint(&fields),
+            fields,
+            events: iscale::event_ids(found),
+        }));
+        live.offers.insert(found.id(), found.clone());
+        let mut message = format!(
+            "iScale offer {} carries this offer's label `{marker}` but was never recorded \
+             (an interrupted apply): it is adopted, not created again",
+            found.id()
+        );
+        if let Some(ids) = live.duplicates.get(&marker) {
+            let others: Vec<String> = ids
+                .iter()
+                .filter(|id| **id != found.id())
+                .map(u64::to_string)
+                .collect();
+            message.push_str(&format!(
+                "; iScale offers {} carry the same label and are left alone: pause them by hand",
+                others.join(", ")
+            ));
+        }
+        notes.push(Note {
+            address: address.clone(),
+            message,
+        });
+    }
 }
 
 /// Moves an offer's live objects from the run's reads into its work.
@@ -941,7 +995,7 @@ fn diff_pixels(
         fields: &fields,
         target: |spec: &PixelSpec| Target::Pixel(Box::new(spec.clone())),
         live_id: |view: &PixelView| view.network_pixel_id,
-        live_name: pixel_key,
+        live_name: crate::pixels::pixel_key,
         live_state: &live_state,
         status_field: "pixel_status",
         deleted: "inactive",
@@ -958,15 +1012,6 @@ fn diff_pixels(
         &work.live_pixels,
     )
     .0
-}
-
-/// The key a live pixel would have: `conversion` or `event:<source event id>`.
-fn pixel_key(view: &PixelView) -> String {
-    if view.pixel_type == "conversion" {
-        "conversion".to_owned()
-    } else {
-        format!("event:{}", view.network_offer_payout_revenue_id)
-    }
 }
 
 /// Our pixels in every source network whose postbacks are managed, by offer: one list

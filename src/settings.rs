@@ -205,8 +205,11 @@ impl Settings {
                     token.len()
                 ));
             }
-            let rate_limit =
-                check.rate_limit(&format!("{prefix}_RATE_LIMIT"), RateLimit::AFFILIATE, window);
+            let rate_limit = check.rate_limit(
+                &format!("{prefix}_RATE_LIMIT"),
+                RateLimit::AFFILIATE,
+                window,
+            );
             let network = NetworkSettings {
                 name: request.name.to_owned(),
                 api_key,

@@ -14,7 +14,7 @@ use crate::everflow::ApiError;
 use crate::everflow::network::{
     LiveCreative, LiveOffer, LiveRule, LiveUrl, NetworkApi, TrackingDomain,
 };
-use crate::plan::ResourceKind;
+use crate::plan::{Address, ResourceKind};
 use crate::render::{
     CreativeContent, CreativeSpec, EventSpec, GeoEntry, OfferSpec, RuleSpec, TargetingSpec, UrlSpec,
 };
@@ -39,12 +39,20 @@ const ENTRY_OUTPUT_ONLY: &[&str] = &[
     "time_saved",
 ];
 
-/// Body of `POST /v1/networks/offers` for a new offer.
+/// The label offersync puts on every offer it creates, naming the source offer: how an
+/// offer whose creation was never recorded (a lost response, a killed run) is found and
+/// adopted instead of created twice (Everflow has no idempotency keys).
+pub fn marker(address: &Address) -> String {
+    format!("offersync:{}/{}", address.network, address.source_offer_id)
+}
+
+/// Body of `POST /v1/networks/offers` for a new offer, labelled with `marker`.
 ///
 /// `network_tracking_domain_id` is required in practice (TF saw real 400s without it);
 /// conversions arrive as server postbacks from the source networks' pixels.
-pub fn create_body(spec: &OfferSpec, tracking_domain_id: u64) -> Value {
+pub fn create_body(spec: &OfferSpec, tracking_domain_id: u64, marker: &str) -> Value {
     json!({
+        "labels": [marker],
         "network_advertiser_id": spec.network_advertiser_id,
         "name": spec.name,
         "html_description": spec.html_description,
@@ -59,9 +67,15 @@ pub fn create_body(spec: &OfferSpec, tracking_domain_id: u64) -> Value {
     })
 }
 
-/// Body of `PUT /v1/networks/offers/{id}`: the live offer with managed fields overlaid.
-pub fn replace_body(live: &LiveOffer, spec: &OfferSpec) -> Value {
+/// Body of `PUT /v1/networks/offers/{id}`: the live offer with managed fields overlaid,
+/// and the marker label added to its labels if it lacks it.
+pub fn replace_body(live: &LiveOffer, spec: &OfferSpec, marker: &str) -> Value {
     let mut body = base_body(live);
+    let mut labels = live.labels();
+    if !labels.iter().any(|label| label == marker) {
+        labels.push(marker.to_owned());
+    }
+    body.insert("labels".to_owned(), json!(labels));
     let managed = [
         ("network_advertiser_id", json!(spec.network_advertiser_id)),
         ("name", json!(spec.name)),
@@ -181,29 +195,68 @@ pub struct LiveDestination {
     pub urls: BTreeMap<u64, Vec<LiveUrl>>,
     pub rules: BTreeMap<u64, Vec<LiveRule>>,
     pub creatives: BTreeMap<u64, Vec<LiveCreative>>,
+    /// Offers carrying the marker of a source offer that state does not record, by
+    /// marker: created by a run whose record was lost. The lowest id when several do.
+    pub unrecorded: BTreeMap<String, LiveOffer>,
+    /// Markers found on more than one offer, with every id that carries them.
+    pub duplicates: BTreeMap<String, Vec<u64>>,
 }
 
 /// Reads the live offers with the given ids, and their URLs, rules and creatives for the
 /// kinds in scope, in as few calls as the API allows: one list per advertiser for the
 /// offers (single reads only for offers a list did not return complete), one network-wide
 /// list per other kind. Ids that do not exist are absent.
+///
+/// The advertisers' lists also show any offer labelled with one of `markers` (source
+/// offers that state does not record): those are returned as unrecorded, with their
+/// URLs, rules and creatives, so that planning adopts them instead of creating again.
 pub async fn refresh(
     api: &NetworkApi,
     advertiser_ids: &BTreeSet<u64>,
     ids: &BTreeSet<u64>,
+    markers: &BTreeSet<String>,
     kinds: &BTreeSet<ResourceKind>,
 ) -> Result<LiveDestination, ApiError> {
     let mut live = LiveDestination::default();
-    if ids.is_empty() {
+    if ids.is_empty() && markers.is_empty() {
         return Ok(live);
     }
+    let mut marked: BTreeMap<String, Vec<LiveOffer>> = BTreeMap::new();
     for &advertiser in advertiser_ids {
         for offer in api.offers_of_advertiser(advertiser).await? {
             let complete = offer.view.relationship.payout_revenue.is_some();
-            if ids.contains(&offer.id()) && complete {
-                live.offers.insert(offer.id(), offer);
+            if ids.contains(&offer.id()) {
+                if complete {
+                    live.offers.insert(offer.id(), offer);
+                }
+                continue;
+            }
+            // A deleted offer is not brought back.
+            if offer.view.offer_status == "deleted" {
+                continue;
+            }
+            if let Some(marker) = offer
+                .labels()
+                .into_iter()
+                .find(|label| markers.contains(label))
+            {
+                marked.entry(marker).or_default().push(offer);
             }
         }
+    }
+    for (marker, mut offers) in marked {
+        offers.sort_by_key(LiveOffer::id);
+        if offers.len() > 1 {
+            live.duplicates
+                .insert(marker.clone(), offers.iter().map(LiveOffer::id).collect());
+        }
+        let oldest = offers.swap_remove(0);
+        let oldest = if oldest.view.relationship.payout_revenue.is_some() {
+            oldest
+        } else {
+            api.offer(oldest.id()).await?
+        };
+        live.unrecorded.insert(marker, oldest);
     }
     for &id in ids {
         if live.offers.contains_key(&id) {
@@ -216,6 +269,12 @@ pub async fn refresh(
             Err(error) if error.is_not_found() => {}
             Err(error) => return Err(error),
         }
+    }
+    let mut ids = ids.clone();
+    ids.extend(live.unrecorded.values().map(LiveOffer::id));
+    let ids = &ids;
+    if ids.is_empty() {
+        return Ok(live);
     }
     // Rules name URLs by destination id: reading them needs the URLs too.
     if kinds.contains(&ResourceKind::Urls) || kinds.contains(&ResourceKind::Rules) {
@@ -561,7 +620,7 @@ mod tests {
 
     #[test]
     fn replace_body_overlays_managed_fields_and_keeps_the_rest() {
-        let body = replace_body(&live(), &spec());
+        let body = replace_body(&live(), &spec(), "offersync:trimrx/1");
         insta::assert_snapshot!(wire(&body));
         assert_eq!(body["internal_notes"], "edited by a person");
         assert!(body.get("relationship").is_none());
@@ -581,7 +640,7 @@ mod tests {
 
     #[test]
     fn create_body_snapshot() {
-        insta::assert_snapshot!(wire(&create_body(&spec(), 1)));
+        insta::assert_snapshot!(wire(&create_body(&spec(), 1, "offersync:trimrx/1")));
     }
 
     #[test]

@@ -154,6 +154,32 @@ impl LiveOffer {
         self.view.network_offer_id
     }
 
+    /// The offer's labels: `labels[]` on the offer (offers.yaml), or the list's
+    /// `relationship.labels.entries` (strings, or objects naming the label).
+    pub fn labels(&self) -> Vec<String> {
+        let top = self.raw.get("labels").and_then(Value::as_array);
+        let related = self
+            .raw
+            .get("relationship")
+            .and_then(|relationship| relationship.get("labels"))
+            .and_then(|labels| labels.get("entries"))
+            .and_then(Value::as_array);
+        let mut labels: Vec<String> = Vec::new();
+        for label in top.into_iter().chain(related).flatten() {
+            let name = match label {
+                Value::String(name) => Some(name.as_str()),
+                Value::Object(fields) => ["name", "label"]
+                    .iter()
+                    .find_map(|key| fields.get(*key)?.as_str()),
+                _ => None,
+            };
+            if let Some(name) = name.filter(|name| !labels.iter().any(|seen| seen == name)) {
+                labels.push(name.to_owned());
+            }
+        }
+        labels
+    }
+
     /// The raw payout/revenue entries, when the response carried them.
     pub fn raw_payout_entries(&self) -> Vec<Map<String, Value>> {
         self.raw
@@ -354,6 +380,11 @@ struct PartnerPostbacks {
 
 const PAGE_SIZE: u64 = 2000;
 
+/// The list filter for one offer's objects (api-filters: `filter=network_offer_id=6`).
+fn of_offer(offer_id: u64) -> String {
+    format!("network_offer_id={offer_id}")
+}
+
 /// Calls of the Network API.
 #[derive(Clone, Debug)]
 pub struct NetworkApi {
@@ -406,6 +437,12 @@ impl NetworkApi {
         self.list("/v1/networks/offerurls", "urls", None).await
     }
 
+    /// The URLs of one offer.
+    pub async fn urls_of_offer(&self, offer_id: u64) -> Result<Vec<LiveUrl>, ApiError> {
+        self.list("/v1/networks/offerurls", "urls", Some(of_offer(offer_id)))
+            .await
+    }
+
     pub async fn create_url(&self, body: &Value) -> Result<LiveUrl, ApiError> {
         self.write_post("/v1/networks/offerurls", body).await
     }
@@ -425,6 +462,16 @@ impl NetworkApi {
         .await
     }
 
+    /// The custom payout/revenue settings of one offer.
+    pub async fn rules_of_offer(&self, offer_id: u64) -> Result<Vec<LiveRule>, ApiError> {
+        self.list(
+            "/v1/networks/custom/payoutrevenue",
+            "custom_payout_revenue_settings",
+            Some(of_offer(offer_id)),
+        )
+        .await
+    }
+
     pub async fn create_rule(&self, body: &Value) -> Result<LiveRule, ApiError> {
         self.write_post("/v1/networks/custom/payoutrevenue", body)
             .await
@@ -438,6 +485,16 @@ impl NetworkApi {
     /// Every creative of the network.
     pub async fn creatives(&self) -> Result<Vec<LiveCreative>, ApiError> {
         self.list("/v1/networks/creatives", "creatives", None).await
+    }
+
+    /// The creatives of one offer (`filter=network_offer_id=...`, inferred in the facts file).
+    pub async fn creatives_of_offer(&self, offer_id: u64) -> Result<Vec<LiveCreative>, ApiError> {
+        self.list(
+            "/v1/networks/creatives",
+            "creatives",
+            Some(of_offer(offer_id)),
+        )
+        .await
     }
 
     pub async fn create_creative(&self, body: &Value) -> Result<LiveCreative, ApiError> {
@@ -458,7 +515,7 @@ impl NetworkApi {
             "mime_type": mime_type,
             "content_base64": base64::engine::general_purpose::STANDARD.encode(bytes),
         });
-        let uploads: TempUploads = self.client.post(path, &[], &body).await?;
+        let uploads: TempUploads = self.client.post_retryable(path, &[], &body).await?;
         uploads
             .urls
             .into_iter()
@@ -562,7 +619,7 @@ impl NetworkApi {
         let body = json!({"network_offer_id": offer_id, "network_affiliate_id": affiliate_id});
         let link: Link = self
             .client
-            .search("/v1/networks/tracking/offers/clicks", &[], &body)
+            .post_retryable("/v1/networks/tracking/offers/clicks", &[], &body)
             .await?;
         Ok(link.url)
     }
@@ -588,7 +645,7 @@ impl NetworkApi {
         query: &DeliveryQuery,
     ) -> Result<(Vec<DeliveryRow>, bool), ApiError> {
         let path = "/v1/networks/reporting/affiliate/pixels";
-        let rows: DeliveryRows = self.client.search(path, &[], &query.body()).await?;
+        let rows: DeliveryRows = self.client.post_retryable(path, &[], &query.body()).await?;
         if rows.pixels.len() < DELIVERY_REPORT_CAP {
             return Ok((rows.pixels, false));
         }
@@ -625,7 +682,7 @@ impl NetworkApi {
                 ("page", page.to_string()),
                 ("page_size", PAGE_SIZE.to_string()),
             ];
-            let batch: PartnerPostbacks = self.client.search(path, &query, &body).await?;
+            let batch: PartnerPostbacks = self.client.post_retryable(path, &query, &body).await?;
             let fetched = batch.pixels.len();
             found.extend(batch.pixels);
             if !batch.paging.has_more(fetched) {

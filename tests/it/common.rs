@@ -40,7 +40,12 @@ impl TestContext {
     /// A workspace with `.env.local` for the built-in sandbox and both example desired
     /// files.
     pub fn new() -> Self {
-        let context = Self::bare(SandboxOptions::default());
+        Self::with_options(SandboxOptions::default())
+    }
+
+    /// The same, on a sandbox with other limits, latency or faults.
+    pub fn with_options(options: SandboxOptions) -> Self {
+        let context = Self::bare(options);
         context.write("desired/trimrx.yaml", DESIRED_TRIMRX);
         context.write("desired/directmeds.yaml", DESIRED_DIRECTMEDS);
         context
@@ -106,7 +111,12 @@ impl TestContext {
     /// The binary, in this workspace, with an environment holding nothing of the
     /// developer's (no real keys, no colour).
     pub fn command(&self) -> assert_cmd::Command {
-        let mut command = assert_cmd::cargo::cargo_bin_cmd!("offersync");
+        assert_cmd::Command::from_std(self.process())
+    }
+
+    /// The same as a plain process, for runs a test starts and stops itself.
+    pub fn process(&self) -> std::process::Command {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_offersync"));
         command
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())

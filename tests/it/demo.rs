@@ -16,7 +16,8 @@ fn demo_runs_the_whole_story() {
     let steps = [
         "━━ 1. offersync plan ━━",
         "Plan: 32 to create, 2 to update, 0 to pause, 0 to delete; 0 offers unchanged.",
-        "this plan sent 21 reads and 0 writes",
+        // 2 of them list the advertisers' offers, looking for offers an interrupted run made.
+        "this plan sent 23 reads and 0 writes",
         "━━ 2. offersync apply --auto-approve ━━",
         "Apply complete: 32 created, 2 updated, 0 paused, 0 marked deleted.",
         "and 41 writes",

@@ -7,6 +7,7 @@ mod demo;
 mod e2e;
 mod output;
 mod postbacks;
+mod reliability;
 mod sandbox;
 mod schema;
 mod secrets;

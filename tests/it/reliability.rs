@@ -1,0 +1,258 @@
+//! Reliability: an apply that is throttled, half-failed, interrupted or killed never
+//! leaves duplicates behind and converges on the next run.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use offersync::sandbox::{Faults, SandboxOptions};
+use serde_json::Value;
+
+use crate::common::TestContext;
+
+/// Everything offersync manages that exists more than once in the sandbox: offers by
+/// their marker label, and per offer the live (not deleted or inactive) URLs, rules and
+/// creatives by name, and per source network the active pixels by offer, type and
+/// event. Empty when there are no duplicates.
+fn duplicates(t: &TestContext) -> Vec<String> {
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    let mut count = |key: String| *seen.entry(key).or_default() += 1;
+    let text = |value: &Value, key: &str| value[key].as_str().unwrap_or_default().to_owned();
+    for offer in t.sandbox().destination_offers() {
+        let id = offer["network_offer_id"].as_u64().unwrap();
+        for label in offer["labels"].as_array().into_iter().flatten() {
+            count(format!("offer labelled {label}"));
+        }
+        for url in t.sandbox().destination_urls(id) {
+            if text(&url, "url_status") != "deleted" {
+                count(format!("offer {id} URL {}", text(&url, "name")));
+            }
+        }
+        for rule in t.sandbox().destination_payout_rules(id) {
+            if text(&rule, "custom_setting_status") != "deleted" {
+                count(format!("offer {id} rule {}", text(&rule, "name")));
+            }
+        }
+        for creative in t.sandbox().destination_creatives(id) {
+            if text(&creative, "creative_status") != "deleted" {
+                count(format!("offer {id} creative {}", text(&creative, "name")));
+            }
+        }
+    }
+    for network in ["trimrx", "directmeds"] {
+        for pixel in t.sandbox().source_pixels(network) {
+            if text(&pixel, "pixel_status") == "active" {
+                count(format!(
+                    "{network} pixel of offer {} {} {}",
+                    pixel["network_offer_id"],
+                    text(&pixel, "pixel_type"),
+                    pixel["network_offer_payout_revenue_id"]
+                ));
+            }
+        }
+    }
+    seen.into_iter()
+        .filter(|(_, n)| *n > 1)
+        .map(|(key, n)| format!("{key} x{n}"))
+        .collect()
+}
+
+/// How many offers, URLs, rules, creatives and pixels exist, to check that a test made
+/// the whole fleet and not a part of it.
+fn managed_count(t: &TestContext) -> usize {
+    let offers = t.sandbox().destination_offers();
+    let children: usize = offers
+        .iter()
+        .map(|offer| {
+            let id = offer["network_offer_id"].as_u64().unwrap();
+            t.sandbox().destination_urls(id).len()
+                + t.sandbox().destination_payout_rules(id).len()
+                + t.sandbox().destination_creatives(id).len()
+        })
+        .sum();
+    let pixels: usize = ["trimrx", "directmeds"]
+        .iter()
+        .map(|network| t.sandbox().source_pixels(network).len())
+        .sum();
+    offers.len() + children + pixels
+}
+
+/// What a clean apply of the example workspace makes (4 offers, 6 URLs, 3 rules, 5
+/// creatives, 6 pixels).
+const FLEET: usize = 24;
+
+#[test]
+fn an_offer_created_but_never_recorded_is_adopted_not_created_again() {
+    let t = TestContext::new();
+    t.run(&["apply", "--auto-approve"]).expect(0);
+    // As if the run had been killed right after the offer's POST: nothing recorded.
+    std::fs::remove_dir_all(t.path("state/trimrx/1")).unwrap();
+    t.clear_log();
+
+    let plan = t.run(&["plan"]).expect(0);
+    assert!(
+        plan.stdout
+            .contains("carries this offer's label `offersync:trimrx/1`"),
+        "{}",
+        plan.stdout
+    );
+    let apply = t.run(&["apply", "--auto-approve"]).expect(0);
+    let creates: Vec<_> = t
+        .writes()
+        .into_iter()
+        .filter(|write| write.method == "POST" && !write.path.ends_with("/uploads/temp"))
+        .collect();
+    assert!(
+        creates.is_empty(),
+        "created again: {creates:?}\n{}",
+        apply.stdout
+    );
+    assert_eq!(duplicates(&t), Vec::<String>::new());
+    assert!(t.path("state/trimrx/1/state.json").exists());
+
+    t.clear_log();
+    let again = t.run(&["plan", "--detailed-exitcode"]).expect(0);
+    assert!(again.stdout.contains("No changes."), "{}", again.stdout);
+    assert!(t.writes().is_empty());
+}
+
+#[test]
+fn applies_converge_without_duplicates_on_a_faulty_sandbox() {
+    let mut dropped = 0;
+    for seed in [11, 2026, 51_121, 7_000_001] {
+        let t = TestContext::with_options(SandboxOptions {
+            faults: Faults {
+                error_rate: 0.10,
+                drop_after_commit_rate: 0.05,
+                burst_429: 3,
+            },
+            seed,
+            ..SandboxOptions::default()
+        });
+        let mut runs = Vec::new();
+        while runs.len() < 6 {
+            let run = t.run(&["apply", "--auto-approve"]);
+            assert!(
+                run.code == 0 || run.code == 1,
+                "{}\n{}",
+                run.stdout,
+                run.stderr
+            );
+            assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+            let done = run.code == 0;
+            runs.push(run);
+            if done {
+                break;
+            }
+            // A burst of 429s between runs, as a busy shared bucket would give.
+            t.sandbox().set_faults(Faults {
+                burst_429: 3,
+                ..t.sandbox().faults()
+            });
+        }
+        assert_eq!(runs.last().unwrap().code, 0, "seed {seed}: {runs:#?}");
+        dropped += t
+            .sandbox()
+            .requests()
+            .iter()
+            .filter(|request| request.fault.as_deref() == Some("drop_after_commit"))
+            .count();
+        t.sandbox().set_faults(Faults::default());
+        assert_eq!(duplicates(&t), Vec::<String>::new(), "seed {seed}");
+        assert_eq!(managed_count(&t), FLEET, "seed {seed}");
+
+        t.clear_log();
+        let plan = t.run(&["plan", "--detailed-exitcode"]).expect(0);
+        assert!(
+            plan.stdout.contains("No changes."),
+            "seed {seed}: {}",
+            plan.stdout
+        );
+        assert!(t.writes().is_empty(), "seed {seed}");
+    }
+    assert!(dropped > 0, "the seeds must drop some answers");
+}
+
+/// A small xorshift, so the kill moments are random but the same on every run.
+struct Moments(u64);
+
+impl Moments {
+    fn next(&mut self, below: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % below
+    }
+}
+
+#[test]
+fn applies_killed_at_random_moments_leave_no_duplicates() {
+    let rounds: u64 = std::env::var("OFFERSYNC_KILL_ROUNDS")
+        .ok()
+        .and_then(|rounds| rounds.parse().ok())
+        .unwrap_or(20);
+    let mut moments = Moments(0x0ff5_e75c_2026);
+    for round in 0..rounds {
+        // Latency stretches an apply over about a second, so kills land in every phase.
+        let t = TestContext::with_options(SandboxOptions {
+            latency: Duration::from_millis(10),
+            ..SandboxOptions::default()
+        });
+        let mut child = t
+            .process()
+            .args(["apply", "--auto-approve"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(100 + moments.next(1500)));
+        // SIGKILL: no chance to clean up.
+        let _ = child.kill();
+        child.wait().unwrap();
+
+        let finish = t.run(&["apply", "--auto-approve"]);
+        assert_eq!(
+            finish.code, 0,
+            "round {round}\n{}\n{}",
+            finish.stdout, finish.stderr
+        );
+        assert_eq!(duplicates(&t), Vec::<String>::new(), "round {round}");
+        assert_eq!(managed_count(&t), FLEET, "round {round}");
+        t.clear_log();
+        let plan = t.run(&["plan", "--detailed-exitcode"]);
+        assert_eq!(plan.code, 0, "round {round}\n{}", plan.stdout);
+        assert!(t.writes().is_empty(), "round {round}");
+    }
+}
+
+#[test]
+fn a_second_apply_names_the_running_one_and_refuses() {
+    let t = TestContext::with_options(SandboxOptions {
+        latency: Duration::from_millis(30),
+        ..SandboxOptions::default()
+    });
+    let mut first = t
+        .process()
+        .args(["apply", "--auto-approve"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = first.id();
+    // Wait until the first run holds the lock (its pid is in the lock file).
+    let lock = t.path("state/offersync.lock");
+    while !std::fs::read_to_string(&lock).is_ok_and(|text| text.contains(&pid.to_string())) {
+        assert!(
+            first.try_wait().unwrap().is_none(),
+            "the first apply ended early"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let second = t.run(&["apply", "--auto-approve"]).expect(1);
+    assert!(second.stderr.contains("locked"), "{}", second.stderr);
+    assert!(
+        second.stderr.contains(&format!("pid {pid}")),
+        "{}",
+        second.stderr
+    );
+    assert!(first.wait().unwrap().success());
+}
