@@ -76,6 +76,9 @@ fn managed_count(t: &TestContext) -> usize {
     offers.len() + children + pixels
 }
 
+/// The writes of a clean apply of the example workspace.
+const WRITES: usize = 41;
+
 /// What a clean apply of the example workspace makes (4 offers, 6 URLs, 3 rules, 5
 /// creatives, 6 pixels).
 const FLEET: usize = 24;
@@ -191,6 +194,8 @@ fn applies_killed_at_random_moments_leave_no_duplicates() {
         .and_then(|rounds| rounds.parse().ok())
         .unwrap_or(20);
     let mut moments = Moments(0x0ff5_e75c_2026);
+    // Rounds whose kill landed between the first and the last write.
+    let mut mid_apply = 0;
     for round in 0..rounds {
         // Latency stretches an apply over about a second, so kills land in every phase.
         let t = TestContext::with_options(SandboxOptions {
@@ -208,6 +213,10 @@ fn applies_killed_at_random_moments_leave_no_duplicates() {
         // SIGKILL: no chance to clean up.
         let _ = child.kill();
         child.wait().unwrap();
+        let writes = t.writes().len();
+        if (1..WRITES).contains(&writes) {
+            mid_apply += 1;
+        }
 
         let finish = t.run(&["apply", "--auto-approve"]);
         assert_eq!(
@@ -222,6 +231,10 @@ fn applies_killed_at_random_moments_leave_no_duplicates() {
         assert_eq!(plan.code, 0, "round {round}\n{}", plan.stdout);
         assert!(t.writes().is_empty(), "round {round}");
     }
+    assert!(
+        mid_apply * 2 >= rounds,
+        "only {mid_apply} of {rounds} kills landed among the writes"
+    );
 }
 
 #[test]
