@@ -11,6 +11,10 @@
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use futures_util::StreamExt as _;
+use tokio::sync::OnceCell;
 
 use crate::destination::iscale::{self, TempFile};
 use crate::everflow::ApiError;
@@ -70,104 +74,233 @@ pub enum ApplyError {
     },
 }
 
-/// What an apply did, and where it stopped if it failed.
+impl ApplyError {
+    /// Whether the failure is the API's (unreachable, failing, throttling past every
+    /// retry) rather than one offer's: then starting other offers is pointless.
+    pub fn is_systemic(&self) -> bool {
+        match self {
+            ApplyError::Api { source, .. } => match source.as_ref() {
+                ApiError::Transport { .. } => true,
+                ApiError::Status { status, .. } => *status == 429 || *status >= 500,
+                ApiError::Decode { .. } => false,
+            },
+            ApplyError::Other { .. } => false,
+            // The workspace cannot be written: nothing more may be done unrecorded.
+            ApplyError::Record { .. } => true,
+        }
+    }
+}
+
+/// What an apply did, and why it stopped early if it did.
 #[derive(Debug, Default)]
 pub struct ApplyReport {
     pub applied: Vec<Applied>,
-    pub failure: Option<ApplyError>,
+    /// Every failure, in the order they happened. Offers are independent: one offer's
+    /// failure does not stop the others, but a failure of the API itself does.
+    pub failures: Vec<ApplyError>,
+    /// Set when the run was asked to stop (Ctrl-C) before it was done.
+    pub interrupted: bool,
 }
 
-/// Applies every change of `planned`, in order, stopping at the first failure.
-/// `progress` hears about each change as it completes.
+/// Offers applied at the same time. Their requests share the buckets' limiters, so
+/// this bounds the overlap of round trips, not the request rate.
+pub const OFFER_CONCURRENCY: usize = 8;
+
+/// Asks a running apply to stop once the writes in flight are done and recorded.
+#[derive(Debug, Default)]
+pub struct StopSignal(AtomicBool);
+
+impl StopSignal {
+    pub fn stop(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    pub fn is_stopped(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// Lets new offers be created one after the other in plan order while everything else
+/// runs concurrently, so iScale numbers them the same way on every run (ids that
+/// reviewers, the demo and the docs can rely on). Offer `k` takes its turn after offer
+/// `k - 1` has been created, has failed, or turned out to need no create.
+#[derive(Debug, Default)]
+struct Turnstile {
+    /// The first offer whose turn is not over, and the later ones already through.
+    progress: std::sync::Mutex<(usize, BTreeSet<usize>)>,
+    notify: tokio::sync::Notify,
+}
+
+/// One offer's place at the turnstile; dropping it ends the offer's turn.
+struct Turn<'a> {
+    turnstile: &'a Turnstile,
+    index: usize,
+}
+
+impl Turn<'_> {
+    /// Waits until every earlier offer's turn is over.
+    async fn wait(&self) {
+        loop {
+            let notified = self.turnstile.notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.turnstile.lock().0 >= self.index {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+impl Turnstile {
+    fn lock(&self) -> std::sync::MutexGuard<'_, (usize, BTreeSet<usize>)> {
+        self.progress
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl Drop for Turn<'_> {
+    fn drop(&mut self) {
+        let mut progress = self.turnstile.lock();
+        let (next, over) = &mut *progress;
+        over.insert(self.index);
+        while over.remove(next) {
+            *next += 1;
+        }
+        drop(progress);
+        self.turnstile.notify.notify_waiters();
+    }
+}
+
+/// Applies every change of `planned`: network-level changes first, then the offers,
+/// up to [`OFFER_CONCURRENCY`] at a time, each offer's changes in order. `progress`
+/// hears about each change as it completes. After `stop` is signalled (or the API
+/// itself fails) no new change starts; those in flight finish and are recorded.
 pub async fn apply(
     ws: &Workspace,
     clients: &Clients,
     planned: &Planned,
-    progress: &mut dyn FnMut(&Applied),
+    progress: &dyn Fn(&Applied),
+    stop: &StopSignal,
 ) -> ApplyReport {
-    let mut report = ApplyReport::default();
+    let report = RefCell::new(ApplyReport::default());
     let Some(api) = clients.iscale.as_ref() else {
-        return report;
+        return report.into_inner();
     };
-    let fetcher = Fetcher::new(FetchLimits::default());
     let Some(hasher) = ws
         .settings
         .iscale
         .as_ref()
         .map(|iscale| SecretHasher::new(&iscale.api_key))
     else {
-        return report;
+        return report.into_inner();
     };
-    let mut tracking_domain = None;
-    let changes = &planned.plan.changes;
-    let mut start = 0;
-    while start < changes.len() {
-        let address = &changes[start].address;
-        let end = start
-            + changes[start..]
-                .iter()
-                .take_while(|change| &change.address == address)
-                .count();
-        let group = &changes[start..end];
-        if address.is_network() {
-            for change in group {
-                match apply_token(ws, api, &hasher, change).await {
-                    Ok(applied) => {
-                        progress(&applied);
-                        report.applied.push(applied);
-                    }
-                    Err(error) => {
-                        report.failure = Some(error);
-                        return report;
-                    }
-                }
+    let fetcher = Fetcher::new(FetchLimits::default());
+    let tracking_domain = OnceCell::new();
+    // A failure of the API itself (not of one offer's data) stops what has not begun.
+    let halt = StopSignal::default();
+    let stopped = || stop.is_stopped() || halt.is_stopped();
+    let record = |outcome: Result<Applied, ApplyError>| match outcome {
+        Ok(applied) => {
+            progress(&applied);
+            report.borrow_mut().applied.push(applied);
+        }
+        Err(error) => {
+            if error.is_systemic() {
+                halt.stop();
             }
-            start = end;
-            continue;
+            report.borrow_mut().failures.push(error);
         }
-        let work = &planned.offers[address];
-        let mut run = OfferRun {
-            ws,
-            api,
-            source: clients.sources.get(&address.network),
-            fetcher: &fetcher,
-            hasher: &hasher,
-            tracking_domain: &mut tracking_domain,
-            address,
-            work,
-            state: work.state.clone(),
-            events: work
-                .live
-                .as_ref()
-                .map(iscale::event_ids)
-                .filter(|events| !events.is_empty()),
-            url_ids: work.url_ids.clone(),
-            thumbnail_done: false,
-            pending_notes: RefCell::default(),
-        };
-        for change in group {
-            match run.apply(change, group).await {
-                Ok(applied) => {
-                    for applied in applied {
-                        progress(&applied);
-                        report.applied.push(applied);
-                    }
-                }
-                Err(error) => {
-                    report.failure = Some(error);
-                    return report;
-                }
+    };
+
+    let groups = group_by_address(&planned.plan.changes);
+    for group in groups.iter().filter(|group| group[0].address.is_network()) {
+        for change in *group {
+            if stopped() {
+                break;
             }
+            record(apply_token(ws, api, &hasher, change).await);
         }
-        if planned.complete
-            && let Err(error) = run.save_snapshot()
-        {
-            report.failure = Some(error);
-            return report;
-        }
-        start = end;
     }
+    let turnstile = Turnstile::default();
+    let offers = groups
+        .iter()
+        .filter(|group| !group[0].address.is_network())
+        .enumerate()
+        .map(|(index, group)| {
+            let creates_offer = group.iter().any(|change| {
+                change.resource == ResourceId::Offer && change.action == Action::Create
+            });
+            let turn = Turn {
+                turnstile: &turnstile,
+                index,
+            };
+            let address = &group[0].address;
+            let work = &planned.offers[address];
+            let mut run = OfferRun {
+                ws,
+                api,
+                source: clients.sources.get(&address.network),
+                fetcher: &fetcher,
+                hasher: &hasher,
+                tracking_domain: &tracking_domain,
+                address,
+                work,
+                state: work.state.clone(),
+                events: work
+                    .live
+                    .as_ref()
+                    .map(iscale::event_ids)
+                    .filter(|events| !events.is_empty()),
+                url_ids: work.url_ids.clone(),
+                thumbnail_done: false,
+                pending_notes: RefCell::default(),
+                // An offer that creates nothing lets the next one in at once.
+                create_turn: RefCell::new(creates_offer.then_some(turn)),
+            };
+            let record = &record;
+            let stopped = &stopped;
+            async move {
+                for change in *group {
+                    if stopped() {
+                        return;
+                    }
+                    match run.apply(change, group).await {
+                        Ok(applied) => applied.into_iter().for_each(|applied| record(Ok(applied))),
+                        Err(error) => return record(Err(error)),
+                    }
+                }
+                if planned.complete
+                    && let Err(error) = run.save_snapshot()
+                {
+                    record(Err(error));
+                }
+            }
+        });
+    futures_util::stream::iter(offers)
+        .buffer_unordered(OFFER_CONCURRENCY)
+        .collect::<()>()
+        .await;
+    let mut report = report.into_inner();
+    report.interrupted = stop.is_stopped();
     report
+}
+
+/// The plan's changes cut into runs of the same address (the plan is sorted by it).
+fn group_by_address(changes: &[Change]) -> Vec<&[Change]> {
+    let mut groups = Vec::new();
+    let mut rest = changes;
+    while let Some(first) = rest.first() {
+        let len = rest
+            .iter()
+            .take_while(|change| change.address == first.address)
+            .count();
+        let (group, tail) = rest.split_at(len);
+        groups.push(group);
+        rest = tail;
+    }
+    groups
 }
 
 /// Sets a network's advertiser verification token (bulk PATCH) and records it.
@@ -220,7 +353,8 @@ struct OfferRun<'a> {
     source: Option<&'a AffiliateApi>,
     fetcher: &'a Fetcher,
     hasher: &'a SecretHasher,
-    tracking_domain: &'a mut Option<u64>,
+    /// The tracking domain for new offers: read once per run, and only if needed.
+    tracking_domain: &'a OnceCell<u64>,
     address: &'a Address,
     work: &'a OfferWork,
     state: Option<OfferState>,
@@ -233,6 +367,8 @@ struct OfferRun<'a> {
     /// What the next change carried out should tell the operator besides its own notes
     /// (a create whose answer was lost and whose result was found).
     pending_notes: RefCell<Vec<String>>,
+    /// This offer's turn to be created, held until its create is done.
+    create_turn: RefCell<Option<Turn<'a>>>,
 }
 
 impl<'a> OfferRun<'a> {
@@ -284,13 +420,19 @@ impl<'a> OfferRun<'a> {
                 }
                 let marker = iscale::marker(self.address);
                 let advertiser = spec.network_advertiser_id;
+                let turn = self.create_turn.take();
+                if let Some(turn) = &turn {
+                    turn.wait().await;
+                }
                 let created = self
                     .create_once(
                         change,
                         async || self.api.create_offer(&body).await,
                         async || self.find_marked_offer(advertiser, &marker).await,
                     )
-                    .await?;
+                    .await;
+                drop(turn);
+                let created = created?;
                 (created, Some(body))
             }
             _ => {
@@ -990,25 +1132,25 @@ impl<'a> OfferRun<'a> {
 
     /// The tracking domain for new offers, read once per run and only if something is
     /// created.
-    async fn tracking_domain(&mut self, change: &Change) -> Result<u64, ApplyError> {
-        if let Some(id) = *self.tracking_domain {
-            return Ok(id);
-        }
-        let domains = self
-            .api
-            .tracking_domains()
+    async fn tracking_domain(&self, change: &Change) -> Result<u64, ApplyError> {
+        self.tracking_domain
+            .get_or_try_init(async || {
+                let domains = self
+                    .api
+                    .tracking_domains()
+                    .await
+                    .map_err(|source| self.api_error(change, source))?;
+                let wanted = self
+                    .ws
+                    .settings
+                    .iscale
+                    .as_ref()
+                    .and_then(|iscale| iscale.tracking_domain.as_deref());
+                iscale::choose_tracking_domain(&domains, wanted)
+                    .map_err(|message| self.other(change, message))
+            })
             .await
-            .map_err(|source| self.api_error(change, source))?;
-        let wanted = self
-            .ws
-            .settings
-            .iscale
-            .as_ref()
-            .and_then(|iscale| iscale.tracking_domain.as_deref());
-        let id = iscale::choose_tracking_domain(&domains, wanted)
-            .map_err(|message| self.other(change, message))?;
-        *self.tracking_domain = Some(id);
-        Ok(id)
+            .copied()
     }
 
     fn applied(&self, change: &Change, destination_id: u64, mut notes: Vec<String>) -> Applied {

@@ -8,6 +8,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use futures_util::StreamExt as _;
+
 use crate::desired::{DesiredNetwork, OfferConfig, SourceOfferId};
 use crate::destination::iscale::{self, LiveDestination};
 use crate::everflow::ApiError;
@@ -130,6 +132,9 @@ fn describe_problems(problems: &[String]) -> String {
     }
 }
 
+/// Source offers pulled at the same time.
+const PULL_CONCURRENCY: usize = 8;
+
 /// One offer in scope, before any I/O.
 struct Entry<'a> {
     address: Address,
@@ -150,48 +155,55 @@ pub async fn plan(ws: &Workspace, clients: &Clients, scope: &Scope) -> Result<Pl
     let mut previous: BTreeMap<Address, Rendered> = BTreeMap::new();
     let mut stop_reasons: BTreeMap<Address, Reason> = BTreeMap::new();
 
-    for entry in &entries {
+    // Source offers are pulled several at a time (each network's limiter paces them).
+    let pulls: Vec<Option<Result<Pulled, _>>> = futures_util::stream::iter(&entries)
+        .map(|entry| async move {
+            let network = entry.network.filter(|_| entry.config.is_some())?;
+            let api = &clients.sources[&network.name];
+            Some(pull_offer(api, &network.name, entry.address.source_offer_id).await)
+        })
+        .buffered(PULL_CONCURRENCY)
+        .collect()
+        .await;
+
+    for (entry, pulled) in entries.iter().zip(pulls) {
         let address = &entry.address;
         let state = ws.store.load(&address.network, address.source_offer_id)?;
         let mut work = OfferWork {
             state,
             ..OfferWork::default()
         };
-        match (entry.network, entry.config) {
-            (Some(network), Some(config)) => {
-                let api = &clients.sources[&network.name];
-                match pull_offer(api, &network.name, address.source_offer_id).await {
-                    Ok(Pulled::Found(snapshot)) => {
-                        match render_entry(ws, network, config, &snapshot, &countries) {
-                            Ok(rendered) => {
-                                notes.extend(rendered.notes.iter().map(|message| Note {
-                                    address: address.clone(),
-                                    message: message.clone(),
-                                }));
-                                if let Some(old) = previous_render(ws, network, config, &countries)?
-                                {
-                                    previous.insert(address.clone(), old);
-                                }
-                                work.rendered = Some(rendered);
-                                work.snapshot = Some(*snapshot);
-                            }
-                            Err(problem) => problems.push(format!("{address}: {problem}")),
-                        }
-                    }
-                    Ok(Pulled::Unavailable { reason }) => {
-                        if work.state.is_some() {
-                            notes.push(Note {
+        match (entry.network, entry.config, pulled) {
+            (Some(network), Some(config), Some(pulled)) => match pulled {
+                Ok(Pulled::Found(snapshot)) => {
+                    match render_entry(ws, network, config, &snapshot, &countries) {
+                        Ok(rendered) => {
+                            notes.extend(rendered.notes.iter().map(|message| Note {
                                 address: address.clone(),
-                                message: format!("{reason}; its iScale offer is paused"),
-                            });
-                            stop_reasons.insert(address.clone(), Reason::UnavailableAtSource);
-                        } else {
-                            problems.push(format!("{address}: {reason}"));
+                                message: message.clone(),
+                            }));
+                            if let Some(old) = previous_render(ws, network, config, &countries)? {
+                                previous.insert(address.clone(), old);
+                            }
+                            work.rendered = Some(rendered);
+                            work.snapshot = Some(*snapshot);
                         }
+                        Err(problem) => problems.push(format!("{address}: {problem}")),
                     }
-                    Err(error) => problems.push(error.to_string()),
                 }
-            }
+                Ok(Pulled::Unavailable { reason }) => {
+                    if work.state.is_some() {
+                        notes.push(Note {
+                            address: address.clone(),
+                            message: format!("{reason}; its iScale offer is paused"),
+                        });
+                        stop_reasons.insert(address.clone(), Reason::UnavailableAtSource);
+                    } else {
+                        problems.push(format!("{address}: {reason}"));
+                    }
+                }
+                Err(error) => problems.push(error.to_string()),
+            },
             _ => {
                 stop_reasons.insert(address.clone(), Reason::RemovedFromConfig);
             }

@@ -5,7 +5,7 @@ use std::io::IsTerminal;
 use anyhow::bail;
 
 use super::{Context, ExitStatus};
-use crate::apply::{Applied, apply};
+use crate::apply::{Applied, StopSignal, apply};
 use crate::cli::ApplyArgs;
 use crate::everflow::ClientOptions;
 use crate::lock::WorkspaceLock;
@@ -51,10 +51,26 @@ pub async fn run(ctx: &mut Context<'_>, args: &ApplyArgs) -> anyhow::Result<Exit
     }
 
     let printer = &*ctx.printer;
-    let report = apply(&workspace, &clients, &planned, &mut |applied: &Applied| {
-        printer.status(&describe(applied));
-    })
-    .await;
+    let stop = StopSignal::default();
+    let progress = |applied: &Applied| printer.status(&describe(applied));
+    let applying = apply(&workspace, &clients, &planned, &progress, &stop);
+    tokio::pin!(applying);
+    // Ctrl-C: no new change starts; those in flight finish and are recorded.
+    let report = loop {
+        tokio::select! {
+            report = &mut applying => break report,
+            signal = tokio::signal::ctrl_c() => {
+                if signal.is_err() || stop.is_stopped() {
+                    printer.warn("quit at once; the next apply finds what was written and not recorded");
+                    std::process::exit(130);
+                }
+                stop.stop();
+                printer.warn(
+                    "stopping: the writes in flight finish and are recorded (Ctrl-C again to quit at once)",
+                );
+            }
+        }
+    };
     let count = |action| report.applied.iter().filter(|a| a.action == action).count();
     let summary = format!(
         "{} created, {} updated, {} paused, {} marked deleted",
@@ -64,16 +80,32 @@ pub async fn run(ctx: &mut Context<'_>, args: &ApplyArgs) -> anyhow::Result<Exit
         count(Action::Delete)
     );
     drop(lock);
-    match report.failure {
-        None => {
+    match (report.failures.as_slice(), report.interrupted) {
+        ([], false) => {
             ctx.printer.data(&format!("\nApply complete: {summary}.\n"));
             Ok(ExitStatus::Success)
         }
-        Some(error) => {
+        ([], true) => {
             ctx.printer.data(&format!(
-                "\nApply stopped: {summary} before the failure below; what was done is recorded in state.\n"
+                "\nApply interrupted: {summary}; what was done is recorded in state.\n"
             ));
-            Err(error.into())
+            bail!("interrupted; run apply again to finish")
+        }
+        (failures, _) => {
+            ctx.printer.data(&format!(
+                "\nApply stopped: {summary} before the failures below; what was done is recorded in state.\n"
+            ));
+            match failures {
+                [only] => bail!("{only}"),
+                many => bail!(
+                    "{} changes failed:\n  {}",
+                    many.len(),
+                    many.iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join("\n  ")
+                ),
+            }
         }
     }
 }
