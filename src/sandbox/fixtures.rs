@@ -173,6 +173,72 @@ pub struct SourceOfferFixture {
     pub offer: Map<String, Value>,
 }
 
+/// [`Fixtures::fleet`]: copy `k` is offer `FLEET_FIRST_ID + k`.
+const FLEET_FIRST_ID: u64 = 10_000;
+
+/// Copy `k` of a source offer, with its ids moved out of the way of every other copy.
+fn fleet_copy(template: &SourceOfferFixture, k: u64) -> SourceOfferFixture {
+    const MOVED: &[&str] = &[
+        "network_offer_url_id",
+        "network_offer_creative_id",
+        "network_offer_payout_revenue_id",
+    ];
+    fn walk(value: &mut Value, k: u64) {
+        match value {
+            Value::Object(map) => {
+                for (key, value) in map.iter_mut() {
+                    let key = key.as_str();
+                    match value {
+                        Value::Number(_) if key == "network_offer_id" => {
+                            *value = (FLEET_FIRST_ID + k).into();
+                        }
+                        Value::Number(id) if MOVED.contains(&key) => {
+                            *value = moved(id, k);
+                        }
+                        // Rules name the URLs they apply to by id.
+                        Value::Array(ids) if key == "network_offer_url_ids" => {
+                            for id in ids.iter_mut() {
+                                if let Value::Number(number) = id {
+                                    *id = moved(number, k);
+                                }
+                            }
+                        }
+                        value => walk(value, k),
+                    }
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(|item| walk(item, k)),
+            _ => {}
+        }
+    }
+    fn moved(id: &serde_json::Number, k: u64) -> Value {
+        match id.as_u64() {
+            Some(id) if id > 0 => (id + k * FLEET_FIRST_ID).into(),
+            _ => Value::Number(id.clone()),
+        }
+    }
+    let mut offer = Value::Object(template.offer.clone());
+    walk(&mut offer, k);
+    let Value::Object(mut offer) = offer else {
+        unreachable!("an object stays an object")
+    };
+    if let Some(Value::String(name)) = offer.get_mut("name") {
+        name.push_str(&format!(" #{k}"));
+    }
+    let landing_pages = template
+        .landing_pages
+        .iter()
+        .map(|(id, page)| match id.parse::<u64>() {
+            Ok(id) if id > 0 => ((id + k * FLEET_FIRST_ID).to_string(), page.clone()),
+            _ => (id.clone(), page.clone()),
+        })
+        .collect();
+    SourceOfferFixture {
+        landing_pages,
+        offer,
+    }
+}
+
 fn default_margin() -> Decimal {
     Decimal::new(20, 2)
 }
@@ -211,6 +277,32 @@ impl Fixtures {
     pub fn builtin() -> Fixtures {
         // Checked by the `builtin_fixtures_are_valid` test; not user input.
         serde_json::from_str(BUILTIN).expect("built-in sandbox fixtures are valid json")
+    }
+
+    /// The built-in fixtures with each source network's offers replaced by
+    /// `offers_per_network` copies of its richest offer (the most URLs): a fleet for
+    /// load tests and benchmarks. Copy `k` (from 1) gets offer id `10000 + k`, the
+    /// name `<name> #k`, and URL, creative and payout event ids moved by `k * 10000`
+    /// so that every id stays unique in its network.
+    pub fn fleet(offers_per_network: usize) -> Fixtures {
+        let mut fixtures = Fixtures::builtin();
+        for source in &mut fixtures.sources {
+            let template = source
+                .offers
+                .iter()
+                .max_by_key(|offer| offer.landing_pages.len())
+                .cloned()
+                .expect("every built-in source network has offers");
+            source.offers = (1..=offers_per_network as u64)
+                .map(|k| fleet_copy(&template, k))
+                .collect();
+        }
+        fixtures
+    }
+
+    /// The source offer ids of [`Fixtures::fleet`]'s copies.
+    pub fn fleet_offer_ids(offers_per_network: usize) -> impl Iterator<Item = u64> {
+        (1..=offers_per_network as u64).map(|k| FLEET_FIRST_ID + k)
     }
 
     /// These fixtures with every [`BASE_URL_TOKEN`] in a string value replaced by
@@ -387,6 +479,22 @@ mod tests {
         let pages = |f: &Fixtures| f.sources[0].offers[2].landing_pages.clone();
         assert_eq!(pages(&filled), pages(&raw));
         assert_eq!(filled.problems(), Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_fleet_is_valid_and_its_ids_unique() {
+        let fleet = Fixtures::fleet(3);
+        assert_eq!(fleet.problems(), Vec::<String>::new());
+        for source in &fleet.sources {
+            let ids: Vec<u64> = source
+                .offers
+                .iter()
+                .map(|offer| offer.offer["network_offer_id"].as_u64().unwrap())
+                .collect();
+            assert_eq!(ids, Fixtures::fleet_offer_ids(3).collect::<Vec<_>>());
+            let text = serde_json::to_string(&source.offers).unwrap();
+            assert!(text.contains("#3\""), "{text}");
+        }
     }
 
     #[test]

@@ -51,9 +51,28 @@ impl TestContext {
         context
     }
 
+    /// A workspace carrying a fleet of `per_network` copies of each source network's
+    /// richest offer ([`Fixtures::fleet`]).
+    pub fn with_fleet(per_network: usize, options: SandboxOptions) -> Self {
+        let context = Self::on(Fixtures::fleet(per_network), options);
+        let desired: String = Fixtures::fleet_offer_ids(per_network)
+            .map(|id| format!("  - source_offer_id: {id}\n"))
+            .collect();
+        for network in ["trimrx", "directmeds"] {
+            context.write(
+                &format!("desired/{network}.yaml"),
+                &format!("offers:\n{desired}"),
+            );
+        }
+        context
+    }
+
     /// A workspace with `.env.local` only.
     pub fn bare(options: SandboxOptions) -> Self {
-        let fixtures = Fixtures::builtin();
+        Self::on(Fixtures::builtin(), options)
+    }
+
+    fn on(fixtures: Fixtures, options: SandboxOptions) -> Self {
         let handle = SandboxHandle::start(fixtures.clone(), options).expect("the sandbox starts");
         let dir = tempfile::tempdir().expect("a temporary workspace");
         let context = Self {
