@@ -5,6 +5,7 @@ use std::net::TcpListener;
 use std::path::Path;
 use std::process::Stdio;
 
+use offersync::sandbox::Faults;
 use rust_decimal::Decimal;
 
 use crate::common::TestContext;
@@ -57,8 +58,17 @@ fn no_command_prints_or_stores_a_secret() {
         t.run(&["plan"]),
         t.run(&["plan", "--json"]),
         t.run(&["apply"]),
-        t.run(&["apply", "--auto-approve"]),
     ];
+    // Retries, lost answers and adoption write their own messages: a faulty first apply
+    // with every log line on, then one that finishes.
+    t.sandbox().set_faults(Faults {
+        error_rate: 0.3,
+        drop_after_commit_rate: 0.2,
+        burst_429: 2,
+    });
+    runs.push(t.run_with(&["apply", "--auto-approve"], &[("OFFERSYNC_LOG", "debug")]));
+    t.sandbox().set_faults(Faults::default());
+    runs.push(t.run(&["apply", "--auto-approve"]));
     t.sandbox()
         .set_source_payout("trimrx", 1, "Base", Decimal::from(360))
         .unwrap();
