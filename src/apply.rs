@@ -602,16 +602,12 @@ impl<'a> OfferRun<'a> {
         let body = iscale::url_body(offer_id, spec, live);
         let written = match live {
             None => {
-                let known = self.known_ids(&self.work.live_urls, url_id, |state| &state.urls);
-                self.create_once(
+                self.create_child(
                     change,
+                    (&self.work.live_urls, url_id, |state| &state.urls),
                     async || self.api.create_url(&body).await,
-                    async || {
-                        let urls = self.api.urls_of_offer(offer_id).await?;
-                        Ok(newly_made(urls, &known, url_id, |url| {
-                            url.name == spec.name
-                        }))
-                    },
+                    async || self.api.urls_of_offer(offer_id).await,
+                    |url| url.name == spec.name,
                 )
                 .await?
             }
@@ -661,16 +657,12 @@ impl<'a> OfferRun<'a> {
         let body = iscale::rule_body(offer_id, spec, event_id, &url_ids, live);
         let written = match live {
             None => {
-                let known = self.known_ids(&self.work.live_rules, rule_id, |state| &state.rules);
-                self.create_once(
+                self.create_child(
                     change,
+                    (&self.work.live_rules, rule_id, |state| &state.rules),
                     async || self.api.create_rule(&body).await,
-                    async || {
-                        let rules = self.api.rules_of_offer(offer_id).await?;
-                        Ok(newly_made(rules, &known, rule_id, |rule| {
-                            rule.name == spec.name
-                        }))
-                    },
+                    async || self.api.rules_of_offer(offer_id).await,
+                    |rule| rule.name == spec.name,
                 )
                 .await?
             }
@@ -711,18 +703,14 @@ impl<'a> OfferRun<'a> {
         let body = iscale::creative_body(offer_id, spec, file.as_ref(), live);
         let written = match live {
             None => {
-                let known = self.known_ids(&self.work.live_creatives, creative_id, |state| {
-                    &state.creatives
-                });
-                self.create_once(
+                self.create_child(
                     change,
+                    (&self.work.live_creatives, creative_id, |state| {
+                        &state.creatives
+                    }),
                     async || self.api.create_creative(&body).await,
-                    async || {
-                        let creatives = self.api.creatives_of_offer(offer_id).await?;
-                        Ok(newly_made(creatives, &known, creative_id, |creative| {
-                            creative.name == spec.name
-                        }))
-                    },
+                    async || self.api.creatives_of_offer(offer_id).await,
+                    |creative| creative.name == spec.name,
                 )
                 .await?
             }
@@ -846,17 +834,13 @@ impl<'a> OfferRun<'a> {
         );
         let written = match live {
             None => {
-                let known = self.known_ids(&self.work.live_pixels, pixel_id, |state| &state.pixels);
                 let offer = self.address.source_offer_id.0;
-                self.create_once(
+                self.create_child(
                     change,
+                    (&self.work.live_pixels, pixel_id, |state| &state.pixels),
                     async || source.create_pixel(&body).await,
-                    async || {
-                        let pixels = source.pixels().await?;
-                        Ok(newly_made(pixels, &known, pixel_id, |pixel| {
-                            pixel.network_offer_id == offer && pixels::pixel_key(pixel) == spec.key
-                        }))
-                    },
+                    async || source.pixels().await,
+                    |pixel| pixel.network_offer_id == offer && pixels::pixel_key(pixel) == spec.key,
                 )
                 .await?
             }
@@ -936,22 +920,37 @@ impl<'a> OfferRun<'a> {
         }
     }
 
-    /// Ids of the objects of one kind that planning saw or this run recorded: a lookup
-    /// after an unknown outcome must find something else.
-    fn known_ids<T, K>(
+    /// Creates an offer's URL, rule, creative or pixel with [`OfferRun::create_once`].
+    /// After an unknown outcome it is found by `list`ing its kind and taking the one
+    /// object `is_it` recognises that is not known: read while planning (`known.0`, ids
+    /// by `known.1`) or recorded in state (the records `known.2` picks).
+    #[allow(clippy::type_complexity)]
+    async fn create_child<T, K>(
         &self,
-        live: &[Live<T>],
-        id_of: fn(&T) -> u64,
-        records: fn(&OfferState) -> &BTreeMap<K, ResourceRecord>,
-    ) -> BTreeSet<u64> {
+        change: &Change,
+        known: (
+            &[Live<T>],
+            fn(&T) -> u64,
+            fn(&OfferState) -> &BTreeMap<K, ResourceRecord>,
+        ),
+        post: impl AsyncFn() -> Result<Live<T>, ApiError>,
+        list: impl AsyncFn() -> Result<Vec<Live<T>>, ApiError>,
+        is_it: impl Fn(&T) -> bool,
+    ) -> Result<Live<T>, ApplyError> {
+        let (live, id_of, records) = known;
         let recorded = self
             .state
             .iter()
             .flat_map(|state| records(state).values().filter_map(|record| record.id));
-        live.iter()
+        let known: BTreeSet<u64> = live
+            .iter()
             .map(|item| id_of(&item.view))
             .chain(recorded)
-            .collect()
+            .collect();
+        self.create_once(change, post, async || {
+            Ok(newly_made(list().await?, &known, id_of, &is_it))
+        })
+        .await
     }
 
     fn source_api(&self, change: &Change) -> Result<&'a AffiliateApi, ApplyError> {

@@ -2,6 +2,7 @@
 //! leaves duplicates behind and converges on the next run.
 
 use std::collections::BTreeMap;
+use std::process::{Child, Stdio};
 use std::time::Duration;
 
 use offersync::sandbox::{Faults, SandboxOptions};
@@ -175,6 +176,16 @@ fn applies_converge_without_duplicates_on_a_faulty_sandbox() {
     assert!(dropped > 0, "the seeds must drop some answers");
 }
 
+/// Starts `apply --auto-approve` without waiting for it, its output going to `output`.
+fn start_apply(t: &TestContext, output: fn() -> Stdio) -> Child {
+    t.process()
+        .args(["apply", "--auto-approve"])
+        .stdout(output())
+        .stderr(output())
+        .spawn()
+        .unwrap()
+}
+
 /// A small xorshift, so the kill moments are random but the same on every run.
 struct Moments(u64);
 
@@ -204,13 +215,7 @@ fn applies_killed_at_random_moments_leave_no_duplicates() {
         // after so many reads. Counted from the sandbox's log, not from a clock.
         let after_writes = moments.next(WRITES as u64 + 10) as usize;
         let after_reads = 1 + moments.next(20) as usize;
-        let mut child = t
-            .process()
-            .args(["apply", "--auto-approve"])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = start_apply(&t, Stdio::null);
         loop {
             let requests = t.sandbox().requests();
             let writes = requests.iter().filter(|request| request.is_write).count();
@@ -248,13 +253,7 @@ fn a_second_apply_names_the_running_one_and_refuses() {
         latency: Duration::from_millis(30),
         ..SandboxOptions::default()
     });
-    let mut first = t
-        .process()
-        .args(["apply", "--auto-approve"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut first = start_apply(&t, Stdio::null);
     let pid = first.id();
     // Wait until the first run holds the lock (its pid is in the lock file).
     let lock = t.path("state/offersync.lock");
@@ -281,13 +280,7 @@ fn ctrl_c_stops_after_the_writes_in_flight_and_records_them() {
         latency: Duration::from_millis(30),
         ..SandboxOptions::default()
     });
-    let child = t
-        .process()
-        .args(["apply", "--auto-approve"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = start_apply(&t, Stdio::piped);
     while t.writes().len() < 10 {
         std::thread::sleep(Duration::from_millis(1));
     }
@@ -369,6 +362,7 @@ fn an_apply_spanning_many_rate_limit_windows_gets_no_429() {
 /// `cargo test --release --test it two_hundred_offers -- --ignored --nocapture`.
 #[test]
 #[ignore = "minutes long at Everflow's real limits; run on demand"]
+#[allow(clippy::print_stderr)] // its figures are its output
 fn two_hundred_offers_at_default_limits_get_no_429() {
     let t = TestContext::with_fleet(100, SandboxOptions::default());
     let started = std::time::Instant::now();
