@@ -21,7 +21,7 @@ pub const DESIRED_DIR: &str = "desired";
 
 /// One `desired/<network>.yaml`.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = "a map with an `offers:` list")]
 #[schemars(
     title = "offersync desired network",
     description = "Which offers of one source network to carry into the destination, and how. The network is named by the file's stem: desired/trimrx.yaml reads its settings from TRIMRX_* variables."
@@ -52,7 +52,10 @@ pub struct DesiredFile {
 
 /// One source offer to carry, with optional overrides.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "an offer: a map with `source_offer_id:`"
+)]
 pub struct OfferConfig {
     /// The offer's id in the source network (`network_offer_id`).
     pub source_offer_id: SourceOfferId,
@@ -82,7 +85,10 @@ pub struct OfferConfig {
 
 /// Geo targeting overrides of one offer.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a map with `countries:` and/or `regions:`"
+)]
 pub struct GeoConfig {
     /// Countries to include, by ISO 3166-1 alpha-2 code, instead of the source's included
     /// countries (the source's exclusions stay).
@@ -229,7 +235,32 @@ fn deserialize_offers<'de, D: Deserializer<'de>>(
     }
     SEEN_IDS.with(|seen| *seen.borrow_mut() = Some(BTreeMap::new()));
     let _reset = Reset;
-    Vec::<OfferConfig>::deserialize(deserializer)
+    // `offers:` with nothing after it is YAML null, which serde_yaml reads as an empty
+    // list: every offer of the network would then be paused. Only `offers: []` says that.
+    // The error is raised inside the visitor so that it points at the value.
+    struct Offers;
+    impl<'de> serde::de::Visitor<'de> for Offers {
+        type Value = Vec<OfferConfig>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a list of offers")
+        }
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Err(E::custom(
+                "expected a list of offers, found nothing; write `offers: []` to carry none",
+            ))
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            self,
+            mut seq: A,
+        ) -> Result<Self::Value, A::Error> {
+            let mut offers = Vec::new();
+            while let Some(offer) = seq.next_element()? {
+                offers.push(offer);
+            }
+            Ok(offers)
+        }
+    }
+    deserializer.deserialize_any(Offers)
 }
 
 /// A string that must not be empty or blank.
@@ -353,9 +384,16 @@ fn network_name(path: &Path) -> Result<String, DesiredError> {
 
 /// Parses one desired file. `path` is only used in error messages.
 pub fn parse(path: &Path, bytes: &[u8]) -> Result<DesiredFile, DesiredError> {
-    let text = std::str::from_utf8(bytes).map_err(|error| DesiredError::File {
-        path: path.to_owned(),
-        message: format!("not valid UTF-8 (byte {})", error.valid_up_to()),
+    let text = std::str::from_utf8(bytes).map_err(|error| {
+        // Everything before the bad byte is valid text: count lines and characters in it.
+        let before = String::from_utf8_lossy(&bytes[..error.valid_up_to()]);
+        let line_start = before.rfind('\n').map_or(0, |index| index + 1);
+        DesiredError::At {
+            path: path.to_owned(),
+            line: before.matches('\n').count() + 1,
+            column: before[line_start..].chars().count() + 1,
+            message: "not valid UTF-8; save the file as UTF-8".to_owned(),
+        }
     })?;
     if text.trim().is_empty() {
         return Err(DesiredError::File {
@@ -363,16 +401,50 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<DesiredFile, DesiredError> {
             message: "the file is empty; a desired file needs at least `offers: []`".to_owned(),
         });
     }
-    serde_yaml::from_str::<DesiredFile>(text).map_err(|error| yaml_error(path, &error))
+    // libyaml reports these at 1:1 with a byte offset; say where they are.
+    if let Some((line, column, c)) = control_character(text) {
+        return Err(DesiredError::At {
+            path: path.to_owned(),
+            line,
+            column,
+            message: format!(
+                "control character U+{:04X} is not allowed in YAML",
+                u32::from(c)
+            ),
+        });
+    }
+    serde_yaml::from_str::<DesiredFile>(text).map_err(|error| yaml_error(path, text, &error))
 }
 
-fn yaml_error(path: &Path, error: &serde_yaml::Error) -> DesiredError {
-    let message = strip_locations(&error.to_string());
-    match error.location() {
-        Some(location) => DesiredError::At {
+/// The first character YAML does not allow (C0 and C1 controls other than tab, line
+/// breaks and NEL, and DEL), with its line and column.
+fn control_character(text: &str) -> Option<(usize, usize, char)> {
+    text.lines().enumerate().find_map(|(index, line)| {
+        line.chars()
+            .enumerate()
+            .find(|(_, c)| c.is_control() && !matches!(c, '\t' | '\r' | '\u{85}'))
+            .map(|(column, c)| (index + 1, column + 1, c))
+    })
+}
+
+/// The longest message a desired-file error shows (the list of expected keys fits).
+const MAX_MESSAGE_CHARS: usize = 400;
+
+fn yaml_error(path: &Path, text: &str, error: &serde_yaml::Error) -> DesiredError {
+    let mut message = strip_locations(&error.to_string());
+    let mut location = error.location().map(|at| (at.line(), at.column()));
+    if location.is_none() && message.contains("more than one document") {
+        location = second_document(text).map(|line| (line, 1));
+        message =
+            "the file holds more than one YAML document (`---`); a desired file is one".to_owned();
+    }
+    // The message may quote the operator's value: a megabyte, or a string with newlines.
+    let message = crate::text::one_line(&message, MAX_MESSAGE_CHARS);
+    match location {
+        Some((line, column)) => DesiredError::At {
             path: path.to_owned(),
-            line: location.line(),
-            column: location.column(),
+            line,
+            column,
             message,
         },
         None => DesiredError::File {
@@ -380,6 +452,25 @@ fn yaml_error(path: &Path, error: &serde_yaml::Error) -> DesiredError {
             message,
         },
     }
+}
+
+/// The line (1-based) of the `---` that starts a second YAML document, if one is found.
+fn second_document(text: &str) -> Option<usize> {
+    let mut in_document = false;
+    for (index, line) in text.lines().enumerate() {
+        let marker = line
+            .strip_prefix("---")
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '\t']));
+        if marker {
+            if in_document {
+                return Some(index + 1);
+            }
+            in_document = true;
+        } else if !line.trim().is_empty() && !line.starts_with(['#', '%']) {
+            in_document = true;
+        }
+    }
+    None
 }
 
 /// serde_yaml appends " at line L column C" (sometimes more than once); the location
@@ -484,8 +575,79 @@ mod tests {
             parse(Path::new("desired/x.yaml"), b"offers: [\xff]")
                 .unwrap_err()
                 .to_string(),
-            "desired/x.yaml: not valid UTF-8 (byte 9)"
+            "desired/x.yaml:1:10: not valid UTF-8; save the file as UTF-8"
         );
+        assert_eq!(
+            parse(
+                Path::new("desired/x.yaml"),
+                b"# \xc3\xa9\noffers:\n  - name: \xc3\xa9\xe9\n"
+            )
+            .unwrap_err()
+            .to_string(),
+            "desired/x.yaml:3:12: not valid UTF-8; save the file as UTF-8"
+        );
+    }
+
+    #[test]
+    fn offers_with_nothing_after_it_is_not_an_empty_list() {
+        // Read as `[]`, it would pause every offer of the network.
+        for text in ["offers:\n", "offers: ~\n", "offers: null\n"] {
+            let error = parse_str(text).unwrap_err();
+            assert!(
+                error.starts_with("desired/trimrx.yaml:1:")
+                    && error.ends_with(
+                        "offers: expected a list of offers, found nothing; write `offers: []` to carry none"
+                    ),
+                "{error}"
+            );
+        }
+    }
+
+    #[test]
+    fn control_characters_are_named_by_line_and_column() {
+        assert_eq!(
+            parse_str("offers: []\nmargin: 0.1\u{0}\n").unwrap_err(),
+            "desired/trimrx.yaml:2:12: control character U+0000 is not allowed in YAML"
+        );
+        assert_eq!(
+            parse_str("offers:\n  - source_offer_id: 1\n    name: \"a\u{1b}[2J\"\n").unwrap_err(),
+            "desired/trimrx.yaml:3:13: control character U+001B is not allowed in YAML"
+        );
+        assert!(parse_str("offers:\r\n\t[]\r\n").is_err_and(|e| !e.contains("control")));
+    }
+
+    #[test]
+    fn a_list_or_a_string_is_not_a_desired_file() {
+        assert_eq!(
+            parse_str("- source_offer_id: 1\n").unwrap_err(),
+            "desired/trimrx.yaml:1:1: invalid type: sequence, expected a map with an `offers:` list"
+        );
+        assert_eq!(
+            parse_str("offers:\n  - 7\n").unwrap_err(),
+            "desired/trimrx.yaml:2:5: offers[0]: invalid type: integer `7`, expected an offer: a map with `source_offer_id:`"
+        );
+    }
+
+    #[test]
+    fn a_second_document_is_named_by_line() {
+        assert_eq!(
+            parse_str("# comment\n---\noffers: []\n---\noffers: []\n").unwrap_err(),
+            "desired/trimrx.yaml:4:1: the file holds more than one YAML document (`---`); a desired file is one"
+        );
+    }
+
+    #[test]
+    fn quoted_values_stay_on_one_short_line() {
+        let error = parse_str("visibility: \"pub\\nlic\"\noffers: []\n").unwrap_err();
+        assert_eq!(
+            error,
+            "desired/trimrx.yaml:1:13: visibility: unknown variant `pub\\nlic`, expected one of `public`, `require_approval`, `private`"
+        );
+        let huge = format!("visibility: {}\noffers: []\n", "x".repeat(1 << 20));
+        let error = parse_str(&huge).unwrap_err();
+        assert!(error.len() < 500, "{} characters", error.len());
+        assert!(error.starts_with("desired/trimrx.yaml:1:13: visibility: unknown variant `xxx"));
+        assert!(error.ends_with("`, expected one of `public`, `require_approval`, `private`"));
     }
 
     #[test]

@@ -34,6 +34,7 @@ pub mod settings;
 pub mod setup;
 pub mod source;
 pub mod state;
+pub mod text;
 pub mod thumbnail;
 pub mod timefmt;
 pub mod verify;

@@ -56,7 +56,7 @@ impl FromStr for Margin {
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         let value = Decimal::from_str(text.trim())
-            .map_err(|_| MarginError::NotANumber(text.trim().to_owned()))?;
+            .map_err(|_| MarginError::NotANumber(crate::text::shown(text.trim())))?;
         Self::new(value)
     }
 }

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::desired::SourceOfferId;
 use crate::everflow::ApiError;
 use crate::everflow::affiliate::{AffiliateApi, SourceOffer};
+use crate::everflow::types::{decode_detail, json_kind};
 
 /// The URL id Everflow uses for an offer's default landing page.
 pub const DEFAULT_URL_ID: u64 = 0;
@@ -43,10 +44,10 @@ impl SourceSnapshot {
         raw: serde_json::Value,
         landing_pages: BTreeMap<u64, LandingPage>,
     ) -> Result<Self, String> {
-        let offer: SourceOffer = serde_path_to_error::deserialize(&raw).map_err(|error| {
-            let at = error.path().to_string();
-            format!("at `{at}`: {}", error.into_inner())
-        })?;
+        if !raw.is_object() {
+            return Err(format!("expected an offer object, got {}", json_kind(&raw)));
+        }
+        let offer: SourceOffer = serde_path_to_error::deserialize(&raw).map_err(decode_detail)?;
         if offer.network_offer_id != offer_id.0 {
             return Err(format!(
                 "asked for offer {offer_id} but the answer is offer {}",
@@ -149,7 +150,8 @@ pub async fn pull_offer(
         };
         let url = landing_page_of(&link).ok_or_else(|| {
             malformed(format!(
-                "the tracking link of URL {url_id} is not an http(s) URL: `{link}`"
+                "the tracking link of URL {url_id} is not an http(s) URL: `{}`",
+                crate::text::shown(&link)
             ))
         })?;
         snapshot
@@ -212,6 +214,61 @@ mod tests {
             BTreeMap::new(),
         )
         .unwrap_err();
-        assert!(error.starts_with("at `relationship.payouts`"), "{error}");
+        assert_eq!(
+            error,
+            "at `relationship.payouts.entries[0].payout_type`: invalid type: null, expected string or map"
+        );
+    }
+
+    #[test]
+    fn snapshot_names_a_bad_number_by_its_field() {
+        let raw: serde_json::Value = serde_json::from_str(
+            r#"{"network_offer_id": 1, "relationship": {"payouts": [{"payout_type": "cpa", "payout_amount": 1e400}]}}"#,
+        )
+        .unwrap();
+        let error = SourceSnapshot::new(SourceOfferId(1), raw, BTreeMap::new()).unwrap_err();
+        assert!(
+            error.starts_with("at `relationship.payouts[0].payout_amount`: "),
+            "{error}"
+        );
+        let error = SourceSnapshot::new(
+            SourceOfferId(1),
+            serde_json::json!({"name": "no id"}),
+            BTreeMap::new(),
+        )
+        .unwrap_err();
+        assert_eq!(error, "missing field `network_offer_id`");
+    }
+
+    #[test]
+    fn snapshot_of_something_that_is_not_an_object() {
+        for (raw, kind) in [
+            (serde_json::json!([{"network_offer_id": 1}]), "a list"),
+            (serde_json::Value::Null, "null"),
+            (serde_json::json!("offer"), "a string"),
+        ] {
+            let error = SourceSnapshot::new(SourceOfferId(1), raw, BTreeMap::new()).unwrap_err();
+            assert_eq!(error, format!("expected an offer object, got {kind}"));
+        }
+    }
+
+    #[test]
+    fn quoted_values_stay_on_one_short_line() {
+        let raw = serde_json::json!({
+            "network_offer_id": 1,
+            "relationship": {"payouts": {"entries": [{"payout_type": format!("c\npa{}", "x".repeat(1 << 20))}]}}
+        });
+        let error = SourceSnapshot::new(SourceOfferId(1), raw, BTreeMap::new()).unwrap_err();
+        assert!(error.len() <= 400, "{} characters", error.len());
+        assert!(
+            error.starts_with(
+                "at `relationship.payouts.entries[0].payout_type`: unknown variant `c\\npaxxx"
+            ),
+            "{error}"
+        );
+        assert!(
+            error.ends_with("`cps_sku`, `cpa_cps_sku`, `prv_sku`"),
+            "{error}"
+        );
     }
 }

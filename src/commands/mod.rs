@@ -59,7 +59,7 @@ pub async fn run(cli: Cli, printer: &mut Printer) -> anyhow::Result<ExitStatus> 
     let root = cli.directory.unwrap_or_else(|| PathBuf::from("."));
     let mut ctx = Context {
         root,
-        env: std::env::vars().collect(),
+        env: environment(),
         printer,
     };
     match cli.command {
@@ -82,6 +82,21 @@ pub async fn run(cli: Cli, printer: &mut Printer) -> anyhow::Result<ExitStatus> 
         Command::Sandbox(args) => sandbox::run(&mut ctx, &args).await,
         Command::Demo => demo::run(ctx.printer).await,
     }
+}
+
+/// The process environment as text. `std::env::vars` panics on a variable that is not
+/// UTF-8, and one odd variable in the shell must not stop every command: bad bytes become
+/// U+FFFD, so a setting that holds them is reported by name as invalid (or, for a key, is
+/// refused by the API as unknown).
+fn environment() -> Vec<(String, String)> {
+    std::env::vars_os()
+        .map(|(name, value)| {
+            (
+                name.to_string_lossy().into_owned(),
+                value.to_string_lossy().into_owned(),
+            )
+        })
+        .collect()
 }
 
 impl ApplyArgs {

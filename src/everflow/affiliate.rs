@@ -13,6 +13,7 @@ use super::types::{Entries, Live, PayoutType};
 
 /// An offer as our affiliate account in the source network sees it.
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(expecting = "an offer object")]
 pub struct SourceOffer {
     pub network_offer_id: u64,
     #[serde(default)]
@@ -32,6 +33,7 @@ pub struct SourceOffer {
 }
 
 #[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(expecting = "a `relationship` object")]
 pub struct SourceRelationship {
     #[serde(default)]
     pub payouts: Entries<SourcePayout>,
@@ -48,6 +50,7 @@ pub struct SourceRelationship {
 
 /// One payout event of a source offer.
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(expecting = "a payout object")]
 pub struct SourcePayout {
     /// 0 (or absent) for the base conversion.
     #[serde(default)]
@@ -66,6 +69,7 @@ pub struct SourcePayout {
 /// One landing page of a source offer. `preview_url` is often empty (ISCALE), so the
 /// destination comes from the tracking-link route.
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(expecting = "an offer URL object")]
 pub struct SourceUrl {
     pub network_offer_url_id: u64,
     #[serde(default)]
@@ -76,6 +80,7 @@ pub struct SourceUrl {
 
 /// One creative of a source offer (facts file: `relationship.creatives`).
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(expecting = "a creative object")]
 pub struct SourceCreative {
     pub network_offer_creative_id: u64,
     #[serde(default)]
@@ -125,6 +130,7 @@ impl CreativeType {
 /// Geo targeting of a source offer. The lists are plain arrays (facts file) and may be
 /// null.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(expecting = "a ruleset object")]
 pub struct SourceRuleset {
     #[serde(default, deserialize_with = "null_as_empty")]
     pub countries: Vec<SourceCountry>,
@@ -133,6 +139,7 @@ pub struct SourceRuleset {
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(expecting = "a country object")]
 pub struct SourceCountry {
     pub country_id: u64,
     #[serde(default)]
@@ -145,6 +152,7 @@ pub struct SourceCountry {
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(expecting = "a region object")]
 pub struct SourceRegion {
     pub region_id: u64,
     #[serde(default)]
@@ -177,6 +185,7 @@ impl TargetingType {
 /// `relationship.network_offer_url_ids`, in `relationship.offer_urls[]`, or in
 /// `network_offer_url_ids` on the entry itself.
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(expecting = "a custom payout object")]
 pub struct SourcePayoutRule {
     pub payout_type: PayoutType,
     #[serde(default)]
@@ -193,6 +202,7 @@ pub struct SourcePayoutRule {
 }
 
 #[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(expecting = "a `relationship` object")]
 pub struct SourcePayoutRuleRelationship {
     #[serde(default, deserialize_with = "null_as_empty")]
     pub network_offer_url_ids: Vec<u64>,
@@ -201,6 +211,7 @@ pub struct SourcePayoutRuleRelationship {
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(expecting = "an offer URL object")]
 pub struct SourceRuleUrl {
     pub network_offer_url_id: u64,
     #[serde(default)]
@@ -242,6 +253,7 @@ struct TrackingLink {
 /// A postback pixel of ours in a source network ("pixel" in the API is "postback" in the
 /// UI). Fields per the facts file and the LEGACY list example.
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(expecting = "a pixel object")]
 pub struct PixelView {
     pub network_pixel_id: u64,
     #[serde(default)]

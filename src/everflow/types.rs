@@ -176,26 +176,46 @@ impl<T> Default for Entries<T> {
 
 impl<'de, T: Deserialize<'de>> Deserialize<'de> for Entries<T> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        // Through a Value, so each form can be told apart and a bad entry still says
-        // what was wrong with it (an untagged enum would hide that).
-        let value = serde_json::Value::deserialize(deserializer)?;
-        let list = match value {
-            serde_json::Value::Null => return Ok(Self(Vec::new())),
-            serde_json::Value::Array(_) => value,
-            serde_json::Value::Object(mut map) => match map.remove("entries") {
-                None | Some(serde_json::Value::Null) => return Ok(Self(Vec::new())),
-                Some(entries) => entries,
-            },
-            other => {
-                return Err(serde::de::Error::custom(format!(
-                    "expected a list or {{\"entries\": [...]}}, got {}",
-                    json_kind(&other)
-                )));
+        // A visitor rather than an untagged enum or a detour through a Value: each form is
+        // told apart, and an error in an entry keeps its path (`payouts.entries[0].payout_type`).
+        struct Visitor<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for Visitor<T> {
+            type Value = Entries<T>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a list or {\"entries\": [...]}")
             }
-        };
-        Vec::<T>::deserialize(list)
-            .map(Self)
-            .map_err(serde::de::Error::custom)
+            fn visit_unit<E: serde::de::Error>(self) -> Result<Entries<T>, E> {
+                Ok(Entries::default())
+            }
+            fn visit_none<E: serde::de::Error>(self) -> Result<Entries<T>, E> {
+                Ok(Entries::default())
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Entries<T>, A::Error> {
+                let mut entries = Vec::new();
+                while let Some(entry) = seq.next_element()? {
+                    entries.push(entry);
+                }
+                Ok(Entries(entries))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Entries<T>, A::Error> {
+                let mut entries = Vec::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    if key == "entries" {
+                        entries = map.next_value::<Option<Vec<T>>>()?.unwrap_or_default();
+                    } else {
+                        map.next_value::<serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(Entries(entries))
+            }
+        }
+        deserializer.deserialize_any(Visitor(std::marker::PhantomData))
     }
 }
 
@@ -210,15 +230,36 @@ pub struct Live<T> {
 impl<T: DeserializeOwned> Live<T> {
     /// Decodes an object, naming where its shape is wrong.
     pub fn from_value(value: serde_json::Value) -> Result<Self, String> {
-        let view = serde_path_to_error::deserialize(&value).map_err(|error| {
-            let at = error.path().to_string();
-            format!("at `{at}`: {}", error.into_inner())
-        })?;
+        let view = serde_path_to_error::deserialize(&value).map_err(decode_detail)?;
         match value {
             serde_json::Value::Object(raw) => Ok(Self { raw, view }),
             _ => Err("expected an object".to_owned()),
         }
     }
+}
+
+/// The longest description of a decode error (a path and what was wrong there).
+const MAX_DETAIL_CHARS: usize = 400;
+
+/// What was wrong where in a JSON answer, on one short line: `` at `relationship.payouts`:
+/// invalid type: ... `` (without the `at` when it is the whole answer).
+pub fn decode_detail(error: serde_path_to_error::Error<serde_json::Error>) -> String {
+    let at = json_path(error.path());
+    let inner = error.into_inner();
+    let detail = if at == "." {
+        inner.to_string()
+    } else {
+        format!("at `{at}`: {inner}")
+    };
+    // The message may quote a value of the answer: a megabyte, or text with newlines.
+    crate::text::one_line(&detail, MAX_DETAIL_CHARS)
+}
+
+/// A JSON path as people read it. serde_json's exact numbers (arbitrary precision) show
+/// up as a private field inside the number; that field is the number itself.
+pub fn json_path(path: &serde_path_to_error::Path) -> String {
+    path.to_string()
+        .replace(".$serde_json::private::Number", "")
 }
 
 /// The JSON type of a value, for messages.
@@ -275,7 +316,33 @@ mod tests {
             "{error}"
         );
         let error = serde_json::from_str::<Entries<u32>>("\"x\"").unwrap_err();
-        assert!(error.to_string().contains("got a string"), "{error}");
+        assert!(
+            error
+                .to_string()
+                .starts_with(r#"invalid type: string "x", expected a list or {"entries": [...]}"#),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn entries_keep_the_path_of_a_bad_member() {
+        #[derive(Debug, Deserialize)]
+        struct Holder {
+            #[allow(dead_code)]
+            list: Entries<u32>,
+        }
+        for (json, path) in [
+            (
+                r#"{"list": {"total": 2, "entries": [1, "x"]}}"#,
+                "list.entries[1]",
+            ),
+            (r#"{"list": [1, 2, -3]}"#, "list[2]"),
+        ] {
+            let mut deserializer = serde_json::Deserializer::from_str(json);
+            let error =
+                serde_path_to_error::deserialize::<_, Holder>(&mut deserializer).unwrap_err();
+            assert_eq!(error.path().to_string(), path);
+        }
     }
 
     #[test]

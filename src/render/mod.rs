@@ -20,6 +20,7 @@ use crate::everflow::types::PayoutType;
 use crate::money::Margin;
 use crate::settings::NetworkSettings;
 use crate::source::SourceSnapshot;
+use crate::text::shown;
 
 pub use creatives::{CreativeContent, CreativeSpec};
 pub use offer::{EventSpec, OfferSpec};
@@ -69,17 +70,17 @@ pub enum RenderError {
     NoEvents,
     #[error("the landing page of source URL {0} is unknown")]
     NoLandingPage(u64),
-    #[error("two payout events are both named `{0}`; events are matched by name")]
+    #[error("two payout events are both named `{}`; events are matched by name", shown(.0))]
     DuplicateEvent(String),
-    #[error("payout event `{name}` has a negative {field}")]
+    #[error("payout event `{}` has a negative {field}", shown(.name))]
     Negative { name: String, field: &'static str },
-    #[error("the default payout event `{name}` is `{payout_type}`, which {why}: not carried")]
+    #[error("the default payout event `{}` is `{payout_type}`, which {why}: not carried", shown(.name))]
     DefaultNotCarried {
         name: String,
         payout_type: PayoutType,
         why: &'static str,
     },
-    #[error("geo.countries: unknown country code `{0}`")]
+    #[error("geo.countries: unknown country code `{}`", shown(.0))]
     UnknownCountry(String),
 }
 
