@@ -62,9 +62,17 @@ impl EnvMap {
     }
 
     fn read_env_file(&mut self, path: &Path) -> Result<(), SettingsError> {
-        let text = std::fs::read_to_string(path).map_err(|error| SettingsError::Read {
+        let bytes = std::fs::read(path).map_err(|error| SettingsError::Read {
             path: path.to_owned(),
             reason: error.to_string(),
+        })?;
+        let text = String::from_utf8(bytes).map_err(|error| {
+            let valid = &error.as_bytes()[..error.utf8_error().valid_up_to()];
+            let line = valid.iter().filter(|byte| **byte == b'\n').count() + 1;
+            SettingsError::Read {
+                path: path.to_owned(),
+                reason: format!("line {line} is not valid UTF-8; save the file as UTF-8"),
+            }
         })?;
         let entries = dotenvy::from_path_iter(path).map_err(|error| SettingsError::Read {
             path: path.to_owned(),
@@ -225,7 +233,20 @@ impl Settings {
             return Err(SettingsError::Missing(check.missing));
         }
         if !check.invalid.is_empty() {
-            return Err(SettingsError::Invalid(check.invalid));
+            // A value quoted as invalid may be a key pasted into the wrong setting.
+            let secrets = iscale.iter().map(|iscale| iscale.api_key.clone()).chain(
+                resolved.values().flat_map(|network| {
+                    std::iter::once(network.api_key.clone())
+                        .chain(network.verification_token.clone())
+                }),
+            );
+            let redactor = Redactor::new(secrets);
+            let messages = check
+                .invalid
+                .iter()
+                .map(|message| redactor.redact(message))
+                .collect();
+            return Err(SettingsError::Invalid(messages));
         }
         Ok(Settings {
             api_url,
@@ -328,14 +349,25 @@ impl Checker<'_> {
 
     fn secret(&mut self, name: &str, for_file: Option<&Path>) -> Secret {
         let why = for_file.map(|file| format!("the API key for {}", file.display()));
-        Secret::new(self.required(name, why).unwrap_or_default())
+        let value = self.required(name, why).map(str::to_owned);
+        self.checked_secret(name, value)
     }
 
     fn secret_for(&mut self, name: &str, why: &str) -> Secret {
-        Secret::new(
-            self.required(name, Some(why.to_owned()))
-                .unwrap_or_default(),
-        )
+        let value = self.required(name, Some(why.to_owned())).map(str::to_owned);
+        self.checked_secret(name, value)
+    }
+
+    /// A secret cannot travel in an HTTP header with control characters in it (a
+    /// pasted escape sequence, a NUL): say so by name, never quoting the value.
+    fn checked_secret(&mut self, name: &str, value: Option<String>) -> Secret {
+        let value = value.unwrap_or_default();
+        if value.chars().any(char::is_control) {
+            self.invalid.push(format!(
+                "`{name}` holds control characters (a stray escape or NUL?); set it again"
+            ));
+        }
+        Secret::new(value)
     }
 
     /// The domain postbacks are sent to: a host name (a scheme or path is dropped).
@@ -356,7 +388,7 @@ impl Checker<'_> {
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.' || c == ':');
         if !valid {
-            let shown = value.to_owned();
+            let shown = crate::text::shown(value);
             self.invalid.push(format!(
                 "`{name}` must be a host name such as trk.example.com, got `{shown}`"
             ));
@@ -372,7 +404,7 @@ impl Checker<'_> {
         match value.parse::<u64>() {
             Ok(id) if id > 0 => id,
             _ => {
-                let shown = value.to_owned();
+                let shown = crate::text::shown(value);
                 self.invalid.push(format!(
                     "`{name}` must be a positive integer, got `{shown}`"
                 ));
@@ -388,7 +420,7 @@ impl Checker<'_> {
             Some(value) => match value.parse::<u32>() {
                 Ok(rate) if (1..=MAX_RATE).contains(&rate) => rate,
                 _ => {
-                    let shown = value.to_owned();
+                    let shown = crate::text::shown(value);
                     self.invalid.push(format!(
                         "`{name}` must be a whole number of requests per second from 1 to {MAX_RATE}, got `{shown}`"
                     ));
@@ -409,7 +441,7 @@ impl Checker<'_> {
         match value.parse::<u64>() {
             Ok(seconds) if (1..=3600).contains(&seconds) => Duration::from_secs(seconds),
             _ => {
-                let shown = value.to_owned();
+                let shown = crate::text::shown(value);
                 self.invalid.push(format!(
                     "`{NAME}` must be a whole number of seconds from 1 to 3600, got `{shown}`"
                 ));
@@ -460,10 +492,15 @@ pub fn parse_api_url(text: &str) -> Result<Url, String> {
         "http" => {
             return Err(format!(
                 "uses plain http to `{}`; plain http is allowed only to loopback",
-                url.host_str().unwrap_or_default()
+                crate::text::shown(url.host_str().unwrap_or_default())
             ));
         }
-        other => return Err(format!("must use https, got `{other}`")),
+        other => {
+            return Err(format!(
+                "must use https, got `{}`",
+                crate::text::shown(other)
+            ));
+        }
     }
     let path = url.path().trim_end_matches('/');
     let path = path.strip_suffix("/v1").unwrap_or(path).to_owned();

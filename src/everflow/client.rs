@@ -399,14 +399,13 @@ impl Client {
     ) -> Result<T, ApiError> {
         let mut deserializer = serde_json::Deserializer::from_slice(bytes);
         serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
-            let at = error.path().to_string();
-            let inner = error.into_inner();
-            let detail = if inner.is_syntax() || inner.is_eof() {
-                format!("not JSON: {}", excerpt(bytes))
-            } else if at == "." {
-                inner.to_string()
+            let detail = if bytes.iter().all(u8::is_ascii_whitespace) {
+                "an empty body where JSON was expected".to_owned()
+            } else if error.inner().is_syntax() || error.inner().is_eof() {
+                // serde_json says where (line and column); the start shows what it is.
+                format!("not JSON ({}): {}", error.inner(), excerpt(bytes))
             } else {
-                format!("at `{at}`: {inner}")
+                super::types::decode_detail(error)
             };
             ApiError::Decode {
                 method: method.clone(),
