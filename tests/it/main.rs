@@ -5,6 +5,7 @@ mod config;
 mod content;
 mod demo;
 mod e2e;
+mod hostile;
 mod output;
 mod postbacks;
 mod reliability;
