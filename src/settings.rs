@@ -232,15 +232,14 @@ impl Settings {
         if !check.missing.is_empty() {
             return Err(SettingsError::Missing(check.missing));
         }
+        let settings = Settings {
+            api_url,
+            iscale,
+            networks: resolved,
+        };
         if !check.invalid.is_empty() {
             // A value quoted as invalid may be a key pasted into the wrong setting.
-            let secrets = iscale.iter().map(|iscale| iscale.api_key.clone()).chain(
-                resolved.values().flat_map(|network| {
-                    std::iter::once(network.api_key.clone())
-                        .chain(network.verification_token.clone())
-                }),
-            );
-            let redactor = Redactor::new(secrets);
+            let redactor = settings.redactor();
             let messages = check
                 .invalid
                 .iter()
@@ -248,11 +247,7 @@ impl Settings {
                 .collect();
             return Err(SettingsError::Invalid(messages));
         }
-        Ok(Settings {
-            api_url,
-            iscale,
-            networks: resolved,
-        })
+        Ok(settings)
     }
 
     /// Every secret these settings hold, for scrubbing output.
