@@ -898,24 +898,20 @@ impl<'a> OfferRun<'a> {
         }
     }
 
-    /// The offer carrying `marker`, if a create made it (lowest id first, like planning).
+    /// The offer carrying `marker`, if a create made it (the oldest, like planning).
     async fn find_marked_offer(
         &self,
         advertiser: u64,
         marker: &str,
     ) -> Result<Option<LiveOffer>, ApiError> {
-        let mut offers: Vec<LiveOffer> = self
-            .api
-            .offers_of_advertiser(advertiser)
-            .await?
-            .into_iter()
-            .filter(|offer| offer.view.offer_status != "deleted")
-            .filter(|offer| offer.labels().iter().any(|label| label == marker))
-            .collect();
-        offers.sort_by_key(LiveOffer::id);
-        match offers.into_iter().next() {
-            Some(offer) if offer.view.relationship.payout_revenue.is_some() => Ok(Some(offer)),
-            Some(offer) => self.api.offer(offer.id()).await.map(Some),
+        let offers = self.api.offers_of_advertiser(advertiser).await?;
+        let markers = BTreeSet::from([marker.to_owned()]);
+        match iscale::marked(offers, &markers)
+            .into_values()
+            .flatten()
+            .next()
+        {
+            Some(oldest) => iscale::with_entries(self.api, oldest).await.map(Some),
             None => Ok(None),
         }
     }

@@ -221,42 +221,27 @@ pub async fn refresh(
     if ids.is_empty() && markers.is_empty() {
         return Ok(live);
     }
-    let mut marked: BTreeMap<String, Vec<LiveOffer>> = BTreeMap::new();
+    let mut others = Vec::new();
     for &advertiser in advertiser_ids {
         for offer in api.offers_of_advertiser(advertiser).await? {
-            let complete = offer.view.relationship.payout_revenue.is_some();
-            if ids.contains(&offer.id()) {
-                if complete {
-                    live.offers.insert(offer.id(), offer);
-                }
-                continue;
-            }
-            // A deleted offer is not brought back.
-            if offer.view.offer_status == "deleted" {
-                continue;
-            }
-            if let Some(marker) = offer
-                .labels()
-                .into_iter()
-                .find(|label| markers.contains(label))
-            {
-                marked.entry(marker).or_default().push(offer);
+            if !ids.contains(&offer.id()) {
+                others.push(offer);
+            } else if offer.view.relationship.payout_revenue.is_some() {
+                live.offers.insert(offer.id(), offer);
             }
         }
     }
-    for (marker, mut offers) in marked {
-        offers.sort_by_key(LiveOffer::id);
+    for (marker, offers) in marked(others, markers) {
         if offers.len() > 1 {
             live.duplicates
                 .insert(marker.clone(), offers.iter().map(LiveOffer::id).collect());
         }
-        let oldest = offers.swap_remove(0);
-        let oldest = if oldest.view.relationship.payout_revenue.is_some() {
-            oldest
-        } else {
-            api.offer(oldest.id()).await?
-        };
-        live.unrecorded.insert(marker, oldest);
+        let oldest = offers
+            .into_iter()
+            .next()
+            .expect("a marker is listed with an offer");
+        live.unrecorded
+            .insert(marker, with_entries(api, oldest).await?);
     }
     for &id in ids {
         if live.offers.contains_key(&id) {
@@ -293,6 +278,41 @@ pub async fn refresh(
         });
     }
     Ok(live)
+}
+
+/// The offers that carry one of `markers`, by marker, lowest id first. A deleted offer
+/// is not brought back.
+pub fn marked(
+    offers: impl IntoIterator<Item = LiveOffer>,
+    markers: &BTreeSet<String>,
+) -> BTreeMap<String, Vec<LiveOffer>> {
+    let mut marked: BTreeMap<String, Vec<LiveOffer>> = BTreeMap::new();
+    for offer in offers {
+        if offer.view.offer_status == "deleted" {
+            continue;
+        }
+        if let Some(marker) = offer
+            .labels()
+            .into_iter()
+            .find(|label| markers.contains(label))
+        {
+            marked.entry(marker).or_default().push(offer);
+        }
+    }
+    for offers in marked.values_mut() {
+        offers.sort_by_key(LiveOffer::id);
+    }
+    marked
+}
+
+/// `offer` with its payout/revenue entries: as listed when the list carried them, else
+/// read on its own.
+pub async fn with_entries(api: &NetworkApi, offer: LiveOffer) -> Result<LiveOffer, ApiError> {
+    if offer.view.relationship.payout_revenue.is_some() {
+        Ok(offer)
+    } else {
+        api.offer(offer.id()).await
+    }
 }
 
 fn by_offer<T>(
