@@ -196,7 +196,12 @@ pub async fn apply(
     else {
         return report.into_inner();
     };
-    let fetcher = Fetcher::new(FetchLimits::default());
+    // Images come from third parties: only public addresses, plus loopback when the
+    // API itself is there (the sandbox serves them).
+    let fetcher = Fetcher::new(FetchLimits {
+        allow_loopback: crate::settings::is_loopback(&ws.settings.api_url),
+        ..FetchLimits::default()
+    });
     let tracking_domain = OnceCell::new();
     // A failure of the API itself (not of one offer's data) stops what has not begun.
     let halt = StopSignal::default();

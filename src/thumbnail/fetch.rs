@@ -8,16 +8,26 @@
 //! more). Decompression bombs are the decoder's business (`crop`), bounded by
 //! `max_pixels`.
 //!
+//! Only public addresses are reached ([`address`](super::address)): IP literals are
+//! checked in the URL and on each redirect, names once resolved, so neither a URL nor
+//! a DNS answer can point a fetch at cloud metadata or the operator's own network.
+//! Loopback is allowed only when [`FetchLimits::allow_loopback`] says so (the sandbox).
+//!
 //! This module does not interpret what it fetched: status 2xx and the bytes, that is
 //! all. reqwest is built without gzip/brotli support, so servers send identity bodies
 //! and the cap is the real size.
 
 use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
 
+use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderValue};
 use reqwest::redirect::{Attempt, Policy};
-use url::Url;
+use url::{Host, Url};
+
+use super::address;
 
 /// The bounds of every fetch.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -31,6 +41,10 @@ pub struct FetchLimits {
     pub max_bytes: usize,
     /// Largest image decoded, in pixels (width x height), checked from the header.
     pub max_pixels: u64,
+    /// Whether loopback addresses may be reached: only when the Everflow API is itself
+    /// on loopback (the sandbox serves the images too). Other non-public addresses
+    /// never are.
+    pub allow_loopback: bool,
 }
 
 impl Default for FetchLimits {
@@ -40,6 +54,7 @@ impl Default for FetchLimits {
             max_redirects: 5,
             max_bytes: 10 * 1024 * 1024,
             max_pixels: 40_000_000,
+            allow_loopback: false,
         }
     }
 }
@@ -65,6 +80,9 @@ pub enum FetchError {
     /// `user:password@` in a URL from a third party is never sent anywhere.
     #[error("`{url}`: URLs with credentials are not fetched")]
     Credentials { url: String },
+    /// The URL, a redirect or a DNS answer leads to a non-public address.
+    #[error("`{url}`: {address}; only public addresses are fetched")]
+    InternalAddress { url: String, address: Refused },
     #[error("`{url}`: more than {max} redirects")]
     TooManyRedirects { url: String, max: usize },
     /// A redirect hop pointed somewhere that is not fetched (another scheme,
@@ -127,7 +145,10 @@ impl Fetcher {
             // The same deadline as the outer one in `fetch`; whichever fires, it is a
             // timeout.
             .timeout(limits.timeout)
-            .redirect(redirect_policy(limits.max_redirects))
+            .redirect(redirect_policy(limits.max_redirects, limits.allow_loopback))
+            .dns_resolver(Arc::new(PublicResolver {
+                allow_loopback: limits.allow_loopback,
+            }))
             .build()
             .expect("the HTTP client configuration is valid");
         Self { http, limits }
@@ -139,7 +160,7 @@ impl Fetcher {
 
     /// GETs `url` within the limits and returns the body of a 2xx answer.
     pub async fn fetch(&self, url: &str) -> Result<Fetched, FetchError> {
-        let parsed = check_url(url)?;
+        let parsed = check_url(url, self.limits.allow_loopback)?;
         let shown = redacted(&parsed);
         match tokio::time::timeout(self.limits.timeout, self.get(parsed, &shown)).await {
             Ok(result) => result,
@@ -206,6 +227,12 @@ impl Fetcher {
         let url = url.to_owned();
         let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
         while let Some(inner) = source {
+            if let Some(refused) = inner.downcast_ref::<Refused>() {
+                return FetchError::InternalAddress {
+                    url,
+                    address: refused.clone(),
+                };
+            }
             if let Some(stop) = inner.downcast_ref::<RedirectStop>() {
                 return match stop {
                     RedirectStop::TooMany { max } => {
@@ -234,21 +261,21 @@ impl Fetcher {
 }
 
 /// Parses `url` and refuses what is never fetched.
-fn check_url(url: &str) -> Result<Url, FetchError> {
+fn check_url(url: &str, allow_loopback: bool) -> Result<Url, FetchError> {
     let parsed = Url::parse(url.trim()).map_err(|error| FetchError::InvalidUrl {
         // Unparsed, so it cannot be redacted: show only a short start of it.
         url: url.chars().take(80).collect(),
         reason: error.to_string(),
     })?;
-    if let Some(reason) = refusal(&parsed) {
+    if let Some(reason) = refusal(&parsed, allow_loopback) {
+        let url = redacted(&parsed);
         return Err(match reason {
             Refusal::Scheme => FetchError::UnsupportedScheme {
-                url: redacted(&parsed),
+                url,
                 scheme: parsed.scheme().to_owned(),
             },
-            Refusal::Credentials => FetchError::Credentials {
-                url: redacted(&parsed),
-            },
+            Refusal::Credentials => FetchError::Credentials { url },
+            Refusal::Address(address) => FetchError::InternalAddress { url, address },
         });
     }
     Ok(parsed)
@@ -257,15 +284,80 @@ fn check_url(url: &str) -> Result<Url, FetchError> {
 enum Refusal {
     Scheme,
     Credentials,
+    Address(Refused),
 }
 
-fn refusal(url: &Url) -> Option<Refusal> {
+fn refusal(url: &Url, allow_loopback: bool) -> Option<Refusal> {
     if !matches!(url.scheme(), "http" | "https") {
-        Some(Refusal::Scheme)
-    } else if !url.username().is_empty() || url.password().is_some() {
-        Some(Refusal::Credentials)
-    } else {
-        None
+        return Some(Refusal::Scheme);
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Some(Refusal::Credentials);
+    }
+    let ip = match url.host()? {
+        Host::Ipv4(ip) => IpAddr::V4(ip),
+        Host::Ipv6(ip) => IpAddr::V6(ip),
+        // Names are judged by what they resolve to (`PublicResolver`).
+        Host::Domain(_) => return None,
+    };
+    Refused::check(None, ip, allow_loopback).map(Refusal::Address)
+}
+
+/// A non-public address a fetch would have connected to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refused {
+    /// The name that resolved to it; `None` for an IP literal in the URL.
+    pub name: Option<String>,
+    pub ip: IpAddr,
+    pub kind: &'static str,
+}
+
+impl Refused {
+    fn check(name: Option<&str>, ip: IpAddr, allow_loopback: bool) -> Option<Self> {
+        address::refused(ip, allow_loopback).map(|kind| Self {
+            name: name.map(crate::text::shown),
+            ip,
+            kind,
+        })
+    }
+}
+
+impl fmt::Display for Refused {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(name) = &self.name {
+            write!(f, "`{name}` resolves to ")?;
+        }
+        write!(f, "{} ({} address)", self.ip, self.kind)
+    }
+}
+
+impl std::error::Error for Refused {}
+
+/// The system resolver, keeping only the addresses a fetch may connect to. A name
+/// with none left fails with [`Refused`] (found again in the reqwest error's chain).
+struct PublicResolver {
+    allow_loopback: bool,
+}
+
+impl Resolve for PublicResolver {
+    fn resolve(&self, name: Name) -> Resolving {
+        let allow_loopback = self.allow_loopback;
+        let name = name.as_str().to_owned();
+        Box::pin(async move {
+            let found: Vec<SocketAddr> =
+                tokio::net::lookup_host((name.as_str(), 0)).await?.collect();
+            let (public, refused): (Vec<_>, Vec<_>) = found
+                .into_iter()
+                .partition(|addr| address::refused(addr.ip(), allow_loopback).is_none());
+            if public.is_empty()
+                && let Some(first) = refused.first()
+                && let Some(refused) = Refused::check(Some(&name), first.ip(), allow_loopback)
+            {
+                return Err(refused.into());
+            }
+            let addrs: Addrs = Box::new(public.into_iter());
+            Ok(addrs)
+        })
     }
 }
 
@@ -296,20 +388,24 @@ impl fmt::Display for RedirectStop {
 
 impl std::error::Error for RedirectStop {}
 
-/// Follows at most `max` hops, each to an http(s) URL without credentials.
-fn redirect_policy(max: usize) -> Policy {
+/// Follows at most `max` hops, each to an http(s) URL without credentials and not to
+/// a non-public IP literal.
+fn redirect_policy(max: usize, allow_loopback: bool) -> Policy {
     Policy::custom(move |attempt: Attempt<'_>| {
         // `previous` holds the original URL and every hop before this one.
         if attempt.previous().len() > max {
             return attempt.error(RedirectStop::TooMany { max });
         }
-        let reason = match refusal(attempt.url()) {
+        let reason = match refusal(attempt.url(), allow_loopback) {
             None => return attempt.follow(),
             Some(Refusal::Scheme) => format!(
                 "only http and https URLs are fetched, not `{}`",
                 attempt.url().scheme()
             ),
             Some(Refusal::Credentials) => "URLs with credentials are not fetched".to_owned(),
+            Some(Refusal::Address(address)) => {
+                format!("{address}; only public addresses are fetched")
+            }
         };
         let target = redacted(attempt.url());
         attempt.error(RedirectStop::Refused { target, reason })
@@ -322,32 +418,32 @@ mod tests {
 
     #[test]
     fn only_plain_http_and_https_urls_are_fetched() {
-        assert!(check_url("https://cdn.example.com/a.png").is_ok());
-        assert!(check_url(" http://127.0.0.1:8080/a ").is_ok());
+        assert!(check_url("https://cdn.example.com/a.png", false).is_ok());
+        assert!(check_url(" http://127.0.0.1:8080/a ", true).is_ok());
         assert_eq!(
-            check_url("file:///etc/passwd").unwrap_err(),
+            check_url("file:///etc/passwd", false).unwrap_err(),
             FetchError::UnsupportedScheme {
                 url: "file:///etc/passwd".into(),
                 scheme: "file".into()
             }
         );
         assert!(matches!(
-            check_url("ftp://example.com/a.png"),
+            check_url("ftp://example.com/a.png", false),
             Err(FetchError::UnsupportedScheme { .. })
         ));
         assert!(matches!(
-            check_url("data:image/png;base64,AAAA"),
+            check_url("data:image/png;base64,AAAA", false),
             Err(FetchError::UnsupportedScheme { .. })
         ));
         assert!(matches!(
-            check_url("/relative.png"),
+            check_url("/relative.png", false),
             Err(FetchError::InvalidUrl { .. })
         ));
     }
 
     #[test]
     fn urls_with_credentials_are_refused_without_showing_them() {
-        let error = check_url("https://user:hunter2@example.com/a.png").unwrap_err();
+        let error = check_url("https://user:hunter2@example.com/a.png", false).unwrap_err();
         assert_eq!(
             error,
             FetchError::Credentials {
@@ -356,8 +452,29 @@ mod tests {
         );
         assert!(!error.to_string().contains("hunter2"));
         assert!(matches!(
-            check_url("https://user@example.com/"),
+            check_url("https://user@example.com/", false),
             Err(FetchError::Credentials { .. })
         ));
+    }
+
+    #[test]
+    fn internal_ip_literals_are_refused_before_connecting() {
+        let error = check_url("http://169.254.169.254/latest/meta-data/", false).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "`http://169.254.169.254/latest/meta-data/`: 169.254.169.254 (link-local address); \
+             only public addresses are fetched"
+        );
+        assert!(matches!(
+            check_url("http://[::ffff:10.0.0.1]:8500/", true),
+            Err(FetchError::InternalAddress { .. })
+        ));
+        assert!(matches!(
+            check_url("http://127.0.0.1:8080/a.png", false),
+            Err(FetchError::InternalAddress { .. })
+        ));
+        assert!(check_url("http://93.184.215.14/a.png", false).is_ok());
+        // Names are judged once resolved, not here.
+        assert!(check_url("http://localhost:8080/a.png", false).is_ok());
     }
 }

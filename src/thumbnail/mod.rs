@@ -11,6 +11,7 @@
 //! caching images on disk (state), and deciding whether to re-upload (the plan compares
 //! [`Thumbnail::fingerprint`] with the last applied one).
 
+mod address;
 mod crop;
 mod fetch;
 mod html;
@@ -23,7 +24,7 @@ use sha2::{Digest, Sha256};
 use url::Url;
 
 pub use crop::{ImageError, SIZE, cover_crop_png};
-pub use fetch::{FetchError, FetchLimits, Fetched, Fetcher};
+pub use fetch::{FetchError, FetchLimits, Fetched, Fetcher, Refused};
 pub use html::{find_icons, find_og_image};
 pub use placeholder::{BACKGROUND, FOREGROUND, initials, placeholder_png};
 

@@ -374,6 +374,32 @@ fn a_broken_source_image_falls_back_and_says_so() {
 }
 
 #[test]
+fn a_source_image_on_an_internal_address_is_never_fetched() {
+    // A source advertiser's URL must not make offersync read cloud metadata.
+    let t = TestContext::new();
+    let metadata = "http://169.254.169.254/latest/meta-data/iam/security-credentials/";
+    t.sandbox()
+        .edit_source_offer("trimrx", 1, |offer| {
+            offer.insert("thumbnail_url".into(), metadata.into());
+        })
+        .unwrap();
+    let apply = t
+        .run(&["apply", "--auto-approve", "--offer", "trimrx/1"])
+        .expect(0);
+    assert!(
+        apply.stderr.contains(&format!(
+            "thumbnail_url: `{metadata}`: 169.254.169.254 (link-local address); \
+             only public addresses are fetched"
+        )),
+        "the refusal is reported: {}",
+        apply.stderr
+    );
+    let offer = t.destination_offer("trimrx", 1);
+    let thumbnail = image_at(&t, offer["thumbnail_url"].as_str().unwrap());
+    assert_eq!((thumbnail.width(), thumbnail.height()), (400, 400));
+}
+
+#[test]
 fn geo_overrides_resolve_country_codes_through_everflow() {
     let t = TestContext::new();
     t.write(

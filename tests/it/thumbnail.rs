@@ -181,6 +181,8 @@ fn limits() -> FetchLimits {
         max_redirects: 5,
         max_bytes: 64 * 1024,
         max_pixels: 4_000_000,
+        // The hostile servers below are on loopback.
+        allow_loopback: true,
     }
 }
 
@@ -572,4 +574,64 @@ async fn fetch_errors_are_typed_and_name_the_url() {
         .await
         .unwrap_err();
     assert!(error.is_unreachable(), "{error:?}");
+}
+
+#[tokio::test]
+async fn internal_addresses_are_refused_without_connecting() {
+    let server = Server::start(vec![("/a.png", Reply::Ok("image/png", photo_png()))]);
+    let public_only = Fetcher::new(FetchLimits {
+        allow_loopback: false,
+        ..limits()
+    });
+    let error = public_only.fetch(&server.url("/a.png")).await.unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "`{}`: 127.0.0.1 (loopback address); only public addresses are fetched",
+            server.url("/a.png")
+        )
+    );
+    // A name is judged by what it resolves to: `localhost` is loopback too.
+    let by_name = format!("http://localhost:{}/a.png", server.addr.port());
+    let error = public_only.fetch(&by_name).await.unwrap_err();
+    assert!(
+        matches!(&error, FetchError::InternalAddress { address, .. }
+            if address.name.as_deref() == Some("localhost") && address.ip.is_loopback()),
+        "{error:?}"
+    );
+    assert!(
+        error.to_string().contains("`localhost` resolves to"),
+        "{error}"
+    );
+    assert_eq!(server.hits("/a.png"), 0, "nothing reached the server");
+    // Allowed, the same URL is fetched: the refusal above was the address, not the URL.
+    assert!(fetcher().fetch(&server.url("/a.png")).await.is_ok());
+}
+
+#[tokio::test]
+async fn a_redirect_to_an_internal_address_is_refused() {
+    let server = Server::start(vec![
+        (
+            "/to-metadata",
+            Reply::Redirect("http://169.254.169.254/latest/meta-data/".into()),
+        ),
+        (
+            "/to-lan",
+            Reply::Redirect("http://10.0.0.5:8500/v1/kv".into()),
+        ),
+        ("/to-ula", Reply::Redirect("http://[fd00::5]/admin".into())),
+    ]);
+    // Loopback is allowed (the first hop is there); nothing else non-public is.
+    for (path, kind) in [
+        ("/to-metadata", "link-local"),
+        ("/to-lan", "private"),
+        ("/to-ula", "private"),
+    ] {
+        let error = fetcher().fetch(&server.url(path)).await.unwrap_err();
+        assert!(
+            matches!(&error, FetchError::RedirectRefused { reason, .. }
+                if reason.contains(&format!("({kind} address); only public addresses are fetched"))),
+            "{path}: {error:?}"
+        );
+    }
 }
