@@ -91,16 +91,53 @@ pub struct PlanArgs {
     /// Print the plan as JSON (see docs/plan-json.md).
     #[arg(long)]
     pub json: bool,
+    /// Also save the plan to FILE, for `offersync apply FILE` to apply exactly it.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub guards: GuardArgs,
+}
+
+/// Overrides of the safety guards, for one run (see `guards:` in desired files).
+#[derive(Debug, Args, Clone, Default)]
+pub struct GuardArgs {
+    /// Allow pausing more than `guards.max_paused_percent` of a network's offers.
+    #[arg(long)]
+    pub allow_mass_pause: bool,
+    /// Allow more than `guards.max_unavailable_percent` of a network's offers to be
+    /// unavailable at the source (and paused).
+    #[arg(long)]
+    pub allow_source_shrink: bool,
+    /// Allow payouts that keep less than `guards.min_margin`.
+    #[arg(long)]
+    pub allow_low_margin: bool,
+    /// Allow payouts to rise by more than `guards.max_payout_rise_percent`.
+    #[arg(long)]
+    pub allow_payout_rise: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
+    /// A plan saved with `plan --out`: apply exactly it, without asking (it was
+    /// reviewed); offers that moved since it was made are refused as stale.
+    #[arg(value_name = "PLANFILE", conflicts_with_all = ["networks", "offers", "only"])]
+    pub plan_file: Option<PathBuf>,
+
     #[command(flatten)]
     pub scope: ScopeArgs,
 
     /// Apply without asking (for CI and scripts).
     #[arg(long)]
     pub auto_approve: bool,
+
+    /// With PLANFILE: apply the offers that did not move and skip the stale ones
+    /// (named), instead of refusing the whole plan.
+    #[arg(long, requires = "plan_file")]
+    pub skip_stale: bool,
+
+    #[command(flatten)]
+    pub guards: GuardArgs,
 }
 
 #[derive(Debug, Args)]

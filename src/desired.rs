@@ -43,6 +43,10 @@ pub struct DesiredFile {
     /// `ISCALE_TRACKING_DOMAIN`.
     #[serde(default = "yes", skip_serializing_if = "Clone::clone")]
     pub postbacks: bool,
+    /// Safety guards: plans that trip one exit 3 and are not applied unless the run
+    /// names the guard's `--allow-*` flag.
+    #[serde(default, skip_serializing_if = "Guards::is_default")]
+    pub guards: Guards,
     /// The source offers to carry. An offer removed from this list is paused in the
     /// destination, never deleted. `offers: []` is valid.
     #[serde(deserialize_with = "deserialize_offers")]
@@ -81,6 +85,67 @@ pub struct OfferConfig {
     /// Geo targeting overrides. Default: the source's countries and regions.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub geo: Option<GeoConfig>,
+}
+
+/// Safety guards of one network: what makes a plan too surprising to apply unattended.
+/// The count-based guards (paused, unavailable) apply only from `min_managed_offers`
+/// managed offers on, so small setups and deliberate removals are not blocked.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(
+    default,
+    deny_unknown_fields,
+    expecting = "a map of guard settings such as `max_paused_percent: 30`"
+)]
+pub struct Guards {
+    /// Refuse a plan that pauses more than this percentage of the network's managed
+    /// offers (for any reason). Override: `--allow-mass-pause`. Default 30.
+    #[serde(deserialize_with = "percent")]
+    #[schemars(range(max = 100))]
+    pub max_paused_percent: u32,
+    /// Refuse a plan in which more than this percentage of the managed offers are no
+    /// longer available at the source: more likely a broken fetch or a lost approval
+    /// than real removals. Override: `--allow-source-shrink`. Default 30.
+    #[serde(deserialize_with = "percent")]
+    #[schemars(range(max = 100))]
+    pub max_unavailable_percent: u32,
+    /// The count-based guards apply from this many managed offers in the network on.
+    /// Default 10.
+    pub min_managed_offers: u32,
+    /// Refuse a plan that sets a payout keeping less than this margin of the revenue
+    /// (0.10 keeps at least 10%). Override: `--allow-low-margin`. Default: no minimum.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_margin: Option<Margin>,
+    /// Refuse a plan that raises a payout by more than this percentage of its current
+    /// value. Override: `--allow-payout-rise`. Default 100 (a doubling).
+    pub max_payout_rise_percent: u32,
+}
+
+impl Default for Guards {
+    fn default() -> Self {
+        Self {
+            max_paused_percent: 30,
+            max_unavailable_percent: 30,
+            min_managed_offers: 10,
+            min_margin: None,
+            max_payout_rise_percent: 100,
+        }
+    }
+}
+
+impl Guards {
+    fn is_default(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+fn percent<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u32, D::Error> {
+    let value = u32::deserialize(deserializer)?;
+    if value > 100 {
+        return Err(serde::de::Error::custom(format!(
+            "expected a percentage from 0 to 100, got {value}"
+        )));
+    }
+    Ok(value)
 }
 
 /// Geo targeting overrides of one offer.

@@ -79,7 +79,7 @@ impl Scope {
 }
 
 /// A plan and what applying it needs.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct Planned {
     pub plan: Plan,
     pub offers: BTreeMap<Address, OfferWork>,
@@ -246,7 +246,7 @@ pub async fn plan(ws: &Workspace, clients: &Clients, scope: &Scope) -> Result<Pl
     }
     let mut advertisers = BTreeMap::new();
     if let Some(hasher) = &hasher {
-        let (found, read) = diff_advertisers(ws, clients, &entries, &kinds, hasher).await?;
+        let (found, read) = diff_advertisers(ws, clients, scope, &kinds, hasher).await?;
         changes.extend(found);
         advertisers = read;
     }
@@ -316,7 +316,8 @@ fn entries_in_scope<'a>(ws: &'a Workspace, scope: &Scope) -> Result<Vec<Entry<'a
         }
     }
     entries.retain(|entry| scope.offer(&entry.address));
-    for address in &scope.offers {
+    // A network's own address (its advertiser) needs no offer entry.
+    for address in scope.offers.iter().filter(|address| !address.is_network()) {
         if !entries.iter().any(|entry| &entry.address == address) {
             return Err(PlanError::Scope(format!(
                 "offer `{address}` is neither in {} nor in state",
@@ -1064,7 +1065,7 @@ async fn source_pixels(
 async fn diff_advertisers(
     ws: &Workspace,
     clients: &Clients,
-    entries: &[Entry<'_>],
+    scope: &Scope,
     kinds: &BTreeSet<ResourceKind>,
     hasher: &SecretHasher,
 ) -> Result<(Vec<Change>, BTreeMap<String, Advertiser>), PlanError> {
@@ -1076,10 +1077,10 @@ async fn diff_advertisers(
     if !kinds.contains(&ResourceKind::Postbacks) {
         return Ok((changes, read));
     }
-    let networks: BTreeSet<&str> = entries
+    let networks: BTreeSet<&str> = ws
+        .desired
         .iter()
-        .filter_map(|entry| entry.network)
-        .filter(|network| network.file.postbacks)
+        .filter(|network| scope.network(&network.name) && network.file.postbacks)
         .map(|network| network.name.as_str())
         .collect();
     for name in networks {

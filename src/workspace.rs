@@ -7,6 +7,7 @@ use crate::desired::{self, DesiredError, DesiredNetwork};
 use crate::everflow::affiliate::AffiliateApi;
 use crate::everflow::network::NetworkApi;
 use crate::everflow::{Api, Client, ClientOptions};
+use crate::plan::Address;
 use crate::settings::{EnvMap, NetworkRequest, Settings, SettingsError};
 use crate::state::{StateError, StateStore};
 
@@ -65,6 +66,24 @@ impl Workspace {
 
     pub fn network(&self, name: &str) -> Option<&DesiredNetwork> {
         self.desired.iter().find(|network| network.name == name)
+    }
+
+    /// Whether a plan can cover `address`: a network with a desired file, or an offer
+    /// in its desired file or in state.
+    pub fn knows(&self, address: &Address) -> bool {
+        let configured = self.network(&address.network).is_some_and(|network| {
+            address.is_network()
+                || network
+                    .file
+                    .offers
+                    .iter()
+                    .any(|offer| offer.source_offer_id == address.source_offer_id)
+        });
+        configured
+            || self
+                .store
+                .offer_ids(&address.network)
+                .is_ok_and(|ids| ids.contains(&address.source_offer_id))
     }
 }
 

@@ -1,6 +1,7 @@
 //! `offersync apply`: plan, confirm, then make exactly the planned changes.
 
 use std::io::IsTerminal;
+use std::path::Path;
 
 use anyhow::bail;
 
@@ -10,14 +11,16 @@ use crate::cli::ApplyArgs;
 use crate::everflow::ClientOptions;
 use crate::lock::WorkspaceLock;
 use crate::plan::show::render_text;
-use crate::plan::{Action, ResourceId};
-use crate::planner;
+use crate::plan::{Action, Address, ResourceId};
+use crate::planner::{self, Planned};
+use crate::saved_plan::SavedPlan;
 use crate::setup::restore_pending_visibility;
-use crate::workspace::Clients;
+use crate::workspace::{Clients, Workspace};
 
 pub async fn run(ctx: &mut Context<'_>, args: &ApplyArgs) -> anyhow::Result<ExitStatus> {
-    let interactive = std::io::stdin().is_terminal();
-    if !args.auto_approve && !interactive {
+    // A saved plan was reviewed when it was made: applying it asks nothing.
+    let ask = args.plan_file.is_none() && !args.auto_approve;
+    if ask && !std::io::stdin().is_terminal() {
         bail!(
             "refusing to apply: stdin is not a terminal, so the plan cannot be confirmed; \
              pass --auto-approve to apply without confirmation"
@@ -39,13 +42,19 @@ pub async fn run(ctx: &mut Context<'_>, args: &ApplyArgs) -> anyhow::Result<Exit
             pending.network_offer_id, pending.visibility
         ));
     }
-    let planned = planner::plan(&workspace, &clients, &args.scope.scope()).await?;
+    let planned = match &args.plan_file {
+        Some(path) => saved(ctx, &workspace, &clients, path, args.skip_stale).await?,
+        None => planner::plan(&workspace, &clients, &args.scope.scope()).await?,
+    };
     let style = ctx.printer.stdout_style();
     ctx.printer.data(&render_text(&planned.plan, style));
     if planned.plan.is_empty() {
         return Ok(ExitStatus::Success);
     }
-    if !args.auto_approve && !confirm(ctx).await? {
+    if !super::guards_pass(ctx, &workspace, &planned, &args.guards) {
+        return Ok(ExitStatus::Guarded);
+    }
+    if ask && !confirm(ctx).await? {
         ctx.printer.status("Apply cancelled; nothing was changed.");
         return Ok(ExitStatus::Success);
     }
@@ -108,6 +117,56 @@ pub async fn run(ctx: &mut Context<'_>, args: &ApplyArgs) -> anyhow::Result<Exit
             }
         }
     }
+}
+
+/// The saved plan at `path`, planned again over its offers: what of it may still be
+/// applied. Offers that moved since are refused as stale, or skipped with `skip_stale`.
+async fn saved(
+    ctx: &mut Context<'_>,
+    workspace: &Workspace,
+    clients: &Clients,
+    path: &Path,
+    skip_stale: bool,
+) -> anyhow::Result<Planned> {
+    let saved = SavedPlan::read(&ctx.root.join(path), path)?;
+    let (present, gone): (Vec<Address>, Vec<Address>) = saved
+        .addresses(path)?
+        .into_iter()
+        .partition(|address| workspace.knows(address));
+    let fresh = if present.is_empty() {
+        // An empty scope would mean every offer.
+        Planned::default()
+    } else {
+        planner::plan(workspace, clients, &saved.scope(path, present)?).await?
+    };
+    let stale = saved.stale(workspace, &fresh, &gone);
+    if stale.is_empty() {
+        return Ok(fresh);
+    }
+    let listed = stale
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("\n  ");
+    if !skip_stale {
+        bail!(
+            "the saved plan {} is stale; nothing was applied:\n  {listed}\n\
+             hint: run `offersync plan --out {}` again and review it, or pass --skip-stale \
+             to apply the offers that did not move",
+            path.display(),
+            path.display()
+        );
+    }
+    ctx.printer.warn(&format!(
+        "skipping {} stale offer{} of the saved plan:\n  {listed}",
+        stale.len(),
+        if stale.len() == 1 { "" } else { "s" }
+    ));
+    let skipped: Vec<&Address> = stale.iter().map(|stale| &stale.address).collect();
+    Ok(Planned {
+        plan: fresh.plan.retain(|address| !skipped.contains(&address)),
+        ..fresh
+    })
 }
 
 fn describe(applied: &Applied) -> String {

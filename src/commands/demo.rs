@@ -122,13 +122,18 @@ fn plan_args() -> PlanArgs {
         scope: ScopeArgs::default(),
         detailed_exitcode: false,
         json: false,
+        out: None,
+        guards: Default::default(),
     }
 }
 
 fn apply_args() -> ApplyArgs {
     ApplyArgs {
+        plan_file: None,
         scope: ScopeArgs::default(),
         auto_approve: true,
+        skip_stale: false,
+        guards: Default::default(),
     }
 }
 

@@ -14,9 +14,10 @@ mod verify;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::cli::{ApplyArgs, Cli, Command, ScopeArgs};
+use crate::cli::{ApplyArgs, Cli, Command, GuardArgs, ScopeArgs};
+use crate::guards::{self, Guard};
 use crate::plan::ResourceKind;
-use crate::planner::Scope;
+use crate::planner::{Planned, Scope};
 use crate::printer::Printer;
 use crate::workspace::Workspace;
 
@@ -27,6 +28,8 @@ pub enum ExitStatus {
     Success,
     /// A plan with changes, under `--detailed-exitcode`.
     Changes,
+    /// A safety guard refused the plan.
+    Guarded,
 }
 
 impl From<ExitStatus> for ExitCode {
@@ -34,6 +37,7 @@ impl From<ExitStatus> for ExitCode {
         match status {
             ExitStatus::Success => ExitCode::SUCCESS,
             ExitStatus::Changes => ExitCode::from(2),
+            ExitStatus::Guarded => ExitCode::from(3),
         }
     }
 }
@@ -97,6 +101,43 @@ fn environment() -> Vec<(String, String)> {
             )
         })
         .collect()
+}
+
+impl GuardArgs {
+    /// The guards this run overrides.
+    pub fn allowed(&self) -> Vec<Guard> {
+        [
+            (self.allow_mass_pause, Guard::MassPause),
+            (self.allow_source_shrink, Guard::SourceShrink),
+            (self.allow_low_margin, Guard::LowMargin),
+            (self.allow_payout_rise, Guard::PayoutRise),
+        ]
+        .into_iter()
+        .filter_map(|(allowed, guard)| allowed.then_some(guard))
+        .collect()
+    }
+}
+
+/// Checks the safety guards; says which tripped (stderr). True when the plan may go on.
+fn guards_pass(
+    ctx: &Context<'_>,
+    workspace: &Workspace,
+    planned: &Planned,
+    args: &GuardArgs,
+) -> bool {
+    let tripped = guards::check(workspace, planned, &args.allowed());
+    if tripped.is_empty() {
+        return true;
+    }
+    let listed: Vec<String> = tripped.iter().map(ToString::to_string).collect();
+    ctx.printer.error(&format!(
+        "the plan trips {} safety guard{}, so it is not applied:\n  {}\n\
+         hint: if this is intended, run again with the override flag named",
+        tripped.len(),
+        if tripped.len() == 1 { "" } else { "s" },
+        listed.join("\n  ")
+    ));
+    false
 }
 
 impl ApplyArgs {

@@ -5,6 +5,7 @@ use crate::cli::PlanArgs;
 use crate::everflow::ClientOptions;
 use crate::plan::show::{render_json, render_text};
 use crate::planner;
+use crate::saved_plan::SavedPlan;
 use crate::setup::VISIBILITY_JOURNAL;
 use crate::workspace::Clients;
 
@@ -16,13 +17,26 @@ pub async fn run(ctx: &mut Context<'_>, args: &PlanArgs) -> anyhow::Result<ExitS
         );
     }
     let clients = Clients::new(&workspace.settings, &ClientOptions::default());
-    let planned = planner::plan(&workspace, &clients, &args.scope.scope()).await?;
+    let scope = args.scope.scope();
+    let planned = planner::plan(&workspace, &clients, &scope).await?;
     let plan = &planned.plan;
+    if let Some(path) = &args.out {
+        // Like every path, relative to the workspace (`-C`).
+        SavedPlan::new(&workspace, &planned, &scope.kinds()).write(&ctx.root.join(path), path)?;
+        ctx.printer.status(&format!(
+            "Saved the plan to {}; `offersync apply {}` applies exactly it.",
+            path.display(),
+            path.display()
+        ));
+    }
     if args.json {
         ctx.printer.data(&render_json(plan));
     } else {
         ctx.printer
             .data(&render_text(plan, ctx.printer.stdout_style()));
+    }
+    if !super::guards_pass(ctx, &workspace, &planned, &args.guards) {
+        return Ok(ExitStatus::Guarded);
     }
     Ok(if args.detailed_exitcode && !plan.is_empty() {
         ExitStatus::Changes

@@ -312,4 +312,12 @@ impl Plan {
     pub fn is_empty(&self) -> bool {
         self.changes.is_empty()
     }
+
+    /// The plan without the changes `keep` refuses (and without their offers' notes).
+    pub fn retain(self, keep: impl Fn(&Address) -> bool) -> Self {
+        let unchanged = self.summary.unchanged;
+        let changes = self.changes.into_iter().filter(|c| keep(&c.address));
+        let notes = self.notes.into_iter().filter(|n| keep(&n.address));
+        Self::new(changes.collect(), notes.collect(), unchanged)
+    }
 }

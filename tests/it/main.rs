@@ -9,6 +9,7 @@ mod hostile;
 mod output;
 mod postbacks;
 mod reliability;
+mod review;
 mod sandbox;
 mod schema;
 mod secrets;

@@ -87,6 +87,9 @@ fn no_command_prints_or_stores_a_secret() {
         .set_advertiser_token(t.fixtures.sources[0].destination_advertiser_id, "x")
         .unwrap();
     runs.push(t.run(&["plan", "--json"]));
+    // A saved plan that changes a token, and its apply.
+    runs.push(t.run(&["plan", "--out", "plans/token.json"]).expect(0));
+    runs.push(t.run(&["apply", "plans/token.json"]).expect(0));
     runs.push(t.run(&["verify"]));
     runs.push(t.run(&["schema"]));
     runs.push(t.run(&["demo"]));
@@ -97,6 +100,7 @@ fn no_command_prints_or_stores_a_secret() {
     let mut files = Vec::new();
     files_under(&t.path("state"), &mut files);
     files_under(&t.path("schemas"), &mut files);
+    files_under(&t.path("plans"), &mut files);
     assert!(files.len() > 10, "state was written: {files:?}");
     for file in files {
         let text = String::from_utf8_lossy(&std::fs::read(&file).unwrap()).into_owned();
