@@ -60,6 +60,15 @@ pub enum Command {
     Sandbox(SandboxArgs),
     /// The whole job on the built-in simulator, in a temporary workspace.
     Demo,
+    /// Print a shell completion script (e.g. `offersync completions bash > ~/.local/share/bash-completion/completions/offersync`).
+    Completions(CompletionsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete in.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 /// Which offers a command covers.

@@ -144,6 +144,16 @@ struct Entry<'a> {
 
 /// Plans every offer in `scope`.
 pub async fn plan(ws: &Workspace, clients: &Clients, scope: &Scope) -> Result<Planned, PlanError> {
+    plan_reporting(ws, clients, scope, &|_, _| {}).await
+}
+
+/// [`plan`], telling `pulled(done, total)` as source offers come in (for a progress bar).
+pub async fn plan_reporting(
+    ws: &Workspace,
+    clients: &Clients,
+    scope: &Scope,
+    pulled: &(dyn Fn(usize, usize) + Sync),
+) -> Result<Planned, PlanError> {
     let kinds = scope.kinds();
     let entries = entries_in_scope(ws, scope)?;
     check_identities(ws, clients, &entries).await?;
@@ -163,6 +173,11 @@ pub async fn plan(ws: &Workspace, clients: &Clients, scope: &Scope) -> Result<Pl
             Some(pull_offer(api, &network.name, entry.address.source_offer_id).await)
         })
         .buffered(PULL_CONCURRENCY)
+        .enumerate()
+        .map(|(done, pull)| {
+            pulled(done + 1, entries.len());
+            pull
+        })
         .collect()
         .await;
 

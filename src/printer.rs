@@ -39,6 +39,83 @@ pub struct Printer {
     stderr_color: bool,
     redactor: Redactor,
     sink: Sink,
+    /// Whether progress bars are drawn: only when stderr is a terminal.
+    bars: bool,
+    /// The bar on the last line of stderr, if any: cleared before anything else is
+    /// printed and drawn again after it.
+    bar: Arc<Mutex<Option<Bar>>>,
+}
+
+/// A one-line progress bar: `applying [########--------] 12/24`.
+#[derive(Clone, Debug)]
+struct Bar {
+    label: String,
+    done: usize,
+    total: usize,
+}
+
+impl Bar {
+    const WIDTH: usize = 24;
+
+    fn line(&self) -> String {
+        let filled = (self.done.min(self.total) * Self::WIDTH)
+            .checked_div(self.total)
+            .unwrap_or(Self::WIDTH);
+        format!(
+            "{} [{}{}] {}/{}",
+            self.label,
+            "#".repeat(filled),
+            "-".repeat(Self::WIDTH - filled),
+            self.done,
+            self.total
+        )
+    }
+}
+
+/// Clears the current terminal line.
+const CLEAR_LINE: &str = "\r\x1b[2K";
+
+/// A progress bar in use, drawn from its first update; cleared when dropped.
+#[derive(Debug)]
+pub struct Progress<'a> {
+    printer: &'a Printer,
+    label: String,
+}
+
+impl Progress<'_> {
+    /// `done` of `total` steps are finished.
+    pub fn update(&self, done: usize, total: usize) {
+        if !self.printer.bars || total == 0 {
+            return;
+        }
+        let mut bar = self
+            .printer
+            .bar
+            .lock()
+            .expect("the bar lock is never poisoned");
+        let bar = bar.get_or_insert_with(|| Bar {
+            label: self.label.clone(),
+            done,
+            total,
+        });
+        bar.done = done;
+        bar.total = total;
+        self.printer
+            .raw_stderr(&format!("{CLEAR_LINE}{}", bar.line()));
+    }
+}
+
+impl Drop for Progress<'_> {
+    fn drop(&mut self) {
+        let mut bar = self
+            .printer
+            .bar
+            .lock()
+            .expect("the bar lock is never poisoned");
+        if bar.take().is_some() {
+            self.printer.raw_stderr(CLEAR_LINE);
+        }
+    }
 }
 
 impl Printer {
@@ -50,11 +127,14 @@ impl Printer {
             ColorChoice::Never => false,
             ColorChoice::Auto => is_terminal && !no_color && !dumb,
         };
+        let stderr_terminal = std::io::stderr().is_terminal();
         Self {
             stdout_color: decide(std::io::stdout().is_terminal()),
-            stderr_color: decide(std::io::stderr().is_terminal()),
+            stderr_color: decide(stderr_terminal),
             redactor: Redactor::default(),
             sink: Sink::Std,
+            bars: stderr_terminal && !dumb,
+            bar: Arc::default(),
         }
     }
 
@@ -66,8 +146,19 @@ impl Printer {
             stderr_color: false,
             redactor: Redactor::default(),
             sink: Sink::Memory(captured.clone()),
+            bars: false,
+            bar: Arc::default(),
         };
         (printer, captured)
+    }
+
+    /// A progress bar on the last line of stderr, at a terminal; nothing elsewhere (logs
+    /// and CI output stay clean).
+    pub fn progress(&self, label: &str) -> Progress<'_> {
+        Progress {
+            printer: self,
+            label: label.to_owned(),
+        }
     }
 
     /// Scrub these secrets from everything printed from now on.
@@ -118,6 +209,21 @@ impl Printer {
     }
 
     fn write(&self, to_stderr: bool, text: &str) {
+        let bar = self.bar.lock().expect("the bar lock is never poisoned");
+        if bar.is_some() {
+            self.raw_stderr(CLEAR_LINE);
+        }
+        self.raw(to_stderr, text);
+        if let Some(bar) = bar.as_ref() {
+            self.raw_stderr(&format!("{CLEAR_LINE}{}", bar.line()));
+        }
+    }
+
+    fn raw_stderr(&self, text: &str) {
+        self.raw(true, text);
+    }
+
+    fn raw(&self, to_stderr: bool, text: &str) {
         match &self.sink {
             Sink::Std if to_stderr => {
                 let _ = std::io::stderr().lock().write_all(text.as_bytes());
@@ -153,5 +259,39 @@ mod tests {
         let captured = captured.lock().unwrap();
         assert_eq!(captured.stdout, "key ********\n");
         assert_eq!(captured.stderr, "error: bad ********\n");
+    }
+
+    #[test]
+    fn a_bar_stays_below_what_is_printed_and_goes_away() {
+        let (mut printer, captured) = Printer::memory();
+        printer.bars = true;
+        {
+            let progress = printer.progress("applying");
+            printer.status("planned");
+            progress.update(1, 4);
+            printer.status("trimrx/1: created iScale offer 1001");
+            progress.update(4, 4);
+        }
+        let stderr = captured.lock().unwrap().stderr.clone();
+        let expected = [
+            "planned\n",
+            "\r\x1b[2Kapplying [######------------------] 1/4",
+            "\r\x1b[2Ktrimrx/1: created iScale offer 1001\n",
+            "\r\x1b[2Kapplying [######------------------] 1/4",
+            "\r\x1b[2Kapplying [########################] 4/4",
+            "\r\x1b[2K",
+        ]
+        .concat();
+        assert_eq!(stderr, expected);
+    }
+
+    #[test]
+    fn no_bar_is_drawn_off_a_terminal() {
+        let (printer, captured) = Printer::memory();
+        let progress = printer.progress("applying");
+        progress.update(2, 4);
+        printer.status("done");
+        drop(progress);
+        assert_eq!(captured.lock().unwrap().stderr, "done\n");
     }
 }

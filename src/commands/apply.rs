@@ -44,7 +44,11 @@ pub async fn run(ctx: &mut Context<'_>, args: &ApplyArgs) -> anyhow::Result<Exit
     }
     let planned = match &args.plan_file {
         Some(path) => saved(ctx, &workspace, &clients, path, args.skip_stale).await?,
-        None => planner::plan(&workspace, &clients, &args.scope.scope()).await?,
+        None => {
+            let bar = ctx.printer.progress("pulling source offers");
+            let pulled = |done, total| bar.update(done, total);
+            planner::plan_reporting(&workspace, &clients, &args.scope.scope(), &pulled).await?
+        }
     };
     let style = ctx.printer.stdout_style();
     ctx.printer.data(&render_text(&planned.plan, style));
@@ -61,7 +65,14 @@ pub async fn run(ctx: &mut Context<'_>, args: &ApplyArgs) -> anyhow::Result<Exit
 
     let printer = &*ctx.printer;
     let stop = StopSignal::default();
-    let progress = |applied: &Applied| printer.status(&describe(applied));
+    let bar = printer.progress("applying");
+    let total = planned.plan.changes.len();
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let progress = |applied: &Applied| {
+        printer.status(&describe(applied));
+        let done = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        bar.update(done, total);
+    };
     let applying = apply(&workspace, &clients, &planned, &progress, &stop);
     tokio::pin!(applying);
     // Ctrl-C: no new change starts; those in flight finish and are recorded.

@@ -85,7 +85,18 @@ pub async fn run(cli: Cli, printer: &mut Printer) -> anyhow::Result<ExitStatus> 
         Command::Schema(args) => schema::run(&mut ctx, &args),
         Command::Sandbox(args) => sandbox::run(&mut ctx, &args).await,
         Command::Demo => demo::run(ctx.printer).await,
+        Command::Completions(args) => Ok(completions(ctx.printer, args.shell)),
     }
+}
+
+/// `offersync completions SHELL`: the completion script, from the same clap types
+/// that parse the command line, so it never lags behind them.
+fn completions(printer: &Printer, shell: clap_complete::Shell) -> ExitStatus {
+    let mut command = <Cli as clap::CommandFactory>::command();
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut command, "offersync", &mut script);
+    printer.data(&String::from_utf8_lossy(&script));
+    ExitStatus::Success
 }
 
 /// The process environment as text. `std::env::vars` panics on a variable that is not

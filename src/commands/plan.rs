@@ -18,7 +18,13 @@ pub async fn run(ctx: &mut Context<'_>, args: &PlanArgs) -> anyhow::Result<ExitS
     }
     let clients = Clients::new(&workspace.settings, &ClientOptions::default());
     let scope = args.scope.scope();
-    let planned = planner::plan(&workspace, &clients, &scope).await?;
+    let planned = {
+        let bar = ctx.printer.progress("pulling source offers");
+        planner::plan_reporting(&workspace, &clients, &scope, &|done, total| {
+            bar.update(done, total);
+        })
+        .await?
+    };
     let plan = &planned.plan;
     if let Some(path) = &args.out {
         // Like every path, relative to the workspace (`-C`).

@@ -366,3 +366,45 @@ fn a_payout_rising_too_far_trips_its_guard() {
         .unwrap();
     t.run(&["plan", "--detailed-exitcode"]).expect(2);
 }
+
+#[test]
+fn progress_bars_never_reach_logs() {
+    // Off a terminal (CI logs, files), apply prints one line per change and no bar.
+    let t = TestContext::new();
+    let apply = t.run(&["apply", "--auto-approve"]).expect(0);
+    assert!(
+        apply.stderr.contains("trimrx/1: created iScale offer"),
+        "{}",
+        apply.stderr
+    );
+    assert!(!apply.stderr.contains('\r'), "{:?}", apply.stderr);
+    assert!(!apply.stderr.contains("applying ["), "{}", apply.stderr);
+    let plan = t.run(&["plan"]).expect(0);
+    assert!(!plan.stderr.contains('\r'), "{:?}", plan.stderr);
+}
+
+#[test]
+fn shell_completions_cover_every_command_and_parse() {
+    let t = TestContext::new();
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let script = t.run(&["completions", shell]).expect(0).stdout;
+        for word in [
+            "plan",
+            "apply",
+            "allow-mass-pause",
+            "skip-stale",
+            "detailed-exitcode",
+        ] {
+            assert!(script.contains(word), "{shell} lacks {word}");
+        }
+    }
+    // The bash script is valid bash (syntax check only, nothing runs).
+    let script = t.run(&["completions", "bash"]).expect(0).stdout;
+    t.write("offersync.bash", &script);
+    let status = std::process::Command::new("bash")
+        .arg("-n")
+        .arg(t.path("offersync.bash"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
