@@ -408,3 +408,60 @@ fn shell_completions_cover_every_command_and_parse() {
         .unwrap();
     assert!(status.success());
 }
+
+/// Every `offersync` command in a shell script, cut at shell operators.
+fn offersync_commands(script: &str) -> Vec<Vec<String>> {
+    let mut commands = Vec::new();
+    for line in script.lines() {
+        let mut rest = line;
+        while let Some(at) = rest.find("offersync ") {
+            let starts_word = at == 0 || rest[..at].ends_with([' ', '(', '|', '&', ';']);
+            let command = &rest[at..];
+            let end = command
+                .find(['>', '|', ';', ')', '&'])
+                .unwrap_or(command.len());
+            if starts_word {
+                commands.push(
+                    command[..end]
+                        .split_whitespace()
+                        .map(str::to_owned)
+                        .collect(),
+                );
+            }
+            rest = &command[end.max(1)..];
+        }
+    }
+    commands
+}
+
+#[test]
+fn the_documented_workflow_runs_real_commands() {
+    let text = include_str!("../../docs/github-actions/offersync.yml");
+    let workflow: serde_yaml::Value = serde_yaml::from_str(text).unwrap();
+    let mut commands = Vec::new();
+    for (name, job) in workflow["jobs"].as_mapping().unwrap() {
+        for step in job["steps"].as_sequence().unwrap() {
+            if let Some(script) = step.get("run").and_then(serde_yaml::Value::as_str) {
+                commands.extend(offersync_commands(script));
+            }
+        }
+        assert!(
+            job["steps"].as_sequence().unwrap().len() >= 3,
+            "{name:?} has its steps"
+        );
+    }
+    let shown: Vec<String> = commands.iter().map(|command| command.join(" ")).collect();
+    assert_eq!(
+        shown,
+        [
+            "offersync plan --out plan.json --markdown --detailed-exitcode",
+            "offersync apply plan.json",
+            "offersync plan --markdown --detailed-exitcode",
+        ]
+    );
+    for command in commands {
+        if let Err(error) = <offersync::cli::Cli as clap::Parser>::try_parse_from(&command) {
+            panic!("`{}` does not parse: {error}", command.join(" "));
+        }
+    }
+}
