@@ -50,6 +50,11 @@ pub struct OfferState {
     /// Pixels in the source network by key (`conversion`, `event:<source event id>`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub pixels: BTreeMap<String, ResourceRecord>,
+    /// Recorded by `offersync import` from an offer made by hand, and not yet fully
+    /// applied since: the fingerprints are of what iScale showed, not of what offersync
+    /// wrote. The first complete apply of the offer clears it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub imported: bool,
 }
 
 impl OfferState {
@@ -63,6 +68,7 @@ impl OfferState {
             creatives: BTreeMap::new(),
             targeting: None,
             pixels: BTreeMap::new(),
+            imported: false,
         }
     }
 }
