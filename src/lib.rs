@@ -19,6 +19,7 @@ pub mod destination;
 pub mod everflow;
 pub mod fsutil;
 pub mod http;
+pub mod import;
 pub mod lock;
 pub mod money;
 pub mod pixels;

@@ -303,8 +303,8 @@ pub async fn finish(
             notes.push(Note {
                 address: address.clone(),
                 message: format!(
-                    "imported from iScale offer {} by `offersync import`; offersync has applied \
-                     nothing to it since, so what it shows differing was found so in iScale",
+                    "imported from iScale offer {} (`offersync import`) and nothing applied \
+                     since: what differs is how iScale had it, not a change of the config",
                     state.offer.id
                 ),
             });
