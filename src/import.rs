@@ -375,10 +375,8 @@ fn unrecorded(ws: &Workspace, networks: &[String]) -> Result<Vec<Address>, Impor
     Ok(addresses)
 }
 
-/// For each source offer, the one iScale offer of its network's advertiser that carries
-/// its label (an offer offersync created but never recorded), else that has the name
-/// offersync renders for it. Offers state records, or that are deleted, are not
-/// candidates. An offer that two source offers would both claim goes to neither.
+/// Lists each network's advertiser's offers, and picks among them with [`choose`].
+/// Offers state records, or that are deleted, are not candidates.
 async fn match_by_name(
     ws: &Workspace,
     api: &crate::everflow::network::NetworkApi,
@@ -389,7 +387,7 @@ async fn match_by_name(
         .keys()
         .map(|address| address.network.as_str())
         .collect();
-    let mut offers_of: BTreeMap<&str, Vec<LiveOffer>> = BTreeMap::new();
+    let mut offers_of: BTreeMap<String, Vec<LiveOffer>> = BTreeMap::new();
     for network in networks {
         let advertiser = ws.settings.network(network).advertiser_id;
         let offers = api
@@ -400,19 +398,32 @@ async fn match_by_name(
             .filter(|offer| offer.view.offer_status != "deleted")
             .filter(|offer| !recorded.contains_key(&offer.id()))
             .collect();
-        offers_of.insert(network, offers);
+        offers_of.insert(network.to_owned(), offers);
     }
+    Ok(choose(&offers_of, names))
+}
 
-    let mut found: BTreeMap<Address, Vec<u64>> = BTreeMap::new();
+/// For each source offer (with the name offersync renders for it), the one offer among
+/// its network's candidates that carries its label (an offer offersync created but never
+/// recorded), else that has that name. An offer that two source offers would both take
+/// goes to neither: nothing is guessed.
+fn choose(
+    offers_of: &BTreeMap<String, Vec<LiveOffer>>,
+    names: &BTreeMap<Address, String>,
+) -> (BTreeMap<Address, u64>, Vec<Outcome>) {
+    let mut found: BTreeMap<&Address, Vec<u64>> = BTreeMap::new();
     for (address, name) in names {
-        let offers = &offers_of[address.network.as_str()];
+        let offers = offers_of
+            .get(&address.network)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
         let marker = iscale::marker(address);
         let labelled: Vec<u64> = offers
             .iter()
             .filter(|offer| offer.labels().contains(&marker))
             .map(LiveOffer::id)
             .collect();
-        let ids = if labelled.is_empty() {
+        let mut ids = if labelled.is_empty() {
             offers
                 .iter()
                 .filter(|offer| &offer.view.name == name)
@@ -421,20 +432,21 @@ async fn match_by_name(
         } else {
             labelled
         };
-        found.insert(address.clone(), ids);
+        ids.sort_unstable();
+        found.insert(address, ids);
     }
 
-    let mut claimants: BTreeMap<u64, Vec<Address>> = BTreeMap::new();
+    let mut claimants: BTreeMap<u64, Vec<&Address>> = BTreeMap::new();
     for (address, ids) in &found {
         if let [id] = ids.as_slice() {
-            claimants.entry(*id).or_default().push(address.clone());
+            claimants.entry(*id).or_default().push(*address);
         }
     }
     let mut matched = BTreeMap::new();
     let mut unmatched = Vec::new();
-    for (address, mut ids) in found {
-        let name = names[&address].clone();
-        ids.sort_unstable();
+    for (address, ids) in &found {
+        let name = names[*address].clone();
+        let address = (*address).clone();
         match ids.as_slice() {
             [] => unmatched.push(Outcome::NoMatch { address, name }),
             [id] if claimants[id].len() == 1 => {
@@ -443,25 +455,25 @@ async fn match_by_name(
             [id] => {
                 let rivals = claimants[id]
                     .iter()
-                    .filter(|other| **other != address)
-                    .cloned()
+                    .filter(|other| ***other != address)
+                    .map(|other| (*other).clone())
                     .collect();
                 unmatched.push(Outcome::Ambiguous {
                     address,
                     name,
-                    ids,
+                    ids: ids.clone(),
                     rivals,
                 });
             }
             _ => unmatched.push(Outcome::Ambiguous {
                 address,
                 name,
-                ids,
+                ids: ids.clone(),
                 rivals: Vec::new(),
             }),
         }
     }
-    Ok((matched, unmatched))
+    (matched, unmatched)
 }
 
 /// The state an apply would have left had it written what `live` shows: the offer, and
@@ -591,4 +603,106 @@ fn record(
         state.targeting = Some(targeting_record(&rendered.targeting));
     }
     state
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::desired::SourceOfferId;
+
+    fn offer(id: u64, name: &str, labels: &[&str]) -> LiveOffer {
+        let raw = serde_json::json!({"network_offer_id": id, "name": name, "labels": labels});
+        let serde_json::Value::Object(raw) = raw else {
+            unreachable!()
+        };
+        LiveOffer {
+            view: serde_json::from_value(serde_json::Value::Object(raw.clone())).unwrap(),
+            raw,
+        }
+    }
+
+    fn address(id: u64) -> Address {
+        Address {
+            network: "trimrx".into(),
+            source_offer_id: SourceOfferId(id),
+        }
+    }
+
+    #[test]
+    fn one_name_matches_none_or_several_do_not() {
+        let offers = BTreeMap::from([(
+            "trimrx".to_owned(),
+            vec![
+                offer(1001, "Alpha", &[]),
+                offer(1003, "Beta", &[]),
+                offer(1002, "Beta", &[]),
+            ],
+        )]);
+        let names = BTreeMap::from([
+            (address(1), "Alpha".to_owned()),
+            (address(2), "Beta".to_owned()),
+            (address(3), "Gamma".to_owned()),
+        ]);
+        let (matched, unmatched) = choose(&offers, &names);
+        assert_eq!(matched, BTreeMap::from([(address(1), 1001)]));
+        assert_eq!(
+            unmatched,
+            [
+                Outcome::Ambiguous {
+                    address: address(2),
+                    name: "Beta".into(),
+                    ids: vec![1002, 1003],
+                    rivals: Vec::new(),
+                },
+                Outcome::NoMatch {
+                    address: address(3),
+                    name: "Gamma".into(),
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn the_label_wins_over_the_name() {
+        let offers = BTreeMap::from([(
+            "trimrx".to_owned(),
+            vec![
+                offer(1001, "Alpha", &[]),
+                offer(1002, "Renamed", &["offersync:trimrx/1"]),
+            ],
+        )]);
+        let names = BTreeMap::from([(address(1), "Alpha".to_owned())]);
+        let (matched, unmatched) = choose(&offers, &names);
+        assert_eq!(matched, BTreeMap::from([(address(1), 1002)]));
+        assert!(unmatched.is_empty());
+    }
+
+    // Two source offers rendering the same name would otherwise both record one offer.
+    #[test]
+    fn an_offer_two_source_offers_would_take_goes_to_neither() {
+        let offers = BTreeMap::from([("trimrx".to_owned(), vec![offer(1001, "Same", &[])])]);
+        let names = BTreeMap::from([
+            (address(1), "Same".to_owned()),
+            (address(2), "Same".to_owned()),
+        ]);
+        let (matched, unmatched) = choose(&offers, &names);
+        assert!(matched.is_empty());
+        assert_eq!(
+            unmatched,
+            [
+                Outcome::Ambiguous {
+                    address: address(1),
+                    name: "Same".into(),
+                    ids: vec![1001],
+                    rivals: vec![address(2)],
+                },
+                Outcome::Ambiguous {
+                    address: address(2),
+                    name: "Same".into(),
+                    ids: vec![1001],
+                    rivals: vec![address(1)],
+                },
+            ]
+        );
+    }
 }

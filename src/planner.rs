@@ -1256,3 +1256,66 @@ async fn check_identities(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::fields::FieldValue;
+    use crate::plan::{Action, FieldChange};
+
+    fn field(name: &str, reasons: Vec<Reason>) -> FieldChange {
+        FieldChange {
+            field: name.into(),
+            before: Some(FieldValue::Text("hand".into())),
+            after: Some(FieldValue::Text("desired".into())),
+            reasons,
+            lineage: None,
+        }
+    }
+
+    #[test]
+    fn after_import_a_config_difference_reads_as_not_applied_since_import() {
+        let mut change = Change {
+            address: Address::network("trimrx"),
+            resource: ResourceId::Offer,
+            action: Action::Update,
+            destination_id: Some(1003),
+            reasons: vec![
+                Reason::SourceChanged,
+                Reason::ConfigChanged,
+                Reason::ChangedInDestination,
+            ],
+            fields: vec![
+                field("name", vec![Reason::ConfigChanged]),
+                field(
+                    "preview_url",
+                    vec![Reason::SourceChanged, Reason::ConfigChanged],
+                ),
+                field("visibility", vec![Reason::ChangedInDestination]),
+            ],
+            target: Target::Pause,
+        };
+        since_import(&mut change);
+        let reasons: Vec<&[Reason]> = change
+            .fields
+            .iter()
+            .map(|field| field.reasons.as_slice())
+            .collect();
+        assert_eq!(
+            reasons,
+            [
+                &[Reason::NotAppliedSinceImport][..],
+                &[Reason::SourceChanged, Reason::NotAppliedSinceImport],
+                &[Reason::ChangedInDestination],
+            ]
+        );
+        assert_eq!(
+            change.reasons,
+            [
+                Reason::SourceChanged,
+                Reason::NotAppliedSinceImport,
+                Reason::ChangedInDestination
+            ]
+        );
+    }
+}
