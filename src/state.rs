@@ -2,8 +2,9 @@
 //! the seed's files and `state.json` (ids and last-applied fingerprints).
 //!
 //! The committed files describe what was last APPLIED; only apply writes them, each file
-//! atomically, right after the write it records. They are stable for Git (sorted keys, no
-//! timestamps) and hold no secrets.
+//! atomically, right after the write it records (and `import`, recording offers made by
+//! hand as if applied). They are stable for Git (sorted keys, no timestamps) and hold no
+//! secrets.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
