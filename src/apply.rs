@@ -28,8 +28,11 @@ use crate::plan::flatten::{
 };
 use crate::plan::{Action, Address, Change, ResourceId, Target};
 use crate::planner::{OfferWork, Planned};
-use crate::render::{CreativeContent, CreativeSpec, OfferSpec, PixelSpec, RuleSpec, ThumbnailSpec};
+use crate::render::{
+    CreativeContent, CreativeSpec, OfferSpec, PixelSpec, Rendered, RuleSpec, ThumbnailSpec,
+};
 use crate::secret::SecretHasher;
+use crate::source::SourceSnapshot;
 use crate::state::{ManagedOffer, OfferState, ResourceRecord, UrlMapping};
 use crate::thumbnail::{self, FetchLimits, Fetcher, ThumbnailSource};
 use crate::workspace::{Clients, Workspace};
@@ -800,14 +803,7 @@ impl<'a> OfferRun<'a> {
             .replace_targeting(id, &iscale::targeting_body(spec))
             .await
             .map_err(|source| self.api_error(change, source))?;
-        let fields = targeting_fields(spec);
-        let values: Vec<(String, String)> = fields
-            .iter()
-            .map(|(path, value)| (path.clone(), value.to_string()))
-            .collect();
-        let mut record = record_of(None, &fields, [], None);
-        record.values = values.into_iter().collect();
-        self.state_mut(change)?.targeting = Some(record);
+        self.state_mut(change)?.targeting = Some(targeting_record(spec));
         self.save_state()?;
         Ok(self.applied(change, id, Vec::new()))
     }
@@ -1010,32 +1006,15 @@ impl<'a> OfferRun<'a> {
         Ok(self.applied(change, id, Vec::new()))
     }
 
-    /// `offer.json` and `url_mapping.json`: the source as now applied.
-    fn save_snapshot(&self) -> Result<(), ApplyError> {
+    /// `offer.json` and `url_mapping.json`: the source as now applied. Everything the
+    /// plan asked for this offer is in iScale now, so an imported offer's record is
+    /// offersync's own from here on.
+    fn save_snapshot(&mut self) -> Result<(), ApplyError> {
         let (Some(snapshot), Some(rendered)) = (&self.work.snapshot, &self.work.rendered) else {
             return Ok(());
         };
         if self.state.is_none() {
             return Ok(());
-        }
-        let mut mapping = Vec::new();
-        for (&source_url_id, page) in &snapshot.landing_pages {
-            let destination_url = if source_url_id == crate::source::DEFAULT_URL_ID {
-                rendered.offer.destination_url.clone()
-            } else {
-                rendered
-                    .urls
-                    .iter()
-                    .find(|url| url.source_url_id == source_url_id)
-                    .map(|url| url.destination_url.clone())
-                    .unwrap_or_default()
-            };
-            mapping.push(UrlMapping {
-                source_url_id,
-                name: page.name.clone(),
-                landing_page: page.url.clone(),
-                destination_url,
-            });
         }
         self.ws
             .store
@@ -1043,9 +1022,14 @@ impl<'a> OfferRun<'a> {
                 &self.address.network,
                 self.address.source_offer_id,
                 snapshot,
-                &mapping,
+                &url_mapping(snapshot, rendered),
             )
-            .map_err(|source| self.record_error(source))
+            .map_err(|source| self.record_error(source))?;
+        if let Some(state) = self.state.as_mut().filter(|state| state.imported) {
+            state.imported = false;
+            self.save_state()?;
+        }
+        Ok(())
     }
 
     fn save_state(&self) -> Result<(), ApplyError> {
@@ -1232,8 +1216,47 @@ fn keep_event_ids(answer: &mut LiveOffer, before: &LiveOffer) {
     }
 }
 
+/// What `url_mapping.json` says of a source and what was made of it: each source URL,
+/// its landing page, and the destination URL built from it.
+pub(crate) fn url_mapping(snapshot: &SourceSnapshot, rendered: &Rendered) -> Vec<UrlMapping> {
+    snapshot
+        .landing_pages
+        .iter()
+        .map(|(&source_url_id, page)| {
+            let destination_url = if source_url_id == crate::source::DEFAULT_URL_ID {
+                rendered.offer.destination_url.clone()
+            } else {
+                rendered
+                    .urls
+                    .iter()
+                    .find(|url| url.source_url_id == source_url_id)
+                    .map(|url| url.destination_url.clone())
+                    .unwrap_or_default()
+            };
+            UrlMapping {
+                source_url_id,
+                name: page.name.clone(),
+                landing_page: page.url.clone(),
+                destination_url,
+            }
+        })
+        .collect()
+}
+
+/// What state keeps of targeting as applied: its values too, since iScale does not show
+/// them back.
+pub(crate) fn targeting_record(spec: &crate::render::TargetingSpec) -> ResourceRecord {
+    let fields = targeting_fields(spec);
+    let mut record = record_of(None, &fields, [], None);
+    record.values = fields
+        .iter()
+        .map(|(path, value)| (path.clone(), value.to_string()))
+        .collect();
+    record
+}
+
 /// What state keeps of an applied resource.
-fn record_of<'k>(
+pub(crate) fn record_of<'k>(
     id: Option<u64>,
     fields: &Fields,
     values: impl IntoIterator<Item = (&'k str, String)>,

@@ -38,6 +38,16 @@ pub enum Command {
     Plan(PlanArgs),
     /// Make the changes a plan shows (asks for confirmation at a terminal).
     Apply(ApplyArgs),
+    /// Take over iScale offers synced by hand, without recreating them.
+    #[command(
+        long_about = "Take over iScale offers synced by hand before offersync, without recreating \
+                      them: records each in state/ as if offersync had applied what iScale shows, \
+                      so that the next plan lists only what differs from the desired config. \
+                      Writes nothing to iScale or the source networks.",
+        after_help = "Examples:\n  offersync import trimrx/1 --iscale-offer 1003\n  \
+                      offersync import --network trimrx --dry-run"
+    )]
+    Import(ImportArgs),
     /// Check desired files and settings without calling any API.
     Validate,
     /// Check live state of every managed offer, across iScale and the source networks.
@@ -147,6 +157,37 @@ pub struct ApplyArgs {
 
     #[command(flatten)]
     pub guards: GuardArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The source offer to import, as NETWORK/ID; it must be in its desired file.
+    #[arg(value_name = "NETWORK/ID", value_parser = parse_address, requires = "iscale_offer", conflicts_with = "networks")]
+    pub offer: Option<Address>,
+
+    /// The iScale offer that carries it.
+    #[arg(long, value_name = "N", requires = "offer", value_parser = clap::value_parser!(u64).range(1..))]
+    pub iscale_offer: Option<u64>,
+
+    /// Without NETWORK/ID: import the offers of this network's desired file that state
+    /// does not record, each found by the name offersync gives it (repeatable; every
+    /// network when none is given).
+    #[arg(long = "network", value_name = "NAME")]
+    pub networks: Vec<String>,
+
+    /// Import even when the iScale offer belongs to another advertiser than
+    /// `{NETWORK}_ADVERTISER_ID` (the next plan then moves it).
+    #[arg(long, requires = "offer")]
+    pub force: bool,
+
+    /// List what would be imported; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Leave targeting unrecorded so that the next apply writes it (iScale does not show
+    /// targeting, so import cannot check the hand-made one).
+    #[arg(long)]
+    pub rewrite_targeting: bool,
 }
 
 #[derive(Debug, Args)]

@@ -7,7 +7,8 @@
 //!                                                      state (ids, fingerprints) ──┘
 //! ```
 //!
-//! `planner` drives pull/render/refresh/diff for a run, `apply` carries a plan out, and
+//! `planner` drives pull/render/refresh/diff for a run, `apply` carries a plan out,
+//! `import` records offers made by hand as if offersync had applied them, and
 //! `everflow` is the only module that speaks HTTP to Everflow. `sandbox` is a faithful
 //! Everflow simulator used by the demo, the tests and operators rehearsing a change.
 
@@ -20,6 +21,7 @@ pub mod everflow;
 pub mod fsutil;
 pub mod guards;
 pub mod http;
+pub mod import;
 pub mod lock;
 pub mod money;
 pub mod pixels;

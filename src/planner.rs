@@ -105,6 +105,13 @@ pub struct OfferWork {
     pub live_pixels: Vec<LivePixel>,
     /// Source URL id -> destination URL id, recorded or matched by name.
     pub url_ids: BTreeMap<u64, u64>,
+    /// Rule key -> destination rule id, recorded or matched by name.
+    pub rule_ids: BTreeMap<String, u64>,
+    /// Source creative id -> destination creative id, recorded or matched by name.
+    pub creative_ids: BTreeMap<u64, u64>,
+    /// Pixel key -> pixel id in the source network, recorded or matched by offer, type
+    /// and event.
+    pub pixel_ids: BTreeMap<String, u64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -154,6 +161,41 @@ pub async fn plan_reporting(
     scope: &Scope,
     pulled: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<Planned, PlanError> {
+    let prepared = prepare_reporting(ws, clients, scope, pulled).await?;
+    finish(ws, clients, prepared).await
+}
+
+/// A run's offers pulled and rendered, before anything is read from the destination:
+/// the first half of [`plan`]. `offers` may still be given a state (what `import`
+/// does with an iScale offer it is about to record) before [`finish`] reads and diffs.
+pub struct Prepared<'a> {
+    entries: Vec<Entry<'a>>,
+    scope: Scope,
+    kinds: BTreeSet<ResourceKind>,
+    complete: bool,
+    pub offers: BTreeMap<Address, OfferWork>,
+    notes: Vec<Note>,
+    /// The last-applied source of each offer rendered with today's config.
+    previous: BTreeMap<Address, Rendered>,
+    stop_reasons: BTreeMap<Address, Reason>,
+}
+
+/// Checks the keys, pulls every source offer in `scope` and renders it.
+pub async fn prepare<'a>(
+    ws: &'a Workspace,
+    clients: &Clients,
+    scope: &Scope,
+) -> Result<Prepared<'a>, PlanError> {
+    prepare_reporting(ws, clients, scope, &|_, _| {}).await
+}
+
+/// [`prepare`], telling `pulled(done, total)` as source offers come in.
+async fn prepare_reporting<'a>(
+    ws: &'a Workspace,
+    clients: &Clients,
+    scope: &Scope,
+    pulled: &(dyn Fn(usize, usize) + Sync),
+) -> Result<Prepared<'a>, PlanError> {
     let kinds = scope.kinds();
     let entries = entries_in_scope(ws, scope)?;
     check_identities(ws, clients, &entries).await?;
@@ -228,7 +270,35 @@ pub async fn plan_reporting(
     if !problems.is_empty() {
         return Err(PlanError::Offers(problems));
     }
+    Ok(Prepared {
+        entries,
+        scope: scope.clone(),
+        kinds,
+        complete: scope.is_complete(),
+        offers,
+        notes,
+        previous,
+        stop_reasons,
+    })
+}
 
+/// Reads what the destination holds for the prepared offers and diffs each one: the
+/// second half of [`plan`].
+pub async fn finish(
+    ws: &Workspace,
+    clients: &Clients,
+    prepared: Prepared<'_>,
+) -> Result<Planned, PlanError> {
+    let Prepared {
+        entries,
+        scope,
+        kinds,
+        complete,
+        mut offers,
+        mut notes,
+        previous,
+        stop_reasons,
+    } = prepared;
     let mut live = refresh(ws, clients, &entries, &offers, &kinds).await?;
     adopt_unrecorded(&mut offers, &mut live, &mut notes);
     let mut pixels = source_pixels(clients, &entries, &kinds).await?;
@@ -253,7 +323,20 @@ pub async fn plan_reporting(
             kinds: &kinds,
             hasher: hasher.as_ref(),
         };
-        let found = diff_offer(address, work, &context);
+        let mut found = diff_offer(address, work, &context);
+        if let Some(state) = work.state.as_ref().filter(|state| state.imported)
+            && !found.is_empty()
+        {
+            found.iter_mut().for_each(since_import);
+            notes.push(Note {
+                address: address.clone(),
+                message: format!(
+                    "imported from iScale offer {} (`offersync import`) and nothing applied \
+                     since: what differs is how iScale had it, not a change of the config",
+                    state.offer.id
+                ),
+            });
+        }
         match found.is_empty() {
             true if work.live.is_some() => unchanged += 1,
             _ => changes.extend(found),
@@ -261,7 +344,7 @@ pub async fn plan_reporting(
     }
     let mut advertisers = BTreeMap::new();
     if let Some(hasher) = &hasher {
-        let (found, read) = diff_advertisers(ws, clients, scope, &kinds, hasher).await?;
+        let (found, read) = diff_advertisers(ws, clients, &scope, &kinds, hasher).await?;
         changes.extend(found);
         advertisers = read;
     }
@@ -269,7 +352,7 @@ pub async fn plan_reporting(
         plan: Plan::new(changes, notes, unchanged),
         offers,
         advertisers,
-        complete: scope.is_complete(),
+        complete,
     })
 }
 
@@ -511,6 +594,26 @@ fn attach_live(work: &mut OfferWork, live: &mut LiveDestination) {
     work.live_creatives = live.creatives.remove(&id).unwrap_or_default();
 }
 
+/// The reasons of a change to an imported offer that nothing was applied to since: what
+/// differs from the desired config was found so in iScale, not changed in the config.
+fn since_import(change: &mut Change) {
+    for field in &mut change.fields {
+        for reason in &mut field.reasons {
+            if *reason == Reason::ConfigChanged {
+                *reason = Reason::NotAppliedSinceImport;
+            }
+        }
+        field.reasons.sort();
+        field.reasons.dedup();
+    }
+    let reasons: BTreeSet<Reason> = change
+        .fields
+        .iter()
+        .flat_map(|field| field.reasons.iter().copied())
+        .collect();
+    change.reasons = reasons.into_iter().collect();
+}
+
 /// What diffing one offer needs besides its work.
 struct OfferContext<'a> {
     previous: Option<&'a Rendered>,
@@ -573,17 +676,21 @@ fn diff_offer(address: &Address, work: &mut OfferWork, context: &OfferContext<'_
         }
     }
     if kinds.contains(&ResourceKind::Rules) {
-        changes.extend(diff_rules(address, work, &rendered, previous, state_ref));
+        let (rule_changes, rule_ids) = diff_rules(address, work, &rendered, previous, state_ref);
+        work.rule_ids = rule_ids;
+        changes.extend(rule_changes);
     }
     if kinds.contains(&ResourceKind::Creatives) {
-        changes.extend(diff_creatives(
-            address, work, &rendered, previous, state_ref,
-        ));
+        let (creative_changes, creative_ids) =
+            diff_creatives(address, work, &rendered, previous, state_ref);
+        work.creative_ids = creative_ids;
+        changes.extend(creative_changes);
     }
     if let (true, Some(hasher)) = (kinds.contains(&ResourceKind::Postbacks), context.hasher) {
-        changes.extend(diff_pixels(
-            address, work, &rendered, previous, state_ref, hasher,
-        ));
+        let (pixel_changes, pixel_ids) =
+            diff_pixels(address, work, &rendered, previous, state_ref, hasher);
+        work.pixel_ids = pixel_ids;
+        changes.extend(pixel_changes);
     }
     if kinds.contains(&ResourceKind::Targeting) {
         let record = state_ref.and_then(|state| state.targeting.as_ref());
@@ -869,14 +976,9 @@ fn diff_urls(
     )
 }
 
-fn diff_rules(
-    address: &Address,
-    work: &OfferWork,
-    rendered: &Rendered,
-    previous: Option<&Rendered>,
-    state: Option<&OfferState>,
-) -> Vec<Change> {
-    // Live rules name events and URLs by destination id: read them in source terms.
+/// How the live rules of an offer read in source terms: they name events and URLs by
+/// destination id.
+pub(crate) fn rule_names(work: &OfferWork, rendered: &Rendered) -> RuleNames {
     let mut names = RuleNames {
         urls: work
             .url_ids
@@ -895,6 +997,17 @@ fn diff_rules(
                 .map(|(name, id)| (id, name)),
         );
     }
+    names
+}
+
+fn diff_rules(
+    address: &Address,
+    work: &OfferWork,
+    rendered: &Rendered,
+    previous: Option<&Rendered>,
+    state: Option<&OfferState>,
+) -> (Vec<Change>, BTreeMap<String, u64>) {
+    let names = rule_names(work, rendered);
     let live_state = |rule: &LiveRule, _: Option<&ResourceRecord>| {
         known(
             rule.view.network_custom_payout_revenue_setting_id,
@@ -924,7 +1037,6 @@ fn diff_rules(
         state.map(|state| &state.rules),
         &work.live_rules,
     )
-    .0
 }
 
 fn diff_creatives(
@@ -933,7 +1045,7 @@ fn diff_creatives(
     rendered: &Rendered,
     previous: Option<&Rendered>,
     state: Option<&OfferState>,
-) -> Vec<Change> {
+) -> (Vec<Change>, BTreeMap<u64, u64>) {
     // An uploaded file shows as the destination's asset URL: compare it through the
     // record of which source file produced that asset.
     let live_state = |creative: &LiveCreative, record: Option<&ResourceRecord>| {
@@ -971,7 +1083,6 @@ fn diff_creatives(
         state.map(|state| &state.creatives),
         &work.live_creatives,
     )
-    .0
 }
 
 fn diff_pixels(
@@ -981,10 +1092,10 @@ fn diff_pixels(
     previous: Option<&Rendered>,
     state: Option<&OfferState>,
     hasher: &SecretHasher,
-) -> Vec<Change> {
+) -> (Vec<Change>, BTreeMap<String, u64>) {
     // `postbacks: false`: the pixels are the operator's to manage; leave them alone.
     if rendered.pixels.is_empty() {
-        return Vec::new();
+        return (Vec::new(), BTreeMap::new());
     }
     // Event pixels report iScale's event id: known once the iScale offer exists.
     let events = work
@@ -1039,7 +1150,6 @@ fn diff_pixels(
         state.map(|state| &state.pixels),
         &work.live_pixels,
     )
-    .0
 }
 
 /// Our pixels in every source network whose postbacks are managed, by offer: one list
@@ -1174,4 +1284,67 @@ async fn check_identities(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::fields::FieldValue;
+    use crate::plan::{Action, FieldChange};
+
+    fn field(name: &str, reasons: Vec<Reason>) -> FieldChange {
+        FieldChange {
+            field: name.into(),
+            before: Some(FieldValue::Text("hand".into())),
+            after: Some(FieldValue::Text("desired".into())),
+            reasons,
+            lineage: None,
+        }
+    }
+
+    #[test]
+    fn after_import_a_config_difference_reads_as_not_applied_since_import() {
+        let mut change = Change {
+            address: Address::network("trimrx"),
+            resource: ResourceId::Offer,
+            action: Action::Update,
+            destination_id: Some(1003),
+            reasons: vec![
+                Reason::SourceChanged,
+                Reason::ConfigChanged,
+                Reason::ChangedInDestination,
+            ],
+            fields: vec![
+                field("name", vec![Reason::ConfigChanged]),
+                field(
+                    "preview_url",
+                    vec![Reason::SourceChanged, Reason::ConfigChanged],
+                ),
+                field("visibility", vec![Reason::ChangedInDestination]),
+            ],
+            target: Target::Pause,
+        };
+        since_import(&mut change);
+        let reasons: Vec<&[Reason]> = change
+            .fields
+            .iter()
+            .map(|field| field.reasons.as_slice())
+            .collect();
+        assert_eq!(
+            reasons,
+            [
+                &[Reason::NotAppliedSinceImport][..],
+                &[Reason::SourceChanged, Reason::NotAppliedSinceImport],
+                &[Reason::ChangedInDestination],
+            ]
+        );
+        assert_eq!(
+            change.reasons,
+            [
+                Reason::SourceChanged,
+                Reason::NotAppliedSinceImport,
+                Reason::ChangedInDestination
+            ]
+        );
+    }
 }

@@ -2,8 +2,9 @@
 //! the seed's files and `state.json` (ids and last-applied fingerprints).
 //!
 //! The committed files describe what was last APPLIED; only apply writes them, each file
-//! atomically, right after the write it records. They are stable for Git (sorted keys, no
-//! timestamps) and hold no secrets.
+//! atomically, right after the write it records (and `import`, recording offers made by
+//! hand as if applied). They are stable for Git (sorted keys, no timestamps) and hold no
+//! secrets.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -50,6 +51,11 @@ pub struct OfferState {
     /// Pixels in the source network by key (`conversion`, `event:<source event id>`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub pixels: BTreeMap<String, ResourceRecord>,
+    /// Recorded by `offersync import` from an offer made by hand, and not yet fully
+    /// applied since: the fingerprints are of what iScale showed, not of what offersync
+    /// wrote. The first complete apply of the offer clears it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub imported: bool,
 }
 
 impl OfferState {
@@ -63,6 +69,7 @@ impl OfferState {
             creatives: BTreeMap::new(),
             targeting: None,
             pixels: BTreeMap::new(),
+            imported: false,
         }
     }
 }

@@ -3,6 +3,7 @@
 
 mod apply;
 mod demo;
+mod import;
 mod plan;
 mod postbacks;
 mod sandbox;
@@ -74,6 +75,7 @@ pub async fn run(cli: Cli, printer: &mut Printer) -> anyhow::Result<ExitStatus> 
         Command::SyncPostbacks(args) => {
             apply::run(&mut ctx, &args.only(ResourceKind::Postbacks)).await
         }
+        Command::Import(args) => import::run(&mut ctx, &args).await,
         Command::Validate => validate::run(&mut ctx),
         Command::Verify(args) => verify::run(&mut ctx, &args).await,
         Command::Setup(args) => setup::run(&mut ctx, &args).await,

@@ -89,6 +89,9 @@ pub enum Reason {
     SourceChanged,
     /// The desired file or the settings changed since the last apply.
     ConfigChanged,
+    /// The offer was imported from iScale (`offersync import`) and nothing has been
+    /// applied to it since: the value was found so, not applied by offersync.
+    NotAppliedSinceImport,
     /// Someone changed it in the destination after the last apply (drift).
     ChangedInDestination,
     /// Someone changed it where it lives outside iScale (a pixel in a source network)
@@ -108,6 +111,7 @@ impl Reason {
             Reason::FirstSync => "first sync",
             Reason::SourceChanged => "source changed",
             Reason::ConfigChanged => "config changed",
+            Reason::NotAppliedSinceImport => "not applied since import",
             Reason::ChangedInDestination => "changed in iScale",
             Reason::ChangedOutside => "changed outside offersync",
             Reason::MissingInDestination => "missing in iScale",

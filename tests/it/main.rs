@@ -6,6 +6,7 @@ mod content;
 mod demo;
 mod e2e;
 mod hostile;
+mod import;
 mod output;
 mod postbacks;
 mod reliability;
