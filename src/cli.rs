@@ -46,7 +46,7 @@ pub enum Command {
     Postbacks(PostbacksArgs),
     /// First-time configuration: keys, ids, advertisers, token, tracking domain.
     Setup(SetupArgs),
-    /// Write the JSON Schema of desired files to schemas/.
+    /// Write the JSON Schemas of desired files and of `plan --json` to schemas/.
     Schema(SchemaArgs),
     /// The runbook's name for a full sync of offers: `apply`.
     SyncOffer(ApplyArgs),
@@ -175,7 +175,7 @@ pub struct ReportArgs {
 
 #[derive(Debug, Args)]
 pub struct SchemaArgs {
-    /// Do not write: exit 1 if the committed schema is out of date.
+    /// Do not write: exit 1 if a committed schema is out of date.
     #[arg(long)]
     pub check: bool,
 }
