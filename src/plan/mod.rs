@@ -1,5 +1,6 @@
 //! The plan: what would change in the destination, and why. Plain data; computing it
-//! (`diff`), showing it (`show`) and carrying it out (`crate::apply`) are separate steps.
+//! (`diff`), showing it (`show` for people, `markdown` for pull requests) and carrying it
+//! out (`crate::apply`) are separate steps.
 //!
 //! The JSON form (`plan --json`) is this module's types serialized; its shape is
 //! documented in `docs/plan-json.md` and versioned by [`FORMAT_VERSION`].
@@ -7,6 +8,7 @@
 pub mod diff;
 pub mod fields;
 pub mod flatten;
+pub mod markdown;
 pub mod show;
 
 use std::fmt;
