@@ -91,6 +91,11 @@ pub struct PlanArgs {
     /// Print the plan as JSON (see docs/plan-json.md).
     #[arg(long)]
     pub json: bool,
+
+    /// Print the plan as Markdown for a pull-request comment (shortened to stay under
+    /// GitHub's size limit).
+    #[arg(long, conflicts_with = "json")]
+    pub markdown: bool,
 }
 
 #[derive(Debug, Args)]
