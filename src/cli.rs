@@ -56,7 +56,7 @@ pub enum Command {
     Postbacks(PostbacksArgs),
     /// First-time configuration: keys, ids, advertisers, token, tracking domain.
     Setup(SetupArgs),
-    /// Write the JSON Schema of desired files to schemas/.
+    /// Write the JSON Schemas of desired files and of `plan --json` to schemas/.
     Schema(SchemaArgs),
     /// The runbook's name for a full sync of offers: `apply`.
     SyncOffer(ApplyArgs),
@@ -110,6 +110,12 @@ pub struct PlanArgs {
     /// Print the plan as JSON (see docs/plan-json.md).
     #[arg(long)]
     pub json: bool,
+
+    /// Print the plan as Markdown for a pull-request comment (shortened to stay under
+    /// GitHub's size limit).
+    #[arg(long, conflicts_with = "json")]
+    pub markdown: bool,
+
     /// Also save the plan to FILE, for `offersync apply FILE` to apply exactly it.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
@@ -262,7 +268,7 @@ pub struct ReportArgs {
 
 #[derive(Debug, Args)]
 pub struct SchemaArgs {
-    /// Do not write: exit 1 if the committed schema is out of date.
+    /// Do not write: exit 1 if a committed schema is out of date.
     #[arg(long)]
     pub check: bool,
 }

@@ -122,6 +122,7 @@ fn plan_args() -> PlanArgs {
         scope: ScopeArgs::default(),
         detailed_exitcode: false,
         json: false,
+        markdown: false,
         out: None,
         guards: Default::default(),
     }

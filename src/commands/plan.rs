@@ -3,6 +3,7 @@
 use super::{Context, ExitStatus};
 use crate::cli::PlanArgs;
 use crate::everflow::ClientOptions;
+use crate::plan::markdown::{COMMENT_LIMIT, render_markdown};
 use crate::plan::show::{render_json, render_text};
 use crate::planner;
 use crate::saved_plan::SavedPlan;
@@ -37,6 +38,8 @@ pub async fn run(ctx: &mut Context<'_>, args: &PlanArgs) -> anyhow::Result<ExitS
     }
     if args.json {
         ctx.printer.data(&render_json(plan));
+    } else if args.markdown {
+        ctx.printer.data(&render_markdown(plan, COMMENT_LIMIT));
     } else {
         ctx.printer
             .data(&render_text(plan, ctx.printer.stdout_style()));

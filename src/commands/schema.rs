@@ -1,24 +1,38 @@
-//! `offersync schema`: writes the JSON Schema of desired files, or checks it is current.
+//! `offersync schema`: writes the JSON Schemas of desired files and of `plan --json`, or
+//! checks that they are current.
 
 use anyhow::bail;
 
 use super::{Context, ExitStatus};
 use crate::fsutil::write_atomic;
-use crate::schema::{DESIRED_SCHEMA_PATH, desired_schema};
+use crate::schema::schemas;
 
 pub fn run(ctx: &mut Context<'_>, args: &crate::cli::SchemaArgs) -> anyhow::Result<ExitStatus> {
-    let path = ctx.root.join(DESIRED_SCHEMA_PATH);
-    let fresh = desired_schema();
+    let schemas = schemas();
     if args.check {
-        let committed = std::fs::read_to_string(&path).unwrap_or_default();
-        if committed != fresh {
-            bail!("{DESIRED_SCHEMA_PATH} is out of date; run `offersync schema` to rewrite it");
+        let stale: Vec<&str> = schemas
+            .iter()
+            .filter(|(path, fresh)| {
+                std::fs::read_to_string(ctx.root.join(path)).unwrap_or_default() != *fresh
+            })
+            .map(|(path, _)| *path)
+            .collect();
+        match stale.as_slice() {
+            [] => {}
+            [path] => bail!("{path} is out of date; run `offersync schema` to rewrite it"),
+            paths => bail!(
+                "{} are out of date; run `offersync schema` to rewrite them",
+                paths.join(" and ")
+            ),
         }
-        ctx.printer
-            .data(&format!("{DESIRED_SCHEMA_PATH} is up to date.\n"));
+        for (path, _) in &schemas {
+            ctx.printer.data(&format!("{path} is up to date.\n"));
+        }
         return Ok(ExitStatus::Success);
     }
-    write_atomic(&path, fresh.as_bytes())?;
-    ctx.printer.data(&format!("Wrote {DESIRED_SCHEMA_PATH}.\n"));
+    for (path, fresh) in &schemas {
+        write_atomic(&ctx.root.join(path), fresh.as_bytes())?;
+        ctx.printer.data(&format!("Wrote {path}.\n"));
+    }
     Ok(ExitStatus::Success)
 }

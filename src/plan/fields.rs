@@ -9,10 +9,14 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use rust_decimal::Decimal;
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Serialize, Serializer};
 use sha2::{Digest, Sha256};
 
 use crate::money::format_amount;
+
+/// How a secret reads wherever it is shown.
+pub const MASK: &str = "********";
 
 /// One managed value.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -59,7 +63,7 @@ impl fmt::Display for FieldValue {
             FieldValue::Percent(amount) => write!(f, "{}%", format_amount(*amount)),
             FieldValue::Id(id) => write!(f, "{id}"),
             FieldValue::Bool(flag) => write!(f, "{flag}"),
-            FieldValue::Secret(_) => f.write_str("********"),
+            FieldValue::Secret(_) => f.write_str(MASK),
         }
     }
 }
@@ -73,8 +77,21 @@ impl Serialize for FieldValue {
             }
             FieldValue::Id(id) => serializer.serialize_u64(*id),
             FieldValue::Bool(flag) => serializer.serialize_bool(*flag),
-            FieldValue::Secret(_) => serializer.serialize_str("********"),
+            FieldValue::Secret(_) => serializer.serialize_str(MASK),
         }
+    }
+}
+
+impl JsonSchema for FieldValue {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "FieldValue".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "A managed value. A string: text, an enum value (`cpa`, `active`, `include`), a URL, or `********` for a secret (always masked). A number: an id, or money and percentages with their exact decimal digits (`26.66` means 26.66%; parse them as decimals, not floats). A boolean.",
+            "type": ["string", "number", "boolean"]
+        })
     }
 }
 

@@ -1,5 +1,6 @@
 //! The plan: what would change in the destination, and why. Plain data; computing it
-//! (`diff`), showing it (`show`) and carrying it out (`crate::apply`) are separate steps.
+//! (`diff`), showing it (`show` for people, `markdown` for pull requests) and carrying it
+//! out (`crate::apply`) are separate steps.
 //!
 //! The JSON form (`plan --json`) is this module's types serialized; its shape is
 //! documented in `docs/plan-json.md` and versioned by [`FORMAT_VERSION`].
@@ -7,10 +8,12 @@
 pub mod diff;
 pub mod fields;
 pub mod flatten;
+pub mod markdown;
 pub mod show;
 
 use std::fmt;
 
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Serialize, Serializer};
 
 use crate::desired::SourceOfferId;
@@ -26,10 +29,25 @@ pub const FORMAT_VERSION: u32 = 1;
 /// Which source offer a change is about: `trimrx/1`. Offer id 0 (never a real offer)
 /// stands for the network itself, for what belongs to it rather than to one offer (its
 /// advertiser's verification token); it sorts, and so applies, before the offers.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct Address {
+    /// The source network: the stem of its desired file (`trimrx` for
+    /// `desired/trimrx.yaml`).
+    #[schemars(regex(pattern = r"^[a-z0-9][a-z0-9_-]*$"))]
     pub network: String,
+    /// The offer's id in the source network (`network_offer_id`); 0 for what belongs to
+    /// the network itself rather than to one offer (its advertiser's verification token).
+    #[schemars(schema_with = "offer_id_or_network")]
     pub source_offer_id: SourceOfferId,
+}
+
+/// A source offer id, or 0 for the network (the desired file's schema says `>= 1`).
+fn offer_id_or_network(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({
+        "type": "integer",
+        "minimum": 0
+    })
 }
 
 impl Address {
@@ -57,10 +75,13 @@ impl fmt::Display for Address {
 }
 
 /// What a change does to its resource.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
+    /// The resource does not exist yet in the destination (or in the source network, for
+    /// a pixel).
     Create,
+    /// Some of its managed fields change.
     Update,
     /// Offers are never deleted: one that should no longer run is paused.
     Pause,
@@ -80,7 +101,7 @@ impl Action {
 }
 
 /// Why a value changes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Reason {
     /// Never applied before.
@@ -122,31 +143,80 @@ impl Reason {
 }
 
 /// One field's change.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields, transform = field_rules)]
 pub struct FieldChange {
+    /// The managed field, named like the API names it: `name`,
+    /// `events["Base"].payout_amount`, `countries["US"]` (per kind: docs/plan-json.md).
     pub field: String,
-    /// `null` when the field does not exist yet (a create, a new event).
+    /// The value now: `null` when the field does not exist yet (a create, a new event).
     pub before: Option<FieldValue>,
-    /// `null` when the field goes away (an event the source dropped).
+    /// The value wanted: `null` when the field goes away (an event the source dropped).
     pub after: Option<FieldValue>,
+    /// Why this value changes, in a fixed order.
+    #[schemars(length(min = 1), extend("uniqueItems" = true))]
     pub reasons: Vec<Reason>,
-    /// How a computed money value came about, e.g. `source 350.00 x (1 - 0.20) = 280.00`.
+    /// How a computed payout came about, e.g. `source 350.00 x (1 - 0.20) = 280.00`.
+    /// Only on payout amounts and percentages that the margin computes.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "String")]
     pub lineage: Option<String>,
 }
 
+/// What the JSON promises of some fields by their name, beyond their types: a
+/// verification token is always masked (a live pixel or advertiser without one reads
+/// `none`), and money and percentages are numbers.
+fn field_rules(schema: &mut Schema) {
+    let masked = fields::MASK;
+    schema.insert(
+        "allOf".to_owned(),
+        serde_json::json!([
+            {
+                "if": { "properties": { "field": { "const": "verification_token" } } },
+                "then": {
+                    "properties": {
+                        "before": { "enum": [masked, "none", null] },
+                        "after": { "enum": [masked, null] }
+                    }
+                }
+            },
+            {
+                "if": {
+                    "properties": {
+                        "field": { "pattern": "(^|\\.)(payout|revenue)_(amount|percentage)$" }
+                    }
+                },
+                "then": {
+                    "properties": {
+                        "before": { "type": ["number", "null"] },
+                        "after": { "type": ["number", "null"] }
+                    }
+                }
+            }
+        ]),
+    );
+}
+
 /// One change to one destination resource.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct Change {
+    /// The source offer (or network) the resource belongs to.
     pub address: Address,
+    /// Which resource of it changes.
     pub resource: ResourceId,
+    /// What the change does to the resource.
     pub action: Action,
-    /// The destination's id of the resource, when it exists.
+    /// The destination's id of the resource, when it exists: the iScale offer's for
+    /// `offer` and `thumbnail`, the advertiser's for `advertiser`, the pixel's in the
+    /// source network for `pixel`; `null` for a create and for `targeting`.
     pub destination_id: Option<u64>,
     /// Every reason behind the field changes, in a fixed order.
+    #[schemars(extend("uniqueItems" = true))]
     pub reasons: Vec<Reason>,
+    /// Each managed field that changes, in the resource's field order.
     pub fields: Vec<FieldChange>,
-    /// What the resource should be after the change.
+    /// What the resource should be after the change (for apply; not in the JSON).
     #[serde(skip)]
     pub target: Target,
 }
@@ -226,6 +296,85 @@ impl Serialize for ResourceId {
     }
 }
 
+impl JsonSchema for ResourceId {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "ResourceId".into()
+    }
+
+    /// One branch per kind: which kinds have a key, and what it looks like.
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        let digits = serde_json::json!({ "type": "string", "pattern": "^[0-9]+$" });
+        let none = serde_json::json!({ "type": "null" });
+        let branches: Vec<serde_json::Value> = [
+            ResourceId::Advertiser,
+            ResourceId::Offer,
+            ResourceId::Thumbnail,
+            ResourceId::Url(0),
+            ResourceId::Rule(RuleKey(String::new())),
+            ResourceId::Creative(0),
+            ResourceId::Targeting,
+            ResourceId::Pixel(String::new()),
+        ]
+        .iter()
+        .map(|resource| {
+            // The match makes a new variant fail to compile until it is described here.
+            let (description, key) = match resource {
+                ResourceId::Advertiser => (
+                    "The verification token of the network's advertiser in iScale (with `source_offer_id` 0).",
+                    none.clone(),
+                ),
+                ResourceId::Offer => (
+                    "The iScale offer: basic info and payout events.",
+                    none.clone(),
+                ),
+                ResourceId::Thumbnail => ("The iScale offer's thumbnail.", none.clone()),
+                ResourceId::Url(_) => (
+                    "A landing-page URL of the offer; the key is the source URL id.",
+                    digits.clone(),
+                ),
+                ResourceId::Rule(_) => (
+                    "A custom payout rule; the key is `<source event id>:<source URL ids, comma-separated>`.",
+                    serde_json::json!({ "type": "string", "pattern": "^[0-9]+:([0-9]+(,[0-9]+)*)?$" }),
+                ),
+                ResourceId::Creative(_) => (
+                    "A creative; the key is the source creative id.",
+                    digits.clone(),
+                ),
+                ResourceId::Targeting => ("The offer's geo targeting.", none.clone()),
+                ResourceId::Pixel(_) => (
+                    "A postback pixel in the source network; the key is `conversion` or `event:<source event id>`.",
+                    serde_json::json!({ "type": "string", "pattern": "^(conversion|event:[0-9]+)$" }),
+                ),
+            };
+            serde_json::json!({
+                "description": description,
+                "properties": {
+                    "kind": { "const": resource.name() },
+                    "key": key
+                }
+            })
+        })
+        .collect();
+        json_schema!({
+            "description": "Which resource changes: its kind and, for kinds an offer has several of, which one.",
+            "type": "object",
+            "properties": {
+                "kind": {
+                    "type": "string",
+                    "enum": branches
+                        .iter()
+                        .map(|branch| branch["properties"]["kind"]["const"].clone())
+                        .collect::<Vec<_>>()
+                },
+                "key": { "type": ["string", "null"] }
+            },
+            "required": ["kind", "key"],
+            "additionalProperties": false,
+            "oneOf": branches
+        })
+    }
+}
+
 /// Kinds of resources, as `--only` names them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, clap::ValueEnum)]
 pub enum ResourceKind {
@@ -263,26 +412,46 @@ pub enum Target {
 
 /// Something the reader should know that is not a change: a source event that cannot be
 /// carried, a source quirk offersync worked around.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct Note {
+    /// The source offer (or network) it is about.
     pub address: Address,
+    /// One line for people; names from the source are in backticks.
     pub message: String,
 }
 
 /// The whole plan.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, JsonSchema)]
+#[schemars(
+    deny_unknown_fields,
+    title = "offersync plan",
+    description = "What `offersync apply` would change, and why: the output of `offersync plan --json` (docs/plan-json.md). Secrets never appear: a token reads `********`. Money and percentages are JSON numbers with their exact decimal digits: parse them as decimals, not floats."
+)]
 pub struct Plan {
+    /// The version of this shape; a change that removes or renames a field bumps it.
+    #[schemars(extend("const" = FORMAT_VERSION))]
     pub format_version: u32,
+    /// One entry per resource that changes, sorted by address and then in the order apply
+    /// makes them (what a resource refers to comes first).
     pub changes: Vec<Change>,
+    /// What to know that is not a change, sorted by address.
     pub notes: Vec<Note>,
+    /// Counts per action.
     pub summary: Summary,
 }
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+/// How many changes of each action the plan holds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct Summary {
+    /// Changes that create a resource.
     pub create: usize,
+    /// Changes that update a resource.
     pub update: usize,
+    /// Offers to pause.
     pub pause: usize,
+    /// Resources to mark deleted (or inactive, for pixels).
     pub delete: usize,
     /// Managed offers that need nothing.
     pub unchanged: usize,

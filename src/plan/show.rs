@@ -112,7 +112,7 @@ fn render_change(out: &mut String, change: &Change, style: Style) {
 }
 
 /// What the change does, in words: `create offer URL`, `update iScale offer 1003`.
-fn describe_target(change: &Change) -> String {
+pub(super) fn describe_target(change: &Change) -> String {
     let what = match &change.resource {
         ResourceId::Offer => "iScale offer",
         ResourceId::Thumbnail => return "set the thumbnail".to_owned(),
@@ -142,7 +142,7 @@ fn describe_target(change: &Change) -> String {
 }
 
 /// In a create, zero amounts and percentages are the API's "unset": leave them out.
-fn is_noise(field: &FieldChange) -> bool {
+pub(super) fn is_noise(field: &FieldChange) -> bool {
     matches!(
         field.after,
         Some(FieldValue::Money(value) | FieldValue::Percent(value)) if value.is_zero()
@@ -222,7 +222,8 @@ fn render_text_diff(out: &mut String, field: &FieldChange, style: Style) {
     }
 }
 
-fn describe(reasons: &[Reason]) -> String {
+/// Reasons in words: `source changed, changed in iScale`.
+pub(super) fn describe(reasons: &[Reason]) -> String {
     reasons
         .iter()
         .map(|reason| reason.describe())
@@ -230,7 +231,7 @@ fn describe(reasons: &[Reason]) -> String {
         .join(", ")
 }
 
-fn plural(count: usize) -> &'static str {
+pub(super) fn plural(count: usize) -> &'static str {
     if count == 1 { "" } else { "s" }
 }
 

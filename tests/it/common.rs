@@ -211,3 +211,79 @@ pub fn event<'a>(offer: &'a serde_json::Value, name: &str) -> &'a serde_json::Va
         .find(|entry| entry["entry_name"] == name)
         .unwrap_or_else(|| panic!("no event {name} in {offer}"))
 }
+
+/// After an apply, changes of every action and of most reasons, and a note:
+/// - trimrx/1, at the source: a payout (an update with its lineage), a URL dropped (a
+///   delete) and one added (a create), a video creative (a note: not carried);
+/// - trimrx/2 removed from its desired file (a pause);
+/// - directmeds/15 renamed in its desired file (config changed);
+/// - directmeds/12 renamed in iScale, and the trimrx advertiser's token (changed in iScale);
+/// - a trimrx pixel edited in the source network (changed outside offersync).
+pub fn change_a_bit_of_everything(t: &TestContext) {
+    let sandbox = t.sandbox();
+    sandbox
+        .set_source_payout("trimrx", 1, "Upsell", rust_decimal::Decimal::new(31050, 2))
+        .unwrap();
+    sandbox
+        .edit_source_offer("trimrx", 1, |offer| {
+            let relationship = &mut offer["relationship"];
+            let urls = relationship["urls"]["entries"].as_array_mut().unwrap();
+            urls.retain(|url| url["network_offer_url_id"] != 101);
+            urls.push(serde_json::json!({
+                "network_offer_url_id": 105, "name": "Spring Promo", "preview_url": ""
+            }));
+            relationship["creatives"]["entries"]
+                .as_array_mut()
+                .unwrap()
+                .push(serde_json::json!({
+                    "network_offer_creative_id": 1009,
+                    "name": "Spring Video",
+                    "creative_type": "video",
+                    "creative_status": "active",
+                    "resource_url": "https://cdn.trimrx.test/spring.mp4",
+                    "width": 0,
+                    "height": 0,
+                    "html_code": ""
+                }));
+        })
+        .unwrap();
+    sandbox
+        .set_landing_page("trimrx", 1, 105, "https://start.trimrx.test/spring")
+        .unwrap();
+    t.write("desired/trimrx.yaml", "offers:\n  - source_offer_id: 1\n");
+    t.write(
+        "desired/directmeds.yaml",
+        &DESIRED_DIRECTMEDS.replace(
+            "name: DirectMeds Online Pharmacy (RevShare)",
+            "name: DirectMeds Pharmacy RevShare",
+        ),
+    );
+    let id = t.destination_offer("directmeds", 12)["network_offer_id"]
+        .as_u64()
+        .unwrap();
+    sandbox
+        .edit_destination_offer(id, |offer| {
+            offer.insert("name".into(), "Renamed by hand".into());
+        })
+        .unwrap();
+    sandbox
+        .set_advertiser_token(
+            t.fixtures.sources[0].destination_advertiser_id,
+            "someone-else-set-this",
+        )
+        .unwrap();
+    let pixel = sandbox
+        .source_pixels("trimrx")
+        .into_iter()
+        .find(|pixel| pixel["network_offer_id"] == 1 && pixel["pixel_type"] == "conversion")
+        .expect("trimrx/1 has a conversion pixel");
+    sandbox
+        .edit_source_pixel(
+            "trimrx",
+            pixel["network_pixel_id"].as_u64().unwrap(),
+            |pixel| {
+                pixel.insert("pixel_status".into(), "inactive".into());
+            },
+        )
+        .unwrap();
+}

@@ -57,6 +57,7 @@ fn no_command_prints_or_stores_a_secret() {
         t.run(&["validate"]),
         t.run(&["plan"]),
         t.run(&["plan", "--json"]),
+        t.run(&["plan", "--markdown"]),
         t.run(&["apply"]),
     ];
     // Retries, lost answers and adoption write their own messages: a faulty first apply
