@@ -55,7 +55,7 @@ pub async fn run(ctx: &mut Context<'_>, args: &ApplyArgs) -> anyhow::Result<Exit
     if planned.plan.is_empty() {
         return Ok(ExitStatus::Success);
     }
-    if !super::guards_pass(ctx, &workspace, &planned, &args.guards) {
+    if !super::tripped_guards(ctx, &workspace, &planned, &args.guards).is_empty() {
         return Ok(ExitStatus::Guarded);
     }
     if ask && !confirm(ctx).await? {

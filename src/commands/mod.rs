@@ -131,26 +131,27 @@ impl GuardArgs {
     }
 }
 
-/// Checks the safety guards; says which tripped (stderr). True when the plan may go on.
-fn guards_pass(
+/// The safety guards `planned` trips, said on stderr (nothing when none does).
+fn tripped_guards(
     ctx: &Context<'_>,
     workspace: &Workspace,
     planned: &Planned,
     args: &GuardArgs,
-) -> bool {
-    let tripped = guards::check(workspace, planned, &args.allowed());
-    if tripped.is_empty() {
-        return true;
+) -> Vec<String> {
+    let tripped: Vec<String> = guards::check(workspace, planned, &args.allowed())
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    if !tripped.is_empty() {
+        ctx.printer.error(&format!(
+            "the plan trips {} safety guard{}, so it is not applied:\n  {}\n\
+             hint: if this is intended, run again with the override flag named",
+            tripped.len(),
+            if tripped.len() == 1 { "" } else { "s" },
+            tripped.join("\n  ")
+        ));
     }
-    let listed: Vec<String> = tripped.iter().map(ToString::to_string).collect();
-    ctx.printer.error(&format!(
-        "the plan trips {} safety guard{}, so it is not applied:\n  {}\n\
-         hint: if this is intended, run again with the override flag named",
-        tripped.len(),
-        if tripped.len() == 1 { "" } else { "s" },
-        listed.join("\n  ")
-    ));
-    false
+    tripped
 }
 
 impl ApplyArgs {

@@ -3,7 +3,7 @@
 use super::{Context, ExitStatus};
 use crate::cli::PlanArgs;
 use crate::everflow::ClientOptions;
-use crate::plan::markdown::{COMMENT_LIMIT, render_markdown};
+use crate::plan::markdown::{COMMENT_LIMIT, guards_section, render_markdown};
 use crate::plan::show::{render_json, render_text};
 use crate::planner;
 use crate::saved_plan::SavedPlan;
@@ -36,15 +36,23 @@ pub async fn run(ctx: &mut Context<'_>, args: &PlanArgs) -> anyhow::Result<ExitS
             path.display()
         ));
     }
+    let tripped = super::tripped_guards(ctx, &workspace, &planned, &args.guards);
     if args.json {
         ctx.printer.data(&render_json(plan));
     } else if args.markdown {
-        ctx.printer.data(&render_markdown(plan, COMMENT_LIMIT));
+        // On a pull request, the reason its check fails goes above the plan.
+        let warning = match tripped.is_empty() {
+            true => String::new(),
+            false => guards_section(&tripped),
+        };
+        let limit = COMMENT_LIMIT.saturating_sub(warning.chars().count());
+        ctx.printer
+            .data(&format!("{warning}{}", render_markdown(plan, limit)));
     } else {
         ctx.printer
             .data(&render_text(plan, ctx.printer.stdout_style()));
     }
-    if !super::guards_pass(ctx, &workspace, &planned, &args.guards) {
+    if !tripped.is_empty() {
         return Ok(ExitStatus::Guarded);
     }
     Ok(if args.detailed_exitcode && !plan.is_empty() {

@@ -299,6 +299,21 @@ fn text_diff(change: &Change, field: &FieldChange) -> String {
     )
 }
 
+/// The safety guards a plan trips, as a warning to put above the plan: why the pull
+/// request's check failed, and the flag that would override each.
+pub fn guards_section(tripped: &[String]) -> String {
+    let mut out = String::from(
+        "> [!CAUTION]\n> **offersync will not apply this plan**: it trips these safety guards.\n",
+    );
+    for message in tripped {
+        out.push_str("> - ");
+        out.push_str(&note_text(message));
+        out.push('\n');
+    }
+    out.push('\n');
+    out
+}
+
 /// A note, whose names from the source sit between backticks: those become code spans
 /// (whatever they hold), the rest escaped text. A message with an odd number of
 /// backticks is all text.

@@ -238,6 +238,16 @@ fn a_mass_pause_trips_its_guard_until_the_run_allows_it() {
     );
     t.run(&["apply", "--auto-approve"]).expect(3);
     assert!(t.writes().is_empty(), "a guarded plan writes nothing");
+    // On a pull request, the comment says why the check fails.
+    let comment = t.run(&["plan", "--markdown"]).expect(3).stdout;
+    assert!(
+        comment.starts_with(
+            "> [!CAUTION]\n> **offersync will not apply this plan**: it trips these safety guards.\n\
+             > - trimrx: the plan pauses 1 of 2 managed offers, more than the 30% allowed \
+             (guards.max\\_paused\\_percent) (override: --allow-mass-pause)\n"
+        ),
+        "{comment}"
+    );
 
     t.run(&["plan", "--detailed-exitcode", "--allow-mass-pause"])
         .expect(2);
