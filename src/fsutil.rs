@@ -8,7 +8,11 @@ use serde::Serialize;
 /// Writes a file so that readers see either the old or the new content, never a torn
 /// one: temp file in the same folder, fsync, rename, fsync the folder.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or_else(|| Path::new("."));
+    // A bare file name's parent is the empty path, which names no folder.
+    let dir = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
     std::fs::create_dir_all(dir)?;
     let mut temp = tempfile::NamedTempFile::new_in(dir)?;
     temp.write_all(bytes)?;
@@ -31,6 +35,16 @@ pub fn stable_json<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_bare_file_name_is_written_in_the_current_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nested/plan.json");
+        write_atomic(&path, b"{}").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"{}");
+        // The current folder is the process's, so test the folder rule directly.
+        assert!(Path::new("plan.json").parent().is_some_and(|p| p.as_os_str().is_empty()));
+    }
 
     #[test]
     fn stable_json_sorts_keys() {

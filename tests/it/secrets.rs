@@ -115,8 +115,9 @@ fn the_sandbox_command_writes_its_settings_but_never_prints_them() {
     let secrets = secrets(&t);
     let env_out = t.path("sandbox.env");
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_offersync"))
-        .args(["sandbox", "--port", "0", "--env-out"])
-        .arg(&env_out)
+        // A bare file name, as the README shows it (relative to where it runs).
+        .args(["sandbox", "--port", "0", "--env-out", "sandbox.env"])
+        .current_dir(t.root())
         .env_clear()
         .env("NO_COLOR", "1")
         .stdout(Stdio::piped())
