@@ -43,7 +43,11 @@ mod tests {
         write_atomic(&path, b"{}").unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"{}");
         // The current folder is the process's, so test the folder rule directly.
-        assert!(Path::new("plan.json").parent().is_some_and(|p| p.as_os_str().is_empty()));
+        assert!(
+            Path::new("plan.json")
+                .parent()
+                .is_some_and(|p| p.as_os_str().is_empty())
+        );
     }
 
     #[test]

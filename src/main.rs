@@ -7,7 +7,18 @@ use offersync::commands;
 use offersync::printer::Printer;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // Usage errors exit 1 like every error: 2 means "changes present" (DESIGN 4.1).
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            return if error.use_stderr() {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
     init_logging();
     let mut printer = Printer::new(cli.color);
     let runtime = match tokio::runtime::Builder::new_multi_thread()

@@ -187,10 +187,17 @@ fn what_is_not_a_saved_plan_is_refused_by_name() {
     assert!(refused.stderr.contains("not JSON"), "{}", refused.stderr);
 
     // The saved plan stands for its own scope.
+    // Usage errors exit 1 like any error (2 means changes present).
     let usage = t.run(&["apply", "plan.json", "--offer", "trimrx/1"]);
-    assert_eq!(usage.code, 2, "{}", usage.stderr);
+    assert_eq!(usage.code, 1, "{}", usage.stderr);
+    assert!(
+        usage.stderr.contains("cannot be used with"),
+        "{}",
+        usage.stderr
+    );
     let usage = t.run(&["apply", "--skip-stale", "--auto-approve"]);
-    assert_eq!(usage.code, 2, "{}", usage.stderr);
+    assert_eq!(usage.code, 1, "{}", usage.stderr);
+    assert!(t.run(&["--help"]).expect(0).stdout.contains("Usage"));
     assert!(t.writes().is_empty());
 }
 
