@@ -5,7 +5,6 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::desired::SourceOfferId;
 use crate::plan::{Address, ResourceKind};
 use crate::printer::ColorChoice;
 
@@ -342,23 +341,13 @@ fn parse_date(text: &str) -> Result<String, String> {
     }
 }
 
-/// `trimrx/12` -> an address.
+/// `trimrx/12` -> an address; a network alone is not an offer.
 fn parse_address(text: &str) -> Result<Address, String> {
-    let (network, id) = text
-        .split_once('/')
-        .ok_or_else(|| format!("expected NETWORK/ID, got `{text}`"))?;
-    let id: u64 = id
-        .parse()
-        .ok()
-        .filter(|&id| id > 0)
-        .ok_or_else(|| format!("the offer id in `{text}` must be a positive integer"))?;
-    if network.is_empty() {
+    let address: Address = text.parse()?;
+    if address.is_network() {
         return Err(format!("expected NETWORK/ID, got `{text}`"));
     }
-    Ok(Address {
-        network: network.to_owned(),
-        source_offer_id: SourceOfferId(id),
-    })
+    Ok(address)
 }
 
 #[cfg(test)]

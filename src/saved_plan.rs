@@ -20,7 +20,6 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::desired::SourceOfferId;
 use crate::fsutil::write_atomic;
 use crate::plan::{Address, Change, ResourceKind};
 use crate::planner::{OfferWork, Planned, Scope};
@@ -166,7 +165,7 @@ impl SavedPlan {
         self.basis
             .keys()
             .map(|key| {
-                parse_address(key).ok_or_else(|| SavedPlanError::Invalid {
+                key.parse().map_err(|_| SavedPlanError::Invalid {
                     path: path.to_owned(),
                     reason: format!("`{key}` is not a network or NETWORK/ID"),
                 })
@@ -201,7 +200,7 @@ impl SavedPlan {
     pub fn stale(&self, ws: &Workspace, fresh: &Planned, gone: &[Address]) -> Vec<Stale> {
         let mut stale = Vec::new();
         for (key, saved) in &self.basis {
-            let Some(address) = parse_address(key) else {
+            let Ok(address) = key.parse::<Address>() else {
                 continue;
             };
             let why = if gone.contains(&address) {
@@ -380,19 +379,4 @@ fn kind_name(kind: ResourceKind) -> String {
         .expect("every kind has a name")
         .get_name()
         .to_owned()
-}
-
-/// `trimrx/1`, or `trimrx` for the network itself.
-fn parse_address(text: &str) -> Option<Address> {
-    match text.split_once('/') {
-        None if !text.is_empty() => Some(Address::network(text)),
-        None => None,
-        Some((network, id)) => {
-            let id: u64 = id.parse().ok().filter(|&id| id > 0)?;
-            (!network.is_empty()).then(|| Address {
-                network: network.to_owned(),
-                source_offer_id: SourceOfferId(id),
-            })
-        }
-    }
 }

@@ -74,6 +74,33 @@ impl fmt::Display for Address {
     }
 }
 
+impl std::str::FromStr for Address {
+    type Err = String;
+
+    /// The inverse of `Display`: `trimrx/12`, or `trimrx` for the network itself.
+    fn from_str(text: &str) -> Result<Self, String> {
+        let (network, id) = match text.split_once('/') {
+            Some((network, id)) => (network, Some(id)),
+            None => (text, None),
+        };
+        if network.is_empty() {
+            return Err(format!("expected NETWORK/ID, got `{text}`"));
+        }
+        let Some(id) = id else {
+            return Ok(Self::network(network));
+        };
+        let id: u64 = id
+            .parse()
+            .ok()
+            .filter(|&id| id > 0)
+            .ok_or_else(|| format!("the offer id in `{text}` must be a positive integer"))?;
+        Ok(Self {
+            network: network.to_owned(),
+            source_offer_id: SourceOfferId(id),
+        })
+    }
+}
+
 /// What a change does to its resource.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
