@@ -8,7 +8,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use futures_util::StreamExt as _;
+use std::sync::atomic::Ordering;
 
 use crate::desired::{DesiredNetwork, OfferConfig, SourceOfferId};
 use crate::destination::iscale::{self, LiveDestination};
@@ -30,7 +30,7 @@ use crate::render::{
     RuleSpec, UrlSpec, render,
 };
 use crate::secret::SecretHasher;
-use crate::source::{Pulled, SourceSnapshot, pull_offer};
+use crate::source::{self, PullError, Pulled, SourceSnapshot};
 use crate::state::{ManagedOffer, OfferState, ResourceRecord};
 use crate::workspace::{Clients, Workspace};
 
@@ -139,9 +139,6 @@ fn describe_problems(problems: &[String]) -> String {
     }
 }
 
-/// Source offers pulled at the same time.
-const PULL_CONCURRENCY: usize = 8;
-
 /// One offer in scope, before any I/O.
 struct Entry<'a> {
     address: Address,
@@ -161,8 +158,18 @@ pub async fn plan_reporting(
     scope: &Scope,
     pulled: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<Planned, PlanError> {
-    let prepared = prepare_reporting(ws, clients, scope, pulled).await?;
-    finish(ws, clients, prepared).await
+    // What iScale and the source pixel lists hold does not depend on the source offers:
+    // both are read while the source offers are pulled.
+    let entries = entries_in_scope(ws, scope)?;
+    let states = load_states(ws, &entries)?;
+    let query = DestinationQuery::new(ws, scope, &entries, |index| {
+        (states[index].as_ref(), entries[index].config.is_some())
+    });
+    let (prepared, reads) = tokio::join!(
+        prepare_loaded(ws, clients, scope, entries, states, pulled),
+        read_destination(ws, clients, &query),
+    );
+    finish_with(ws, prepared?, reads?)
 }
 
 /// A run's offers pulled and rendered, before anything is read from the destination:
@@ -196,10 +203,45 @@ async fn prepare_reporting<'a>(
     scope: &Scope,
     pulled: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<Prepared<'a>, PlanError> {
-    let kinds = scope.kinds();
     let entries = entries_in_scope(ws, scope)?;
-    check_identities(ws, clients, &entries).await?;
-    let countries = country_table(clients, &entries).await?;
+    let states = load_states(ws, &entries)?;
+    prepare_loaded(ws, clients, scope, entries, states, pulled).await
+}
+
+/// The state of each entry, in order.
+fn load_states(
+    ws: &Workspace,
+    entries: &[Entry<'_>],
+) -> Result<Vec<Option<OfferState>>, PlanError> {
+    entries
+        .iter()
+        .map(|entry| {
+            let address = &entry.address;
+            Ok(ws.store.load(&address.network, address.source_offer_id)?)
+        })
+        .collect()
+}
+
+/// [`prepare`] once the entries and their states are known: the keys are checked, the
+/// country table read and the source offers pulled at the same time.
+async fn prepare_loaded<'a>(
+    ws: &'a Workspace,
+    clients: &Clients,
+    scope: &Scope,
+    entries: Vec<Entry<'a>>,
+    states: Vec<Option<OfferState>>,
+    pulled: &(dyn Fn(usize, usize) + Sync),
+) -> Result<Prepared<'a>, PlanError> {
+    let kinds = scope.kinds();
+    let (identities, countries, pulls) = tokio::join!(
+        check_identities(ws, clients, &entries),
+        country_table(clients, &entries),
+        pull_all(clients, &entries, pulled),
+    );
+    // Reported in this order whatever failed first: a wrong key explains the rest.
+    identities?;
+    let countries = countries?;
+    let pulls = pulls.map_err(|error| PlanError::Offers(vec![error.to_string()]))?;
 
     let mut problems = Vec::new();
     let mut notes = Vec::new();
@@ -207,25 +249,8 @@ async fn prepare_reporting<'a>(
     let mut previous: BTreeMap<Address, Rendered> = BTreeMap::new();
     let mut stop_reasons: BTreeMap<Address, Reason> = BTreeMap::new();
 
-    // Source offers are pulled several at a time (each network's limiter paces them).
-    let pulls: Vec<Option<Result<Pulled, _>>> = futures_util::stream::iter(&entries)
-        .map(|entry| async move {
-            let network = entry.network.filter(|_| entry.config.is_some())?;
-            let api = &clients.sources[&network.name];
-            Some(pull_offer(api, &network.name, entry.address.source_offer_id).await)
-        })
-        .buffered(PULL_CONCURRENCY)
-        .enumerate()
-        .map(|(done, pull)| {
-            pulled(done + 1, entries.len());
-            pull
-        })
-        .collect()
-        .await;
-
-    for (entry, pulled) in entries.iter().zip(pulls) {
+    for ((entry, pulled), state) in entries.iter().zip(pulls).zip(states) {
         let address = &entry.address;
-        let state = ws.store.load(&address.network, address.source_offer_id)?;
         let mut work = OfferWork {
             state,
             ..OfferWork::default()
@@ -282,6 +307,48 @@ async fn prepare_reporting<'a>(
     })
 }
 
+/// Pulls the source offer of every entry that has a config, each network's at once
+/// (their limiters pace them), in the order of `entries` (`None`: nothing to pull).
+async fn pull_all(
+    clients: &Clients,
+    entries: &[Entry<'_>],
+    pulled: &(dyn Fn(usize, usize) + Sync),
+) -> Result<Vec<Option<Result<Pulled, PullError>>>, PullError> {
+    let mut ids: BTreeMap<&str, Vec<SourceOfferId>> = BTreeMap::new();
+    for entry in entries {
+        if let Some(network) = entry.network.filter(|_| entry.config.is_some()) {
+            ids.entry(&network.name)
+                .or_default()
+                .push(entry.address.source_offer_id);
+        }
+    }
+    let total: usize = ids.values().map(Vec::len).sum();
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let tell = || pulled(done.fetch_add(1, Ordering::Relaxed) + 1, total);
+    let by_network = futures_util::future::try_join_all(ids.iter().map(|(name, ids)| {
+        let tell = &tell;
+        async move {
+            let pulls = source::pull_offers(&clients.sources[*name], name, ids, tell).await?;
+            Ok::<_, PullError>(
+                ids.iter()
+                    .copied()
+                    .zip(pulls)
+                    .map(move |(id, pull)| ((*name, id), pull)),
+            )
+        }
+    }))
+    .await?;
+    let mut pulls: BTreeMap<(&str, SourceOfferId), Result<Pulled, PullError>> =
+        by_network.into_iter().flatten().collect();
+    Ok(entries
+        .iter()
+        .map(|entry| {
+            let network = entry.network.filter(|_| entry.config.is_some())?;
+            pulls.remove(&(network.name.as_str(), entry.address.source_offer_id))
+        })
+        .collect())
+}
+
 /// Reads what the destination holds for the prepared offers and diffs each one: the
 /// second half of [`plan`].
 pub async fn finish(
@@ -289,8 +356,22 @@ pub async fn finish(
     clients: &Clients,
     prepared: Prepared<'_>,
 ) -> Result<Planned, PlanError> {
+    let query = DestinationQuery::new(ws, &prepared.scope, &prepared.entries, |index| {
+        let work = &prepared.offers[&prepared.entries[index].address];
+        (work.state.as_ref(), work.rendered.is_some())
+    });
+    let reads = read_destination(ws, clients, &query).await?;
+    finish_with(ws, prepared, reads)
+}
+
+/// Diffs the prepared offers against what the destination holds.
+fn finish_with(
+    ws: &Workspace,
+    prepared: Prepared<'_>,
+    reads: DestinationReads,
+) -> Result<Planned, PlanError> {
     let Prepared {
-        entries,
+        entries: _,
         scope,
         kinds,
         complete,
@@ -299,9 +380,12 @@ pub async fn finish(
         previous,
         stop_reasons,
     } = prepared;
-    let mut live = refresh(ws, clients, &entries, &offers, &kinds).await?;
+    let DestinationReads {
+        mut live,
+        mut pixels,
+        advertisers,
+    } = reads;
     adopt_unrecorded(&mut offers, &mut live, &mut notes);
-    let mut pixels = source_pixels(clients, &entries, &kinds).await?;
     let hasher = ws
         .settings
         .iscale
@@ -342,11 +426,8 @@ pub async fn finish(
             _ => changes.extend(found),
         }
     }
-    let mut advertisers = BTreeMap::new();
     if let Some(hasher) = &hasher {
-        let (found, read) = diff_advertisers(ws, clients, &scope, &kinds, hasher).await?;
-        changes.extend(found);
-        advertisers = read;
+        changes.extend(diff_advertisers(ws, &scope, &advertisers, hasher)?);
     }
     Ok(Planned {
         plan: Plan::new(changes, notes, unchanged),
@@ -502,35 +583,119 @@ async fn country_table(
     })))
 }
 
-/// Reads the live destination objects of every entry that has an offer recorded.
-async fn refresh(
+/// What the destination reads of a plan ask for; known before the source offers are
+/// pulled, so both are read at the same time.
+struct DestinationQuery {
+    kinds: BTreeSet<ResourceKind>,
+    /// The advertisers whose offers are listed.
+    advertisers: BTreeSet<u64>,
+    /// Recorded iScale offers.
+    ids: BTreeSet<u64>,
+    /// Marker labels of offers to be created: an earlier run may have created them
+    /// without recording it.
+    markers: BTreeSet<String>,
+    /// Source networks whose pixels are managed.
+    pixel_networks: BTreeSet<String>,
+    /// Networks whose advertiser's verification token is managed.
+    token_networks: BTreeSet<String>,
+}
+
+impl DestinationQuery {
+    /// `offer(index)`: the state of entry `index` and whether it may be created.
+    fn new<'s>(
+        ws: &Workspace,
+        scope: &Scope,
+        entries: &[Entry<'_>],
+        offer: impl Fn(usize) -> (Option<&'s OfferState>, bool),
+    ) -> Self {
+        let kinds = scope.kinds();
+        let mut query = DestinationQuery {
+            advertisers: BTreeSet::new(),
+            ids: BTreeSet::new(),
+            markers: BTreeSet::new(),
+            pixel_networks: BTreeSet::new(),
+            token_networks: BTreeSet::new(),
+            kinds,
+        };
+        for (index, entry) in entries.iter().enumerate() {
+            match offer(index) {
+                (Some(state), _) => {
+                    query.ids.insert(state.offer.id);
+                }
+                (None, true) => {
+                    query.markers.insert(iscale::marker(&entry.address));
+                }
+                (None, false) => {}
+            }
+            if let Some(network) = entry.network {
+                query
+                    .advertisers
+                    .insert(ws.settings.network(&network.name).advertiser_id);
+                if entry.config.is_some() && network.file.postbacks {
+                    query.pixel_networks.insert(network.name.clone());
+                }
+            }
+        }
+        if !query.kinds.contains(&ResourceKind::Postbacks) {
+            query.pixel_networks.clear();
+        } else {
+            query.token_networks = ws
+                .desired
+                .iter()
+                .filter(|network| scope.network(&network.name) && network.file.postbacks)
+                .filter(|network| {
+                    ws.settings
+                        .network(&network.name)
+                        .verification_token
+                        .is_some()
+                })
+                .map(|network| network.name.clone())
+                .collect();
+        }
+        query
+    }
+}
+
+/// What a plan read from the destination and the source pixel lists.
+struct DestinationReads {
+    live: LiveDestination,
+    /// Our pixels in the source networks, by offer.
+    pixels: BTreeMap<Address, Vec<LivePixel>>,
+    /// Each network's advertiser, where its token is managed.
+    advertisers: BTreeMap<String, Advertiser>,
+}
+
+/// The destination's offers and their objects, our source pixels and the advertisers,
+/// all at once.
+async fn read_destination(
     ws: &Workspace,
     clients: &Clients,
-    entries: &[Entry<'_>],
-    offers: &BTreeMap<Address, OfferWork>,
-    kinds: &BTreeSet<ResourceKind>,
-) -> Result<LiveDestination, PlanError> {
-    let ids: BTreeSet<u64> = offers
-        .values()
-        .filter_map(|work| work.state.as_ref().map(|state| state.offer.id))
-        .collect();
-    // Offers to be created: an earlier run may have created them without recording it.
-    let markers: BTreeSet<String> = offers
-        .iter()
-        .filter(|(_, work)| work.state.is_none() && work.rendered.is_some())
-        .map(|(address, _)| iscale::marker(address))
-        .collect();
-    let Some(api) = clients.iscale.as_ref() else {
-        return Ok(LiveDestination::default());
-    };
-    let advertisers: BTreeSet<u64> = entries
-        .iter()
-        .filter_map(|entry| entry.network)
-        .map(|network| ws.settings.network(&network.name).advertiser_id)
-        .collect();
-    iscale::refresh(api, &advertisers, &ids, &markers, kinds)
+    query: &DestinationQuery,
+) -> Result<DestinationReads, PlanError> {
+    let refresh = async {
+        let Some(api) = clients.iscale.as_ref() else {
+            return Ok(LiveDestination::default());
+        };
+        iscale::refresh(
+            api,
+            &query.advertisers,
+            &query.ids,
+            &query.markers,
+            &query.kinds,
+        )
         .await
         .map_err(PlanError::Destination)
+    };
+    let (live, pixels, advertisers) = tokio::join!(
+        refresh,
+        source_pixels(clients, &query.pixel_networks),
+        read_advertisers(ws, clients, &query.token_networks),
+    );
+    Ok(DestinationReads {
+        live: live?,
+        pixels: pixels?,
+        advertisers: advertisers?,
+    })
 }
 
 /// Takes over offers that iScale holds under an offer's marker label but state does not
@@ -1153,31 +1318,24 @@ fn diff_pixels(
 }
 
 /// Our pixels in every source network whose postbacks are managed, by offer: one list
-/// call per network.
+/// call per network, the networks at once.
 async fn source_pixels(
     clients: &Clients,
-    entries: &[Entry<'_>],
-    kinds: &BTreeSet<ResourceKind>,
+    networks: &BTreeSet<String>,
 ) -> Result<BTreeMap<Address, Vec<LivePixel>>, PlanError> {
-    let mut by_offer: BTreeMap<Address, Vec<LivePixel>> = BTreeMap::new();
-    if !kinds.contains(&ResourceKind::Postbacks) {
-        return Ok(by_offer);
-    }
-    let networks: BTreeSet<&str> = entries
-        .iter()
-        .filter(|entry| entry.config.is_some())
-        .filter_map(|entry| entry.network)
-        .filter(|network| network.file.postbacks)
-        .map(|network| network.name.as_str())
-        .collect();
-    for name in networks {
+    let lists = futures_util::future::try_join_all(networks.iter().map(|name| async move {
         let pixels = clients.sources[name]
             .pixels()
             .await
             .map_err(|error| PlanError::Offers(vec![format!("{name}: {error}")]))?;
+        Ok::<_, PlanError>((name, pixels))
+    }))
+    .await?;
+    let mut by_offer: BTreeMap<Address, Vec<LivePixel>> = BTreeMap::new();
+    for (name, pixels) in lists {
         for pixel in pixels {
             let address = Address {
-                network: name.to_owned(),
+                network: name.clone(),
                 source_offer_id: SourceOfferId(pixel.view.network_offer_id),
             };
             by_offer.entry(address).or_default().push(pixel);
@@ -1186,37 +1344,42 @@ async fn source_pixels(
     Ok(by_offer)
 }
 
-/// The verification token of each network's advertiser, where postbacks are managed.
-async fn diff_advertisers(
+/// The advertiser of each network whose verification token is managed, at once.
+async fn read_advertisers(
     ws: &Workspace,
     clients: &Clients,
-    scope: &Scope,
-    kinds: &BTreeSet<ResourceKind>,
-    hasher: &SecretHasher,
-) -> Result<(Vec<Change>, BTreeMap<String, Advertiser>), PlanError> {
-    let mut changes = Vec::new();
-    let mut read = BTreeMap::new();
+    networks: &BTreeSet<String>,
+) -> Result<BTreeMap<String, Advertiser>, PlanError> {
     let Some(api) = clients.iscale.as_ref() else {
-        return Ok((changes, read));
+        return Ok(BTreeMap::new());
     };
-    if !kinds.contains(&ResourceKind::Postbacks) {
-        return Ok((changes, read));
-    }
-    let networks: BTreeSet<&str> = ws
-        .desired
-        .iter()
-        .filter(|network| scope.network(&network.name) && network.file.postbacks)
-        .map(|network| network.name.as_str())
-        .collect();
-    for name in networks {
+    let read = futures_util::future::try_join_all(networks.iter().map(|name| async move {
+        let advertiser = api
+            .advertiser(ws.settings.network(name).advertiser_id)
+            .await
+            .map_err(PlanError::Destination)?;
+        Ok::<_, PlanError>((name.clone(), advertiser))
+    }))
+    .await?;
+    Ok(read.into_iter().collect())
+}
+
+/// The verification token of each network's advertiser, where postbacks are managed.
+fn diff_advertisers(
+    ws: &Workspace,
+    scope: &Scope,
+    advertisers: &BTreeMap<String, Advertiser>,
+    hasher: &SecretHasher,
+) -> Result<Vec<Change>, PlanError> {
+    let mut changes = Vec::new();
+    for (name, advertiser) in advertisers {
+        if !scope.network(name) {
+            continue;
+        }
         let settings = ws.settings.network(name);
         let Some(token) = &settings.verification_token else {
             continue;
         };
-        let advertiser = api
-            .advertiser(settings.advertiser_id)
-            .await
-            .map_err(PlanError::Destination)?;
         let record = ws.store.load_advertiser(name)?;
         let address = Address::network(name);
         changes.extend(diff_resource(ResourceInputs {
@@ -1236,9 +1399,8 @@ async fn diff_advertisers(
             stop: Stop::Leave,
             drift: Reason::ChangedInDestination,
         }));
-        read.insert(name.to_owned(), advertiser);
     }
-    Ok((changes, read))
+    Ok(changes)
 }
 
 /// The keys must belong to the accounts the settings name: a wrong affiliate id would

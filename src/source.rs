@@ -91,14 +91,61 @@ pub enum PullError {
         offer_id: SourceOfferId,
         detail: String,
     },
+    #[error("{network}: listing the offers we may run: {source}")]
+    List { network: String, source: ApiError },
 }
 
-/// Pulls one offer: the offer, then the landing page behind its default URL and each of
-/// its other URLs.
-pub async fn pull_offer(
+/// Pulls the configured offers of one source network, all at once (its limiter paces
+/// the requests), in the order of `ids`; `pulled` hears of each offer as it is done.
+///
+/// One `offersrunnable` list (2,000 offers a page) brings every offer we may run with
+/// its relationships ("the full relationship object", LIVE affiliate-offers), so several
+/// offers cost one call instead of one each; an offer missing from it is read on its
+/// own, which says why (404: not visible; visible but not runnable: its links answer
+/// 400). A single offer is read on its own: the list would be the larger answer.
+pub async fn pull_offers(
+    api: &AffiliateApi,
+    network: &str,
+    ids: &[SourceOfferId],
+    pulled: &(dyn Fn() + Sync),
+) -> Result<Vec<Result<Pulled, PullError>>, PullError> {
+    let mut listed: BTreeMap<u64, serde_json::Value> = BTreeMap::new();
+    if ids.len() > 1 {
+        let wanted: std::collections::BTreeSet<u64> = ids.iter().map(|id| id.0).collect();
+        let offers = api
+            .runnable_offers()
+            .await
+            .map_err(|source| PullError::List {
+                network: network.to_owned(),
+                source,
+            })?;
+        for offer in offers {
+            if let Some(id) = offer["network_offer_id"]
+                .as_u64()
+                .filter(|id| wanted.contains(id))
+            {
+                listed.insert(id, offer);
+            }
+        }
+    }
+    let pulls = ids.iter().map(|&offer_id| {
+        let raw = listed.remove(&offer_id.0);
+        async move {
+            let outcome = pull_offer(api, network, offer_id, raw).await;
+            pulled();
+            outcome
+        }
+    });
+    Ok(futures_util::future::join_all(pulls).await)
+}
+
+/// Pulls one offer (`listed`: as the runnable list showed it, else it is read), then
+/// the landing page behind its default URL and each of its other URLs, at once.
+async fn pull_offer(
     api: &AffiliateApi,
     network: &str,
     offer_id: SourceOfferId,
+    listed: Option<serde_json::Value>,
 ) -> Result<Pulled, PullError> {
     let api_error = |source: ApiError| PullError::Api {
         network: network.to_owned(),
@@ -110,32 +157,51 @@ pub async fn pull_offer(
         offer_id,
         detail,
     };
-    let raw = match api.offer(offer_id.0).await {
-        Ok(raw) => raw,
-        // Everflow answers 404 both for offers that do not exist and for offers this
-        // affiliate may not see (facts file, GET /affiliates/offers/{offerId}).
-        Err(error) if error.is_not_found() => {
-            return Ok(Pulled::Unavailable {
-                reason: "the source network does not show this offer to us (404)".to_owned(),
-            });
-        }
-        Err(error) => return Err(api_error(error)),
+    let from_list = listed.is_some();
+    let raw = match listed {
+        Some(raw) => raw,
+        None => match api.offer(offer_id.0).await {
+            Ok(raw) => raw,
+            // Everflow answers 404 both for offers that do not exist and for offers this
+            // affiliate may not see (facts file, GET /affiliates/offers/{offerId}).
+            Err(error) if error.is_not_found() => {
+                return Ok(Pulled::Unavailable {
+                    reason: "the source network does not show this offer to us (404)".to_owned(),
+                });
+            }
+            Err(error) => return Err(api_error(error)),
+        },
     };
     let mut snapshot = SourceSnapshot::new(offer_id, raw, BTreeMap::new()).map_err(malformed)?;
-    let urls: Vec<(u64, String)> = std::iter::once((DEFAULT_URL_ID, "Default".to_owned()))
-        .chain(
-            snapshot
-                .offer
-                .relationship
-                .urls
-                .0
-                .iter()
-                .filter(|url| url.network_offer_url_id != DEFAULT_URL_ID)
-                .map(|url| (url.network_offer_url_id, url.name.clone())),
-        )
-        .collect();
-    for (url_id, name) in urls {
-        let link = match api.tracking_link(offer_id.0, url_id).await {
+    // A listed offer's own `tracking_url` is its default tracking link: the default URL's
+    // landing page needs no call of its own. An offer read on its own may be visible but
+    // not runnable, which only its default link's answer (400) tells.
+    let default_link =
+        Some(snapshot.offer.tracking_url.clone()).filter(|link| from_list && !link.is_empty());
+    let urls: Vec<(u64, String, Option<String>)> =
+        std::iter::once((DEFAULT_URL_ID, "Default".to_owned(), default_link))
+            .chain(
+                snapshot
+                    .offer
+                    .relationship
+                    .urls
+                    .0
+                    .iter()
+                    .filter(|url| url.network_offer_url_id != DEFAULT_URL_ID)
+                    .map(|url| (url.network_offer_url_id, url.name.clone(), None)),
+            )
+            .collect();
+    let links =
+        futures_util::future::join_all(urls.into_iter().map(|(url_id, name, known)| async move {
+            let link = match known {
+                Some(link) => Ok(link),
+                None => api.tracking_link(offer_id.0, url_id).await,
+            };
+            (url_id, name, link)
+        }))
+        .await;
+    for (url_id, name, link) in links {
+        let link = match link {
             Ok(link) => link,
             // 400: "the affiliate may not run the offer" (facts file, /url/{urlId}).
             Err(error) if url_id == DEFAULT_URL_ID && matches!(error.status(), Some(400 | 404)) => {

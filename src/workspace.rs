@@ -1,6 +1,7 @@
 //! A workspace: the folder holding `desired/`, `state/`, `schemas/` and `.env.local`,
 //! loaded and validated in one step with no network call (what `validate` checks).
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::desired::{self, DesiredError, DesiredNetwork};
@@ -127,4 +128,107 @@ impl Clients {
             .collect();
         Self { iscale, sources }
     }
+
+    /// The clients of `workspace`'s settings, each bucket's limiter told what earlier runs
+    /// spent of the current window; the returned memory writes what this run spent when
+    /// it is dropped (`state/.cache/pacing.json`, Git-ignored: request times only).
+    pub fn connect(workspace: &Workspace, options: &ClientOptions) -> (Self, PacingMemory) {
+        let clients = Self::new(&workspace.settings, options);
+        let memory = PacingMemory {
+            path: workspace.root.join(PACING_FILE),
+            clients: clients.clone(),
+        };
+        memory.resume();
+        (clients, memory)
+    }
+
+    /// Each bucket's limiter by the settings' name of its key (`iscale`, a network).
+    fn limiters(&self) -> impl Iterator<Item = (&str, &crate::everflow::pacing::Limiter)> {
+        self.iscale
+            .iter()
+            .map(|api| ("iscale", api.client().limiter()))
+            .chain(
+                self.sources
+                    .iter()
+                    .map(|(name, api)| (name.as_str(), api.client().limiter())),
+            )
+    }
+}
+
+/// Where a run leaves the times of its last window's requests for the next run.
+const PACING_FILE: &str = "state/.cache/pacing.json";
+
+/// What a run spent of each bucket's window, kept for the next run (see
+/// [`Clients::connect`]). A cache: unreadable or unwritable, it is ignored.
+#[derive(Debug)]
+pub struct PacingMemory {
+    path: PathBuf,
+    clients: Clients,
+}
+
+impl PacingMemory {
+    fn resume(&self) {
+        let Ok(text) = std::fs::read(&self.path) else {
+            return;
+        };
+        let Ok(spent) = serde_json::from_slice::<BTreeMap<String, Vec<u64>>>(&text) else {
+            tracing::debug!("ignoring {}: not a pacing file", self.path.display());
+            return;
+        };
+        let now = unix_millis();
+        for (name, limiter) in self.clients.limiters() {
+            if let Some(times) = spent.get(name) {
+                limiter.book_earlier(
+                    times
+                        .iter()
+                        .map(|&at| std::time::Duration::from_millis(now.saturating_sub(at))),
+                );
+            }
+        }
+    }
+}
+
+impl Drop for PacingMemory {
+    fn drop(&mut self) {
+        let now = unix_millis();
+        let spent: BTreeMap<&str, Vec<u64>> = self
+            .clients
+            .limiters()
+            .map(|(name, limiter)| {
+                let ages = limiter.recent();
+                let times = ages
+                    .iter()
+                    .map(|age| {
+                        now.saturating_sub(u64::try_from(age.as_millis()).unwrap_or(u64::MAX))
+                    })
+                    .collect();
+                (name, times)
+            })
+            .filter(|(_, times): &(&str, Vec<u64>)| !times.is_empty())
+            .collect();
+        // Only beside a state that exists: a run that writes nothing else (a dry run, a
+        // plan in a fresh folder) leaves no `state/` behind.
+        let state_exists = self
+            .path
+            .ancestors()
+            .nth(2)
+            .is_some_and(std::path::Path::is_dir);
+        if !state_exists || (spent.is_empty() && !self.path.exists()) {
+            return;
+        }
+        let written = serde_json::to_vec(&spent)
+            .map_err(std::io::Error::other)
+            .and_then(|bytes| crate::fsutil::write_atomic(&self.path, &bytes));
+        if let Err(error) = written {
+            tracing::debug!("cannot write {}: {error}", self.path.display());
+        }
+    }
+}
+
+fn unix_millis() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| {
+            u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
+        })
 }

@@ -33,7 +33,7 @@ pub async fn run(ctx: &mut Context<'_>, args: &ApplyArgs) -> anyhow::Result<Exit
             "took over the workspace lock left by {dead}, which is no longer running"
         ));
     }
-    let clients = Clients::new(&workspace.settings, &ClientOptions::default());
+    let (clients, _pacing) = Clients::connect(&workspace, &ClientOptions::default());
     if let Some(api) = &clients.iscale
         && let Some(pending) = restore_pending_visibility(api, &workspace.root).await?
     {

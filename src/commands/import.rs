@@ -31,7 +31,7 @@ pub async fn run(ctx: &mut Context<'_>, args: &ImportArgs) -> anyhow::Result<Exi
             "took over the workspace lock left by {dead}, which is no longer running"
         ));
     }
-    let clients = Clients::new(&workspace.settings, &ClientOptions::default());
+    let (clients, _pacing) = Clients::connect(&workspace, &ClientOptions::default());
     let options = Options {
         dry_run: args.dry_run,
         rewrite_targeting: args.rewrite_targeting,

@@ -17,7 +17,7 @@ pub async fn run(ctx: &mut Context<'_>, args: &PlanArgs) -> anyhow::Result<ExitS
             "an interrupted setup left an iScale offer public; `offersync apply` or `offersync setup` puts it back",
         );
     }
-    let clients = Clients::new(&workspace.settings, &ClientOptions::default());
+    let (clients, _pacing) = Clients::connect(&workspace, &ClientOptions::default());
     let scope = args.scope.scope();
     let planned = {
         let bar = ctx.printer.progress("pulling source offers");

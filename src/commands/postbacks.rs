@@ -39,7 +39,7 @@ pub async fn report(ctx: &mut Context<'_>, args: &ReportArgs) -> anyhow::Result<
     if offers.is_empty() {
         bail!("no managed offers in scope: apply first, or widen --network/--offer");
     }
-    let clients = Clients::new(&workspace.settings, &ClientOptions::default());
+    let (clients, _pacing) = Clients::connect(&workspace, &ClientOptions::default());
     let api = clients
         .iscale
         .as_ref()

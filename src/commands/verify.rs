@@ -11,7 +11,7 @@ use crate::workspace::Clients;
 
 pub async fn run(ctx: &mut Context<'_>, args: &VerifyArgs) -> anyhow::Result<ExitStatus> {
     let workspace = ctx.workspace()?;
-    let clients = Clients::new(&workspace.settings, &ClientOptions::default());
+    let (clients, _pacing) = Clients::connect(&workspace, &ClientOptions::default());
     let scope = Scope {
         networks: args.networks.clone(),
         offers: args.offers.clone(),

@@ -221,63 +221,113 @@ pub async fn refresh(
     if ids.is_empty() && markers.is_empty() {
         return Ok(live);
     }
+    // Rules name URLs by destination id: reading them needs the URLs too.
+    let want_urls = kinds.contains(&ResourceKind::Urls) || kinds.contains(&ResourceKind::Rules);
+    let want_rules = kinds.contains(&ResourceKind::Rules);
+    let want_creatives = kinds.contains(&ResourceKind::Creatives);
+    // Every list at once. The lists of offer objects are needed only for recorded offers,
+    // or for unrecorded ones found under their marker (rare: read after, then).
+    let objects_now = !ids.is_empty();
+    let advertisers = futures_util::future::try_join_all(
+        advertiser_ids
+            .iter()
+            .map(|&advertiser| api.offers_of_advertiser(advertiser)),
+    );
+    let (listed, objects) = tokio::try_join!(
+        advertisers,
+        offer_objects(
+            api,
+            objects_now && want_urls,
+            objects_now && want_rules,
+            objects_now && want_creatives
+        ),
+    )?;
     let mut others = Vec::new();
-    for &advertiser in advertiser_ids {
-        for offer in api.offers_of_advertiser(advertiser).await? {
-            if !ids.contains(&offer.id()) {
-                others.push(offer);
-            } else if offer.view.relationship.payout_revenue.is_some() {
-                live.offers.insert(offer.id(), offer);
-            }
+    for offer in listed.into_iter().flatten() {
+        if !ids.contains(&offer.id()) {
+            others.push(offer);
+        } else if offer.view.relationship.payout_revenue.is_some() {
+            live.offers.insert(offer.id(), offer);
         }
     }
-    for (marker, offers) in marked(others, markers) {
-        if offers.len() > 1 {
-            live.duplicates
-                .insert(marker.clone(), offers.iter().map(LiveOffer::id).collect());
+    let unrecorded = futures_util::future::try_join_all(marked(others, markers).into_iter().map(
+        |(marker, offers)| async move {
+            let duplicates: Vec<u64> = offers.iter().map(LiveOffer::id).collect();
+            let oldest = offers
+                .into_iter()
+                .next()
+                .expect("a marker is listed with an offer");
+            Ok::<_, ApiError>((marker, duplicates, with_entries(api, oldest).await?))
+        },
+    ));
+    let missing = futures_util::future::try_join_all(
+        ids.iter()
+            .filter(|id| !live.offers.contains_key(id))
+            .map(|&id| async move {
+                match api.offer(id).await {
+                    Ok(offer) => Ok(Some(offer)),
+                    Err(error) if error.is_not_found() => Ok(None),
+                    Err(error) => Err(error),
+                }
+            }),
+    );
+    let (unrecorded, missing) = tokio::try_join!(unrecorded, missing)?;
+    for (marker, duplicates, offer) in unrecorded {
+        if duplicates.len() > 1 {
+            live.duplicates.insert(marker.clone(), duplicates);
         }
-        let oldest = offers
-            .into_iter()
-            .next()
-            .expect("a marker is listed with an offer");
-        live.unrecorded
-            .insert(marker, with_entries(api, oldest).await?);
+        live.unrecorded.insert(marker, offer);
     }
-    for &id in ids {
-        if live.offers.contains_key(&id) {
-            continue;
-        }
-        match api.offer(id).await {
-            Ok(offer) => {
-                live.offers.insert(id, offer);
-            }
-            Err(error) if error.is_not_found() => {}
-            Err(error) => return Err(error),
-        }
+    for offer in missing.into_iter().flatten() {
+        live.offers.insert(offer.id(), offer);
     }
     let mut ids = ids.clone();
     ids.extend(live.unrecorded.values().map(LiveOffer::id));
-    let ids = &ids;
     if ids.is_empty() {
         return Ok(live);
     }
-    // Rules name URLs by destination id: reading them needs the URLs too.
-    if kinds.contains(&ResourceKind::Urls) || kinds.contains(&ResourceKind::Rules) {
-        live.urls = by_offer(api.offer_urls().await?, ids, |url| {
-            url.view.network_offer_id
-        });
-    }
-    if kinds.contains(&ResourceKind::Rules) {
-        live.rules = by_offer(api.payout_rules().await?, ids, |rule| {
-            rule.view.network_offer_id
-        });
-    }
-    if kinds.contains(&ResourceKind::Creatives) {
-        live.creatives = by_offer(api.creatives().await?, ids, |creative| {
-            creative.view.network_offer_id
-        });
-    }
+    let (urls, rules, creatives) = if objects_now {
+        objects
+    } else {
+        offer_objects(api, want_urls, want_rules, want_creatives).await?
+    };
+    live.urls = by_offer(urls, &ids, |url| url.view.network_offer_id);
+    live.rules = by_offer(rules, &ids, |rule| rule.view.network_offer_id);
+    live.creatives = by_offer(creatives, &ids, |creative| creative.view.network_offer_id);
     Ok(live)
+}
+
+/// The network's offer URLs, custom payout rules and creatives (each one list, all
+/// offers), those asked for, at once.
+async fn offer_objects(
+    api: &NetworkApi,
+    urls: bool,
+    rules: bool,
+    creatives: bool,
+) -> Result<(Vec<LiveUrl>, Vec<LiveRule>, Vec<LiveCreative>), ApiError> {
+    tokio::try_join!(
+        async {
+            if urls {
+                api.offer_urls().await
+            } else {
+                Ok(Vec::new())
+            }
+        },
+        async {
+            if rules {
+                api.payout_rules().await
+            } else {
+                Ok(Vec::new())
+            }
+        },
+        async {
+            if creatives {
+                api.creatives().await
+            } else {
+                Ok(Vec::new())
+            }
+        },
+    )
 }
 
 /// The offers that carry one of `markers`, by marker, lowest id first. A deleted offer

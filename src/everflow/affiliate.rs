@@ -28,6 +28,9 @@ pub struct SourceOffer {
     pub preview_url: String,
     #[serde(default)]
     pub thumbnail_url: String,
+    /// Our tracking link for the offer's default URL (offersrunnable and the offer GET).
+    #[serde(default)]
+    pub tracking_url: String,
     #[serde(default)]
     pub relationship: SourceRelationship,
 }
@@ -296,6 +299,10 @@ pub struct AffiliateApi {
 }
 
 impl AffiliateApi {
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
     pub fn new(client: Client) -> Self {
         Self { client }
     }
@@ -304,6 +311,13 @@ impl AffiliateApi {
     pub async fn offer(&self, id: u64) -> Result<serde_json::Value, ApiError> {
         self.client
             .get(&format!("/v1/affiliates/offers/{id}"), &[])
+            .await
+    }
+
+    /// Every offer we may run, raw, with its relationships (all pages).
+    pub async fn runnable_offers(&self) -> Result<Vec<serde_json::Value>, ApiError> {
+        self.client
+            .pages("/v1/affiliates/offersrunnable", "offers", &[])
             .await
     }
 

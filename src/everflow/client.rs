@@ -23,9 +23,11 @@ use reqwest::header::{HeaderMap, HeaderValue};
 use reqwest::{Method, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
 use url::Url;
 
 use super::pacing::{Limiter, RateLimit};
+use super::types::Paging;
 use crate::secret::{Redactor, Secret};
 
 /// Which Everflow API a key belongs to. A key of one kind gets 403 "Out of realm" on the
@@ -149,6 +151,10 @@ impl fmt::Debug for Client {
     }
 }
 
+/// Items per page of list calls: Everflow's maximum ("typically 2,000", SNAP paging.mdx;
+/// 2,000 for offer URLs, LEGACY).
+pub const PAGE_SIZE: u64 = 2000;
+
 impl Client {
     /// `base` has been validated by settings (https, or http to loopback).
     pub fn new(base: &Url, key: Secret, api: Api, options: ClientOptions) -> Self {
@@ -186,6 +192,11 @@ impl Client {
         self.api
     }
 
+    /// The limiter of this key's bucket.
+    pub fn limiter(&self) -> &Limiter {
+        &self.limiter
+    }
+
     pub async fn get<T: DeserializeOwned>(
         &self,
         path: &str,
@@ -217,6 +228,61 @@ impl Client {
         body: &B,
     ) -> Result<T, ApiError> {
         self.send(Method::PATCH, path, &[], Some(body)).await
+    }
+
+    /// Every item of a paged list (`{<key>: [...], paging}`), raw, in order. Page 1 tells
+    /// the total; the other pages are then asked for at once (each still paced by the
+    /// limiter), so a long list costs two round trips rather than one per page.
+    pub async fn pages(
+        &self,
+        path: &str,
+        key: &str,
+        query: &[(&str, String)],
+    ) -> Result<Vec<Value>, ApiError> {
+        let (mut items, paging) = self.page(path, key, query, 1).await?;
+        if !paging.has_more(items.len()) {
+            return Ok(items);
+        }
+        let last = paging.total_count.div_ceil(PAGE_SIZE);
+        let rest = futures_util::future::try_join_all(
+            (2..=last).map(|number| self.page(path, key, query, number)),
+        )
+        .await?;
+        for (page, _) in rest {
+            items.extend(page);
+        }
+        Ok(items)
+    }
+
+    /// One page of [`Client::pages`], with its `paging` block.
+    async fn page(
+        &self,
+        path: &str,
+        key: &str,
+        query: &[(&str, String)],
+        number: u64,
+    ) -> Result<(Vec<Value>, Paging), ApiError> {
+        let decode_error = |detail: String| ApiError::Decode {
+            method: Method::GET,
+            path: path.to_owned(),
+            detail,
+        };
+        let mut query = query.to_vec();
+        query.push(("page", number.to_string()));
+        query.push(("page_size", PAGE_SIZE.to_string()));
+        let mut batch: Map<String, Value> = self.get(path, &query).await?;
+        let paging: Paging = batch
+            .remove("paging")
+            .map(serde_json::from_value)
+            .transpose()
+            .map_err(|error| decode_error(format!("paging: {error}")))?
+            .unwrap_or_default();
+        let list = match batch.remove(key) {
+            Some(Value::Array(list)) => list,
+            None | Some(Value::Null) => Vec::new(),
+            Some(_) => return Err(decode_error(format!("`{key}` is not a list"))),
+        };
+        Ok((list, paging))
     }
 
     /// A POST that may be sent twice without harm, retried like a GET: reads sent with
@@ -350,8 +416,11 @@ impl Client {
             // A failed connect never sent anything; anything later may have been acted on.
             maybe_delivered: !error.is_connect(),
         };
-        self.limiter.acquire().await;
-        let mut response = request.send().await.map_err(transport)?;
+        let booking = self.limiter.acquire().await;
+        let sent = request.send().await;
+        // Answered (or given up): the server has counted it, if ever.
+        drop(booking);
+        let mut response = sent.map_err(transport)?;
         let status = response.status();
         let headers = response.headers();
         // A 429 is answered by backing off and asking again, not by closing the bucket

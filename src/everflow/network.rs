@@ -16,7 +16,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 
-use super::client::{ApiError, Client};
+use super::client::{ApiError, Client, PAGE_SIZE};
 pub use super::types::Live;
 use super::types::{Entries, Paging};
 
@@ -378,8 +378,6 @@ struct PartnerPostbacks {
     paging: Paging,
 }
 
-const PAGE_SIZE: u64 = 2000;
-
 /// The list filter for one offer's objects (api-filters: `filter=network_offer_id=6`).
 fn of_offer(offer_id: u64) -> String {
     format!("network_offer_id={offer_id}")
@@ -392,6 +390,10 @@ pub struct NetworkApi {
 }
 
 impl NetworkApi {
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
     pub fn new(client: Client) -> Self {
         Self { client }
     }
@@ -578,7 +580,8 @@ impl NetworkApi {
     /// Every advertiser of the network (`GET /v1/networks/advertisers`, LEGACY list).
     pub async fn advertisers(&self) -> Result<Vec<Advertiser>, ApiError> {
         let path = "/v1/networks/advertisers";
-        self.pages(path, "advertisers", None)
+        self.client
+            .pages(path, "advertisers", &[])
             .await?
             .into_iter()
             .enumerate()
@@ -699,7 +702,9 @@ impl NetworkApi {
         key: &str,
         filter: Option<String>,
     ) -> Result<Vec<Live<T>>, ApiError> {
-        self.pages(path, key, filter)
+        let filter: Vec<(&str, String)> = filter.map(|f| ("filter", f)).into_iter().collect();
+        self.client
+            .pages(path, key, &filter)
             .await?
             .into_iter()
             .enumerate()
@@ -708,47 +713,6 @@ impl NetworkApi {
                     .map_err(|detail| decode_error("GET", path, format!("{key}[{index}] {detail}")))
             })
             .collect()
-    }
-
-    /// All pages of a list (`{<key>: [...], paging}`), raw, following `paging` until the
-    /// total is reached.
-    async fn pages(
-        &self,
-        path: &str,
-        key: &str,
-        filter: Option<String>,
-    ) -> Result<Vec<Value>, ApiError> {
-        let mut items = Vec::new();
-        let mut page = 1;
-        loop {
-            let mut query = vec![
-                ("page", page.to_string()),
-                ("page_size", PAGE_SIZE.to_string()),
-            ];
-            if let Some(filter) = &filter {
-                query.push(("filter", filter.clone()));
-            }
-            let mut batch: Map<String, Value> = self.client.get(path, &query).await?;
-            let paging: Paging = batch
-                .remove("paging")
-                .map(serde_json::from_value)
-                .transpose()
-                .map_err(|error| decode_error("GET", path, format!("paging: {error}")))?
-                .unwrap_or_default();
-            let list = match batch.remove(key) {
-                Some(Value::Array(list)) => list,
-                None | Some(Value::Null) => Vec::new(),
-                Some(_) => {
-                    return Err(decode_error("GET", path, format!("`{key}` is not a list")));
-                }
-            };
-            let fetched = list.len();
-            items.extend(list);
-            if !paging.has_more(fetched) {
-                return Ok(items);
-            }
-            page += 1;
-        }
     }
 
     async fn write_post<T: DeserializeOwned>(

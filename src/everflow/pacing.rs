@@ -4,8 +4,12 @@
 //! Everflow counts requests per customer in fixed 30 s windows whose start the client
 //! cannot see (facts file, "Rate limits"). A client that never sends more than the limit
 //! in ANY 30 s span (a sliding window) also never exceeds it in the server's fixed
-//! windows, whatever their phase. The span is widened by a small margin so that
-//! requests whose travel times differ cannot crowd one server window.
+//! windows, whatever their phase, provided each request is counted for a window from
+//! the moment the server may count it. The server counts a request somewhere between
+//! its sending and its answer, so a request holds its slot from the moment it is booked
+//! until a whole window after its answer came: however long requests travel or queue
+//! (many at once, a slow server), the requests the server can count in one of its
+//! windows never outnumber the limit.
 //!
 //! The bucket is shared with everything else using the same customer (other tools, the
 //! UI's API calls), so each answer's `X-RateLimit-Remaining` corrects the local count:
@@ -21,9 +25,8 @@ use tokio::time::Instant;
 /// Everflow's window: "The window resets every 30 s".
 pub const EVERFLOW_WINDOW: Duration = Duration::from_secs(30);
 
-/// Added to the window so that jitter in travel time cannot push two windows' worth
-/// of requests into one server window.
-const MARGIN: Duration = Duration::from_millis(500);
+/// Added to the window for clock granularity on either side.
+const MARGIN: Duration = Duration::from_millis(100);
 
 /// A bucket's limit: so many requests per window.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -56,14 +59,18 @@ impl RateLimit {
 pub struct Limiter {
     window: Duration,
     state: Mutex<Window>,
+    /// Wakes the waiters when a request in flight is answered (its slot starts ageing).
+    answered: tokio::sync::Notify,
 }
 
 #[derive(Debug)]
 struct Window {
     /// Requests allowed per window; lowered if the server reports a smaller limit.
     limit: u32,
-    /// When each request of the current span was sent (or booked for others), oldest
-    /// first.
+    /// Requests booked and not yet answered: each holds a slot.
+    in_flight: u32,
+    /// When each answered request of the current span was answered (or a request of
+    /// others booked), oldest first.
     sent: VecDeque<Instant>,
 }
 
@@ -77,6 +84,7 @@ impl Window {
 
     fn left(&self) -> u32 {
         self.limit
+            .saturating_sub(self.in_flight)
             .saturating_sub(u32::try_from(self.sent.len()).unwrap_or(u32::MAX))
     }
 }
@@ -87,28 +95,82 @@ impl Limiter {
             window: limit.window + MARGIN,
             state: Mutex::new(Window {
                 limit: limit.per_window(),
+                in_flight: 0,
                 sent: VecDeque::new(),
             }),
+            answered: tokio::sync::Notify::new(),
         }
     }
 
-    /// Waits until one more request fits in the bucket, and books it.
-    pub async fn acquire(&self) {
+    /// Waits until one more request fits in the bucket, and books it. The slot is held
+    /// until the returned booking is dropped (when the answer came, or the request was
+    /// given up), then for a window more.
+    pub async fn acquire(&self) -> Booking<'_> {
         loop {
+            let answered = self.answered.notified();
+            tokio::pin!(answered);
+            answered.as_mut().enable();
             let wait_until = {
                 let mut state = self.lock();
                 let now = Instant::now();
                 state.forget_before(now.checked_sub(self.window));
                 if state.left() > 0 {
-                    state.sent.push_back(now);
-                    return;
+                    state.in_flight += 1;
+                    return Booking { limiter: self };
                 }
-                // Full: the oldest booking leaves the span first.
-                let oldest = state.sent.front().copied().unwrap_or(now);
-                oldest + self.window
+                // Full: the oldest answered request leaves the span first, unless a
+                // request in flight is answered before (and starts ageing).
+                state.sent.front().map(|&oldest| oldest + self.window)
             };
-            tokio::time::sleep_until(wait_until).await;
+            match wait_until {
+                Some(at) => {
+                    tokio::select! {
+                        () = tokio::time::sleep_until(at) => {}
+                        () = answered => {}
+                    }
+                }
+                None => answered.await,
+            }
         }
+    }
+
+    /// How long ago each request of the current span was answered (a request in flight
+    /// counts as answered now): what a later run must still count (see
+    /// [`Limiter::book_earlier`]).
+    pub fn recent(&self) -> Vec<Duration> {
+        let mut state = self.lock();
+        let now = Instant::now();
+        state.forget_before(now.checked_sub(self.window));
+        let in_flight = std::iter::repeat_n(Duration::ZERO, state.in_flight as usize);
+        state
+            .sent
+            .iter()
+            .map(|&at| now - at)
+            .chain(in_flight)
+            .collect()
+    }
+
+    /// Books requests answered `ages` ago (by an earlier run with the same key), so that
+    /// a run started right after another does not spend the window twice.
+    pub fn book_earlier(&self, ages: impl IntoIterator<Item = Duration>) {
+        let mut state = self.lock();
+        let now = Instant::now();
+        let mut at: Vec<Instant> = ages
+            .into_iter()
+            .filter(|age| *age < self.window)
+            .filter_map(|age| now.checked_sub(age))
+            .chain(state.sent.drain(..))
+            .collect();
+        at.sort();
+        state.sent = at.into();
+    }
+
+    fn answer(&self) {
+        let mut state = self.lock();
+        state.in_flight = state.in_flight.saturating_sub(1);
+        state.sent.push_back(Instant::now());
+        drop(state);
+        self.answered.notify_waiters();
     }
 
     /// What the server said of the bucket after one of our requests: its limit per
@@ -138,6 +200,20 @@ impl Limiter {
     }
 }
 
+/// One request's slot in its bucket: dropping it (the answer came, or the request was
+/// given up) starts the window after which the slot is free again.
+#[derive(Debug)]
+#[must_use = "the slot is freed when the booking is dropped"]
+pub struct Booking<'a> {
+    limiter: &'a Limiter,
+}
+
+impl Drop for Booking<'_> {
+    fn drop(&mut self) {
+        self.limiter.answer();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -161,7 +237,7 @@ mod tests {
         let start = Instant::now();
         let mut sent = Vec::new();
         for _ in 0..10 {
-            limiter.acquire().await;
+            drop(limiter.acquire().await);
             sent.push(Instant::now() - start);
         }
         // The first three go at once; each later one waits for a slot to leave the span.
@@ -173,16 +249,68 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    async fn a_slot_ages_from_the_answer_not_from_the_sending() {
+        let limiter = Limiter::new(limit(2));
+        let start = Instant::now();
+        let slow = limiter.acquire().await;
+        drop(limiter.acquire().await);
+        // The first request takes 5 s to be answered: the server may count it as late
+        // as that, so its slot is held until a window after.
+        let later = async {
+            drop(limiter.acquire().await);
+            Instant::now() - start
+        };
+        let answer = async {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            drop(slow);
+        };
+        let (waited, ()) = tokio::join!(later, answer);
+        let span = Duration::from_secs(1) + MARGIN;
+        // The answered-at-once request frees its slot after one span...
+        assert_eq!(waited, span);
+        // ...but the slow one's slot only a span after its answer.
+        let start = Instant::now();
+        drop(limiter.acquire().await);
+        drop(limiter.acquire().await);
+        assert!(
+            Instant::now() - start >= span,
+            "{:?}",
+            Instant::now() - start
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_earlier_runs_requests_count() {
+        let earlier = Limiter::new(limit(3));
+        drop(earlier.acquire().await);
+        tokio::time::advance(Duration::from_millis(300)).await;
+        drop(earlier.acquire().await);
+        let _in_flight = earlier.acquire().await;
+        let ages = earlier.recent();
+        assert_eq!(
+            ages,
+            [Duration::from_millis(300), Duration::ZERO, Duration::ZERO]
+        );
+        let later = Limiter::new(limit(3));
+        later.book_earlier(ages.into_iter().chain([Duration::from_secs(60)]));
+        let start = Instant::now();
+        drop(later.acquire().await);
+        // The oldest of the three leaves the span first; 60 s ago is long gone.
+        let span = Duration::from_secs(1) + MARGIN;
+        assert_eq!(Instant::now() - start, span - Duration::from_millis(300));
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn requests_made_by_others_slow_us_down() {
         let limiter = Limiter::new(limit(10));
-        limiter.acquire().await;
+        drop(limiter.acquire().await);
         // The server has 2 left where we think 9: 7 were made by someone else.
         limiter.observe(Some(10), Some(2));
         let start = Instant::now();
-        limiter.acquire().await;
-        limiter.acquire().await;
+        drop(limiter.acquire().await);
+        drop(limiter.acquire().await);
         assert_eq!(Instant::now(), start, "two fit at once");
-        limiter.acquire().await;
+        drop(limiter.acquire().await);
         assert!(Instant::now() - start >= Duration::from_secs(1));
     }
 
@@ -191,9 +319,9 @@ mod tests {
         let limiter = Limiter::new(limit(10));
         limiter.observe(Some(2), None);
         let start = Instant::now();
-        limiter.acquire().await;
-        limiter.acquire().await;
-        limiter.acquire().await;
+        drop(limiter.acquire().await);
+        drop(limiter.acquire().await);
+        drop(limiter.acquire().await);
         assert!(Instant::now() - start >= Duration::from_secs(1));
     }
 }

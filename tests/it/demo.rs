@@ -17,7 +17,7 @@ fn demo_runs_the_whole_story() {
         "━━ 1. offersync plan ━━",
         "Plan: 32 to create, 2 to update, 0 to pause, 0 to delete; 0 offers unchanged.",
         // 2 of them list the advertisers' offers, looking for offers an interrupted run made.
-        "this plan sent 23 reads and 0 writes",
+        "this plan sent 17 reads and 0 writes",
         "━━ 2. offersync apply --auto-approve ━━",
         "Apply complete: 32 created, 2 updated, 0 paused, 0 marked deleted.",
         "and 41 writes",
@@ -38,11 +38,11 @@ fn demo_runs_the_whole_story() {
         rest = &rest[at + step.len()..];
     }
     assert!(
-        rest.contains("sent 27 reads and 1 write: PUT /v1/networks/offers/"),
+        rest.contains("sent 21 reads and 1 write: PUT /v1/networks/offers/"),
         "{stdout}"
     );
     assert!(
-        stdout.contains("this plan sent 26 reads and 0 writes\n\n━━ 4."),
+        stdout.contains("this plan sent 20 reads and 0 writes\n\n━━ 4."),
         "the second plan wrote nothing:\n{stdout}"
     );
 }

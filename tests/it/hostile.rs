@@ -91,9 +91,10 @@ const MEGABYTE: usize = 1 << 20;
 
 const TRIMRX: &str = "desired/trimrx.yaml";
 
-/// The offer route of trimrx's offer 1, and of its default URL's tracking link.
-const OFFER_1: &str = "/v1/affiliates/offers/1";
-const LINK_1: &str = "/v1/affiliates/offers/1/url/0";
+/// The list of offers we may run (each network's), and the tracking link of trimrx's
+/// offer 1's first URL (its default one comes with the list).
+const RUNNABLE: &str = "/v1/affiliates/offersrunnable";
+const LINK_1: &str = "/v1/affiliates/offers/1/url/101";
 
 fn corpus() -> Vec<Case> {
     use Group::{Desired, Settings, Source};
@@ -663,7 +664,7 @@ fn corpus() -> Vec<Case> {
         Case::new(
             Source,
             "an unknown payout type",
-            edit(OFFER_1, |offer| {
+            listed("trimrx", 1, |offer| {
                 offer["relationship"]["payouts"]["entries"][0]["payout_type"] = json!("cpx");
             }),
             &[
@@ -674,7 +675,7 @@ fn corpus() -> Vec<Case> {
         Case::new(
             Source,
             "after an apply: an unknown payout type",
-            after_apply(edit(OFFER_1, |offer| {
+            after_apply(listed("trimrx", 1, |offer| {
                 offer["relationship"]["payouts"]["entries"][1]["payout_type"] = json!("cpz");
             })),
             &[
@@ -685,14 +686,14 @@ fn corpus() -> Vec<Case> {
         Case::new(
             Source,
             "after an apply: an HTML page with status 200",
-            after_apply(raw("/v1/affiliates/offers/15", 200, "text/html", MAINTENANCE_PAGE)),
+            after_apply(alone("directmeds", 15, fixed(200, "text/html", MAINTENANCE_PAGE))),
             &["directmeds/15: GET /v1/affiliates/offers/15: unexpected response: not JSON (expected value at line 1 column 1): `<!DOCTYPE html>"],
         )
         .and_apply(),
         Case::new(
             Source,
             "after an apply: payouts that are null",
-            after_apply(edit("/v1/affiliates/offers/2", |offer| {
+            after_apply(listed("trimrx", 2, |offer| {
                 offer["relationship"]["payouts"] = Value::Null;
             })),
             &["trimrx/2: the source offer has no payout events"],
@@ -701,7 +702,7 @@ fn corpus() -> Vec<Case> {
         Case::new(
             Source,
             "a payout type that is null",
-            edit(OFFER_1, |offer| {
+            listed("trimrx", 1, |offer| {
                 offer["relationship"]["payouts"]["entries"][1]["payout_type"] = Value::Null;
             }),
             &["trimrx/1: the source offer is malformed: at `relationship.payouts.entries[1].payout_type`: invalid type: null"],
@@ -709,7 +710,7 @@ fn corpus() -> Vec<Case> {
         Case::new(
             Source,
             "a payout entry that is null",
-            edit("/v1/affiliates/offers/12", |offer| {
+            listed("directmeds", 12, |offer| {
                 offer["relationship"]["payouts"]["entries"][0] = Value::Null;
             }),
             &["directmeds/12: the source offer is malformed: at `relationship.payouts.entries[0]`: invalid type: null, expected a payout object"],
@@ -718,7 +719,7 @@ fn corpus() -> Vec<Case> {
         Case::new(
             Source,
             "payouts that are null",
-            edit(OFFER_1, |offer| {
+            listed("trimrx", 1, |offer| {
                 offer["relationship"]["payouts"] = Value::Null;
             }),
             &["trimrx/1: the source offer has no payout events"],
@@ -727,7 +728,7 @@ fn corpus() -> Vec<Case> {
         Case::new(
             Source,
             "payouts that are a string",
-            edit(OFFER_1, |offer| {
+            listed("trimrx", 1, |offer| {
                 offer["relationship"]["payouts"] = json!("350.00");
             }),
             &["trimrx/1: the source offer is malformed: at `relationship.payouts`: invalid type: string \"350.00\", expected a list or {\"entries\": [...]}"],
@@ -735,7 +736,7 @@ fn corpus() -> Vec<Case> {
         Case::new(
             Source,
             "payout entries that are a number",
-            edit(OFFER_1, |offer| {
+            listed("trimrx", 1, |offer| {
                 offer["relationship"]["payouts"]["entries"] = json!(2);
             }),
             &["trimrx/1: the source offer is malformed: at `relationship.payouts.entries`: invalid type: number, expected a sequence"],
@@ -743,7 +744,7 @@ fn corpus() -> Vec<Case> {
         Case::new(
             Source,
             "a relationship that is null",
-            edit(OFFER_1, |offer| {
+            listed("trimrx", 1, |offer| {
                 offer["relationship"] = Value::Null;
             }),
             &["trimrx/1: the source offer is malformed: at `relationship`: invalid type: null, expected a `relationship` object"],
@@ -752,28 +753,28 @@ fn corpus() -> Vec<Case> {
         Case::new(
             Source,
             "an offer id that is a string",
-            edit(OFFER_1, |offer| offer["network_offer_id"] = json!("1")),
+            alone("trimrx", 1, edited(|offer| offer["network_offer_id"] = json!("1"))),
             &["trimrx/1: the source offer is malformed: at `network_offer_id`: invalid type: string \"1\", expected u64"],
         ),
         Case::new(
             Source,
             "no offer id",
-            edit(OFFER_1, |offer| {
+            alone("trimrx", 1, edited(|offer| {
                 offer.as_object_mut().unwrap().remove("network_offer_id");
-            }),
+            })),
             &["trimrx/1: the source offer is malformed: missing field `network_offer_id`"],
         ),
         Case::new(
             Source,
             "another offer than the one asked for",
-            edit(OFFER_1, |offer| offer["network_offer_id"] = json!(2)),
+            alone("trimrx", 1, edited(|offer| offer["network_offer_id"] = json!(2))),
             &["trimrx/1: the source offer is malformed: asked for offer 1 but the answer is offer 2"],
         )
         .and_apply(),
         Case::new(
             Source,
             "a payout amount that is a word",
-            edit(OFFER_1, |offer| {
+            listed("trimrx", 1, |offer| {
                 offer["relationship"]["payouts"]["entries"][0]["payout_amount"] = json!("a lot");
             }),
             &["trimrx/1: the source offer is malformed: at `relationship.payouts.entries[0].payout_amount`"],
@@ -781,7 +782,7 @@ fn corpus() -> Vec<Case> {
         Case::new(
             Source,
             "a payout amount of 1e400",
-            bytes(OFFER_1, |body| {
+            list_bytes("trimrx", |body| {
                 replace_once(&body, b"\"payout_amount\":350", b"\"payout_amount\":1e400")
             }),
             &["trimrx/1: the source offer is malformed: at `relationship.payouts.entries[0].payout_amount`: "],
@@ -789,7 +790,7 @@ fn corpus() -> Vec<Case> {
         Case::new(
             Source,
             "a negative payout",
-            edit(OFFER_1, |offer| {
+            listed("trimrx", 1, |offer| {
                 offer["relationship"]["payouts"]["entries"][0]["payout_amount"] = json!(-350);
             }),
             &["trimrx/1: payout event `Base` has a negative payout amount"],
@@ -798,7 +799,7 @@ fn corpus() -> Vec<Case> {
         Case::new(
             Source,
             "is_default as a string",
-            edit(OFFER_1, |offer| {
+            listed("trimrx", 1, |offer| {
                 offer["relationship"]["payouts"]["entries"][0]["is_default"] = json!("true");
             }),
             &["trimrx/1: the source offer is malformed: at `relationship.payouts.entries[0].is_default`: invalid type: string \"true\", expected a boolean"],
@@ -806,7 +807,7 @@ fn corpus() -> Vec<Case> {
         Case::new(
             Source,
             "an unknown creative type",
-            edit(OFFER_1, |offer| {
+            listed("trimrx", 1, |offer| {
                 offer["relationship"]["creatives"]["entries"][0]["creative_type"] = json!("hologram");
             }),
             &["trimrx/1: the source offer is malformed: at `relationship.creatives.entries[0].creative_type`: unknown variant `hologram`"],
@@ -814,7 +815,7 @@ fn corpus() -> Vec<Case> {
         Case::new(
             Source,
             "an unknown targeting type",
-            edit(OFFER_1, |offer| {
+            listed("trimrx", 1, |offer| {
                 offer["relationship"]["ruleset"]["countries"][0]["targeting_type"] = json!("maybe");
             }),
             &["trimrx/1: the source offer is malformed: at `relationship.ruleset.countries[0].targeting_type`: unknown variant `maybe`, expected `include` or `exclude`"],
@@ -822,7 +823,7 @@ fn corpus() -> Vec<Case> {
         Case::new(
             Source,
             "a URL id that is a string",
-            edit(OFFER_1, |offer| {
+            listed("trimrx", 1, |offer| {
                 offer["relationship"]["urls"]["entries"][0]["network_offer_url_id"] = json!("101");
             }),
             &["trimrx/1: the source offer is malformed: at `relationship.urls.entries[0].network_offer_url_id`: invalid type: string \"101\""],
@@ -830,7 +831,7 @@ fn corpus() -> Vec<Case> {
         Case::new(
             Source,
             "payout rule URLs that are a string",
-            edit(OFFER_1, |offer| {
+            listed("trimrx", 1, |offer| {
                 offer["relationship"]["custom_payout_settings"]["entries"][0]["relationship"]["offer_urls"] = json!("all");
             }),
             &["trimrx/1: the source offer is malformed: at `relationship.custom_payout_settings.entries[0].relationship.offer_urls`: invalid type: string \"all\""],
@@ -838,7 +839,7 @@ fn corpus() -> Vec<Case> {
         Case::new(
             Source,
             "a 1 MB payout type",
-            edit(OFFER_1, move |offer| {
+            listed("trimrx", 1, move |offer| {
                 offer["relationship"]["payouts"]["entries"][0]["payout_type"] =
                     json!("x".repeat(MEGABYTE));
             }),
@@ -850,9 +851,9 @@ fn corpus() -> Vec<Case> {
         Case::new(
             Source,
             "a 1 MB offer id",
-            edit(OFFER_1, move |offer| {
+            alone("trimrx", 1, edited(move |offer| {
                 offer["network_offer_id"] = json!("9".repeat(MEGABYTE));
-            }),
+            })),
             &[
                 "trimrx/1: the source offer is malformed: at `network_offer_id`: invalid type: string \"9999",
                 "999\", expected u64",
@@ -861,7 +862,7 @@ fn corpus() -> Vec<Case> {
         Case::new(
             Source,
             "two payout events of one name",
-            edit(OFFER_1, |offer| {
+            listed("trimrx", 1, |offer| {
                 offer["relationship"]["payouts"]["entries"][1]["entry_name"] = json!("Base");
             }),
             &["trimrx/1: two payout events are both named `Base`"],
@@ -869,85 +870,91 @@ fn corpus() -> Vec<Case> {
         Case::new(
             Source,
             "broken UTF-8 in a string",
-            bytes(OFFER_1, |body| replace_once(&body, b"TrimRx - ", b"Trim\xffRx - ")),
+            alone("trimrx", 1, Answer::Rewrite(Box::new(|body| replace_once(&body, b"TrimRx - ", b"Trim\xffRx - ")))),
             &["trimrx/1: GET /v1/affiliates/offers/1: unexpected response: not JSON (invalid unicode code point at line 1 column 863)"],
         )
         .and_apply(),
         Case::new(
             Source,
             "an HTML page with status 200",
-            raw(OFFER_1, 200, "text/html", MAINTENANCE_PAGE),
-            &["trimrx/1: GET /v1/affiliates/offers/1: unexpected response: not JSON (expected value at line 1 column 1): `<!DOCTYPE html> <html><head><title>Down for maintenance</title>"],
+            list_raw("trimrx", 200, "text/html", MAINTENANCE_PAGE),
+            &["trimrx: listing the offers we may run: GET /v1/affiliates/offersrunnable: unexpected response: not JSON (expected value at line 1 column 1): `<!DOCTYPE html> <html><head><title>Down for maintenance</title>"],
         )
         .and_apply(),
         Case::new(
             Source,
             "an HTML page with status 502",
-            raw(OFFER_1, 502, "text/html", BAD_GATEWAY_PAGE),
-            &["trimrx/1: GET /v1/affiliates/offers/1: HTTP 502: `<html> <head><title>502 Bad Gateway</title></head>"],
+            list_raw("trimrx", 502, "text/html", BAD_GATEWAY_PAGE),
+            &["trimrx: listing the offers we may run: GET /v1/affiliates/offersrunnable: HTTP 502: `<html> <head><title>502 Bad Gateway</title></head>"],
         )
         .and_apply(),
         Case::new(
             Source,
             "an error object with status 200",
-            raw(OFFER_1, 200, "application/json", br#"{"Error":"internal error"}"#),
+            alone("trimrx", 1, fixed(200, "application/json", br#"{"Error":"internal error"}"#)),
             &["trimrx/1: the source offer is malformed: missing field `network_offer_id`"],
         ),
         Case::new(
             Source,
             "an error object with status 500",
-            raw(OFFER_1, 500, "application/json", br#"{"Error":"database unavailable"}"#),
-            &["trimrx/1: GET /v1/affiliates/offers/1: HTTP 500: database unavailable"],
+            list_raw("trimrx", 500, "application/json", br#"{"Error":"database unavailable"}"#),
+            &["trimrx: listing the offers we may run: GET /v1/affiliates/offersrunnable: HTTP 500: database unavailable"],
         ),
         Case::new(
             Source,
             "an empty body",
-            raw(OFFER_1, 200, "application/json", b""),
+            alone("trimrx", 1, fixed(200, "application/json", b"")),
             &["trimrx/1: GET /v1/affiliates/offers/1: unexpected response: an empty body"],
         ),
         Case::new(
             Source,
             "truncated JSON",
-            bytes(OFFER_1, |body| body[..body.len() / 2].to_vec()),
+            alone("trimrx", 1, Answer::Rewrite(Box::new(|body| body[..body.len() / 2].to_vec()))),
             &["trimrx/1: GET /v1/affiliates/offers/1: unexpected response: not JSON (EOF while parsing a value at line 1 column"],
         ),
         Case::new(
             Source,
             "a list instead of an object",
-            edit(OFFER_1, |offer| *offer = json!([offer.clone()])),
+            alone("trimrx", 1, edited(|offer| *offer = json!([offer.clone()]))),
             &["trimrx/1: the source offer is malformed: expected an offer object, got a list"],
         )
         .and_apply(),
         Case::new(
             Source,
             "null instead of an object",
-            raw(OFFER_1, 200, "application/json", b"null"),
+            alone("trimrx", 1, fixed(200, "application/json", b"null")),
             &["trimrx/1: the source offer is malformed: expected an offer object, got null"],
         ),
         Case::new(
             Source,
             "JSON nested ten thousand deep",
-            raw(OFFER_1, 200, "application/json", &deep_json(10_000)),
+            alone("trimrx", 1, fixed(200, "application/json", &deep_json(10_000))),
             &["trimrx/1: GET /v1/affiliates/offers/1: unexpected response: not JSON (recursion limit exceeded at line 1 column 128)"],
         ),
         Case::new(
             Source,
             "a tracking link that is not http",
             raw(LINK_1, 200, "application/json", br#"{"url":"javascript:alert(1)"}"#),
-            &["trimrx/1: the source offer is malformed: the tracking link of URL 0 is not an http(s) URL: `javascript:alert(1)`"],
+            &["trimrx/1: the source offer is malformed: the tracking link of URL 101 is not an http(s) URL: `javascript:alert(1)`"],
         )
         .and_apply(),
         Case::new(
             Source,
+            "a listed default tracking link that is not http",
+            listed("trimrx", 1, |offer| offer["tracking_url"] = json!("javascript:alert(1)")),
+            &["trimrx/1: the source offer is malformed: the tracking link of URL 0 is not an http(s) URL: `javascript:alert(1)`"],
+        ),
+        Case::new(
+            Source,
             "a tracking link answer without its url",
             raw(LINK_1, 200, "application/json", br#"{"tracking_url":"https://trk.trimrx.test/x"}"#),
-            &["trimrx/1: GET /v1/affiliates/offers/1/url/0: unexpected response: missing field `url`"],
+            &["trimrx/1: GET /v1/affiliates/offers/1/url/101: unexpected response: missing field `url`"],
         ),
         Case::new(
             Source,
             "a tracking link that is null",
             raw(LINK_1, 200, "application/json", br#"{"url":null}"#),
-            &["trimrx/1: GET /v1/affiliates/offers/1/url/0: unexpected response: at `url`: invalid type: null, expected a string"],
+            &["trimrx/1: GET /v1/affiliates/offers/1/url/101: unexpected response: at `url`: invalid type: null, expected a string"],
         ),
         Case::new(
             Source,
@@ -958,13 +965,13 @@ fn corpus() -> Vec<Case> {
                 "application/json",
                 format!(r#"{{"url":"{}"}}"#, "y".repeat(MEGABYTE)).as_bytes(),
             ),
-            &["trimrx/1: the source offer is malformed: the tracking link of URL 0 is not an http(s) URL: `yyyy", "yyy`"],
+            &["trimrx/1: the source offer is malformed: the tracking link of URL 101 is not an http(s) URL: `yyyy", "yyy`"],
         ),
         Case::new(
             Source,
             "a tracking link answered with HTML",
             raw(LINK_1, 200, "text/html", MAINTENANCE_PAGE),
-            &["trimrx/1: GET /v1/affiliates/offers/1/url/0: unexpected response: not JSON (expected value at line 1 column 1): `<!DOCTYPE html>"],
+            &["trimrx/1: GET /v1/affiliates/offers/1/url/101: unexpected response: not JSON (expected value at line 1 column 1): `<!DOCTYPE html>"],
         ),
         Case::new(
             Source,
@@ -1094,36 +1101,105 @@ fn env_var(name: &'static str, value: impl Into<OsString>) -> Setup {
     Box::new(move |_| vec![(name.to_owned(), value.clone())])
 }
 
-/// The sandbox's JSON answer to `path`, edited.
-fn edit(path: &'static str, f: impl Fn(&mut Value) + Send + Sync + 'static) -> Setup {
-    bytes(path, move |body| {
+/// This status, content type and body instead of the sandbox's answer to `path`.
+fn raw(path: &'static str, status: u16, content_type: &'static str, body: &[u8]) -> Setup {
+    spoil(vec![Spoil::any(path, fixed(status, content_type, body))])
+}
+
+/// Offer `id` of `network` as the runnable list shows it, edited by `f`.
+fn listed(network: &'static str, id: u64, f: impl Fn(&mut Value) + Send + Sync + 'static) -> Setup {
+    spoil(vec![Spoil::of(
+        RUNNABLE,
+        network,
+        edited(move |list| {
+            let offer = list["offers"]
+                .as_array_mut()
+                .and_then(|offers| {
+                    offers
+                        .iter_mut()
+                        .find(|offer| offer["network_offer_id"] == json!(id))
+                })
+                .expect("the offer is in the runnable list");
+            f(offer);
+        }),
+    )])
+}
+
+/// The runnable list of `network` answered with this status, content type and body.
+fn list_raw(network: &'static str, status: u16, content_type: &'static str, body: &[u8]) -> Setup {
+    spoil(vec![Spoil::of(
+        RUNNABLE,
+        network,
+        fixed(status, content_type, body),
+    )])
+}
+
+/// The runnable list of `network`, rewritten as bytes.
+fn list_bytes(
+    network: &'static str,
+    f: impl Fn(Vec<u8>) -> Vec<u8> + Send + Sync + 'static,
+) -> Setup {
+    spoil(vec![Spoil::of(
+        RUNNABLE,
+        network,
+        Answer::Rewrite(Box::new(f)),
+    )])
+}
+
+/// Offer `id` of `network` left out of the runnable list (as if no longer runnable), so
+/// that it is read on its own, and that read answered with `answer`.
+fn alone(network: &'static str, id: u64, answer: Answer) -> Setup {
+    let path: &'static str = format!("/v1/affiliates/offers/{id}").leak();
+    spoil(vec![
+        Spoil::of(
+            RUNNABLE,
+            network,
+            edited(move |list| {
+                if let Some(offers) = list["offers"].as_array_mut() {
+                    offers.retain(|offer| offer["network_offer_id"] != json!(id));
+                }
+            }),
+        ),
+        Spoil::any(path, answer),
+    ])
+}
+
+/// The sandbox's JSON answer edited by `f`.
+fn edited(f: impl Fn(&mut Value) + Send + Sync + 'static) -> Answer {
+    Answer::Rewrite(Box::new(move |body| {
         let mut value: Value = serde_json::from_slice(&body).expect("the sandbox answers JSON");
         f(&mut value);
         serde_json::to_vec(&value).unwrap()
-    })
+    }))
 }
 
-/// The sandbox's answer to `path`, rewritten as bytes (its status kept).
-fn bytes(path: &'static str, f: impl Fn(Vec<u8>) -> Vec<u8> + Send + Sync + 'static) -> Setup {
-    spoil(path, Answer::Rewrite(Box::new(f)))
+fn fixed(status: u16, content_type: &'static str, body: &[u8]) -> Answer {
+    Answer::Fixed {
+        status,
+        content_type,
+        body: body.to_vec(),
+    }
 }
 
-/// This status, content type and body instead of the sandbox's answer to `path`.
-fn raw(path: &'static str, status: u16, content_type: &'static str, body: &[u8]) -> Setup {
-    spoil(
-        path,
-        Answer::Fixed {
-            status,
-            content_type,
-            body: body.to_vec(),
-        },
-    )
-}
-
-fn spoil(path: &'static str, answer: Answer) -> Setup {
-    let answer = Arc::new(answer);
+fn spoil(spoils: Vec<Spoil>) -> Setup {
+    let spoils = Arc::new(spoils);
     Box::new(move |t| {
-        let proxy = Proxy::start(&t.sandbox_url(), path, Arc::clone(&answer));
+        let keyed: Vec<(&'static str, Option<String>)> = spoils
+            .iter()
+            .map(|spoil| {
+                let key = spoil.network.map(|network| {
+                    t.fixtures
+                        .sources
+                        .iter()
+                        .find(|source| source.name == network)
+                        .expect("a built-in source network")
+                        .api_key
+                        .clone()
+                });
+                (spoil.path, key)
+            })
+            .collect();
+        let proxy = Proxy::start(&t.sandbox_url(), keyed, Arc::clone(&spoils));
         vec![("EVERFLOW_API_URL".to_owned(), proxy.into())]
     })
 }
@@ -1364,6 +1440,32 @@ enum Answer {
     Rewrite(Box<dyn Fn(Vec<u8>) -> Vec<u8> + Send + Sync>),
 }
 
+/// A hostile answer to the requests for one path (of one source network's key, when
+/// `network` is set).
+struct Spoil {
+    path: &'static str,
+    network: Option<&'static str>,
+    answer: Answer,
+}
+
+impl Spoil {
+    fn any(path: &'static str, answer: Answer) -> Self {
+        Self {
+            path,
+            network: None,
+            answer,
+        }
+    }
+
+    fn of(path: &'static str, network: &'static str, answer: Answer) -> Self {
+        Self {
+            path,
+            network: Some(network),
+            answer,
+        }
+    }
+}
+
 /// A loopback HTTP proxy in front of the sandbox: each request is passed on as it came,
 /// except requests for one path, which get a hostile answer. One request per connection
 /// (`connection: close`), which reqwest handles by connecting again.
@@ -1371,7 +1473,12 @@ struct Proxy;
 
 impl Proxy {
     /// Starts a proxy for `upstream` (`http://127.0.0.1:PORT`); returns its URL.
-    fn start(upstream: &str, path: &'static str, answer: Arc<Answer>) -> String {
+    /// `keyed`: each spoil's path and the API key it applies to (`None`: any).
+    fn start(
+        upstream: &str,
+        keyed: Vec<(&'static str, Option<String>)>,
+        spoils: Arc<Vec<Spoil>>,
+    ) -> String {
         let upstream = upstream
             .strip_prefix("http://")
             .expect("the sandbox is plain http")
@@ -1380,11 +1487,13 @@ impl Proxy {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         std::thread::spawn(move || {
+            let keyed = Arc::new(keyed);
             for stream in listener.incoming().flatten() {
                 let upstream = upstream.clone();
-                let answer = Arc::clone(&answer);
+                let spoils = Arc::clone(&spoils);
+                let keyed = Arc::clone(&keyed);
                 std::thread::spawn(move || {
-                    let _ = serve(stream, &upstream, path, &answer);
+                    let _ = serve(stream, &upstream, &keyed, &spoils);
                 });
             }
         });
@@ -1408,7 +1517,12 @@ impl Message {
     }
 }
 
-fn serve(client: TcpStream, upstream: &str, spoiled: &str, answer: &Answer) -> std::io::Result<()> {
+fn serve(
+    client: TcpStream,
+    upstream: &str,
+    keyed: &[(&'static str, Option<String>)],
+    spoils: &[Spoil],
+) -> std::io::Result<()> {
     let mut reader = BufReader::new(client.try_clone()?);
     let request = read_head(&mut reader)?;
     let length: usize = request
@@ -1420,13 +1534,20 @@ fn serve(client: TcpStream, upstream: &str, spoiled: &str, answer: &Answer) -> s
     let request = Message { body, ..request };
     let target = request.start.split(' ').nth(1).unwrap_or("/");
     let path = target.split('?').next().unwrap_or(target);
+    let key = request.header("x-eflow-api-key");
+    let answer = keyed
+        .iter()
+        .position(|(spoiled, only)| {
+            *spoiled == path && only.as_deref().is_none_or(|only| key == Some(only))
+        })
+        .map(|index| &spoils[index].answer);
 
     let (status, content_type, body) = match answer {
-        Answer::Fixed {
+        Some(Answer::Fixed {
             status,
             content_type,
             body,
-        } if path == spoiled => (*status, (*content_type).to_owned(), body.clone()),
+        }) => (*status, (*content_type).to_owned(), body.clone()),
         _ => {
             let response = forward(upstream, &request)?;
             let status = response
@@ -1440,9 +1561,7 @@ fn serve(client: TcpStream, upstream: &str, spoiled: &str, answer: &Answer) -> s
                 .unwrap_or("application/json")
                 .to_owned();
             match answer {
-                Answer::Rewrite(rewrite) if path == spoiled => {
-                    (status, content_type, rewrite(response.body))
-                }
+                Some(Answer::Rewrite(rewrite)) => (status, content_type, rewrite(response.body)),
                 _ => (status, content_type, response.body),
             }
         }
