@@ -13,7 +13,6 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use futures_util::StreamExt as _;
 use tokio::sync::OnceCell;
 
 use crate::destination::iscale::{self, TempFile};
@@ -105,10 +104,6 @@ pub struct ApplyReport {
     pub interrupted: bool,
 }
 
-/// Offers applied at the same time. Their requests share the buckets' limiters, so
-/// this bounds the overlap of round trips, not the request rate.
-pub const OFFER_CONCURRENCY: usize = 8;
-
 /// Asks a running apply to stop once the writes in flight are done and recorded.
 #[derive(Debug, Default)]
 pub struct StopSignal(AtomicBool);
@@ -123,61 +118,8 @@ impl StopSignal {
     }
 }
 
-/// Lets new offers be created one after the other in plan order while everything else
-/// runs concurrently, so iScale numbers them the same way on every run (ids that
-/// reviewers, the demo and the docs can rely on). Offer `k` takes its turn after offer
-/// `k - 1` has been created, has failed, or turned out to need no create.
-#[derive(Debug, Default)]
-struct Turnstile {
-    /// The first offer whose turn is not over, and the later ones already through.
-    progress: std::sync::Mutex<(usize, BTreeSet<usize>)>,
-    notify: tokio::sync::Notify,
-}
-
-/// One offer's place at the turnstile; dropping it ends the offer's turn.
-struct Turn<'a> {
-    turnstile: &'a Turnstile,
-    index: usize,
-}
-
-impl Turn<'_> {
-    /// Waits until every earlier offer's turn is over.
-    async fn wait(&self) {
-        loop {
-            let notified = self.turnstile.notify.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            if self.turnstile.lock().0 >= self.index {
-                return;
-            }
-            notified.await;
-        }
-    }
-}
-
-impl Turnstile {
-    fn lock(&self) -> std::sync::MutexGuard<'_, (usize, BTreeSet<usize>)> {
-        self.progress
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-}
-
-impl Drop for Turn<'_> {
-    fn drop(&mut self) {
-        let mut progress = self.turnstile.lock();
-        let (next, over) = &mut *progress;
-        over.insert(self.index);
-        while over.remove(next) {
-            *next += 1;
-        }
-        drop(progress);
-        self.turnstile.notify.notify_waiters();
-    }
-}
-
-/// Applies every change of `planned`: network-level changes first, then the offers,
-/// up to [`OFFER_CONCURRENCY`] at a time, each offer's changes in order. `progress`
+/// Applies every change of `planned`: the network-level changes and every offer at once
+/// (each bucket's limiter paces the requests), each offer's changes in order. `progress`
 /// hears about each change as it completes. After `stop` is signalled (or the API
 /// itself fails) no new change starts; those in flight finish and are recorded.
 pub async fn apply(
@@ -223,27 +165,24 @@ pub async fn apply(
     };
 
     let groups = group_by_address(&planned.plan.changes);
-    for group in groups.iter().filter(|group| group[0].address.is_network()) {
-        for change in *group {
-            if stopped() {
-                break;
+    let tokens = groups
+        .iter()
+        .filter(|group| group[0].address.is_network())
+        .flat_map(|group| group.iter())
+        .map(|change| {
+            let record = &record;
+            let stopped = &stopped;
+            let hasher = &hasher;
+            async move {
+                if !stopped() {
+                    record(apply_token(ws, api, hasher, change).await);
+                }
             }
-            record(apply_token(ws, api, &hasher, change).await);
-        }
-    }
-    let turnstile = Turnstile::default();
+        });
     let offers = groups
         .iter()
         .filter(|group| !group[0].address.is_network())
-        .enumerate()
-        .map(|(index, group)| {
-            let creates_offer = group.iter().any(|change| {
-                change.resource == ResourceId::Offer && change.action == Action::Create
-            });
-            let turn = Turn {
-                turnstile: &turnstile,
-                index,
-            };
+        .map(|group| {
             let address = &group[0].address;
             let work = &planned.offers[address];
             let mut run = OfferRun {
@@ -264,8 +203,6 @@ pub async fn apply(
                 url_ids: work.url_ids.clone(),
                 thumbnail_done: false,
                 pending_notes: RefCell::default(),
-                // An offer that creates nothing lets the next one in at once.
-                create_turn: RefCell::new(creates_offer.then_some(turn)),
             };
             let record = &record;
             let stopped = &stopped;
@@ -286,10 +223,12 @@ pub async fn apply(
                 }
             }
         });
-    futures_util::stream::iter(offers)
-        .buffer_unordered(OFFER_CONCURRENCY)
-        .collect::<()>()
-        .await;
+    // Everything at once: the buckets' limiters pace the requests.
+    futures_util::future::join(
+        futures_util::future::join_all(tokens),
+        futures_util::future::join_all(offers),
+    )
+    .await;
     let mut report = report.into_inner();
     report.interrupted = stop.is_stopped();
     report
@@ -375,8 +314,6 @@ struct OfferRun<'a> {
     /// What the next change carried out should tell the operator besides its own notes
     /// (a create whose answer was lost and whose result was found).
     pending_notes: RefCell<Vec<String>>,
-    /// This offer's turn to be created, held until its create is done.
-    create_turn: RefCell<Option<Turn<'a>>>,
 }
 
 impl<'a> OfferRun<'a> {
@@ -428,19 +365,13 @@ impl<'a> OfferRun<'a> {
                 }
                 let marker = iscale::marker(self.address);
                 let advertiser = spec.network_advertiser_id;
-                let turn = self.create_turn.take();
-                if let Some(turn) = &turn {
-                    turn.wait().await;
-                }
                 let created = self
                     .create_once(
                         change,
                         async || self.api.create_offer(&body).await,
                         async || self.find_marked_offer(advertiser, &marker).await,
                     )
-                    .await;
-                drop(turn);
-                let created = created?;
+                    .await?;
                 (created, Some(body))
             }
             _ => {

@@ -67,6 +67,18 @@ impl TestContext {
         context
     }
 
+    /// Applies the example workspace one offer at a time in address order, then whole,
+    /// so that iScale numbers its offers in that order (1001 directmeds/12 ... 1004
+    /// trimrx/2): an apply creates offers at once, in no particular order, and
+    /// snapshots show the ids.
+    pub fn apply_in_address_order(&self) {
+        for offer in ["directmeds/12", "directmeds/15", "trimrx/1", "trimrx/2"] {
+            self.run(&["apply", "--auto-approve", "--offer", offer])
+                .expect(0);
+        }
+        self.run(&["apply", "--auto-approve"]).expect(0);
+    }
+
     /// A workspace with `.env.local` only.
     pub fn bare(options: SandboxOptions) -> Self {
         Self::on(Fixtures::builtin(), options)

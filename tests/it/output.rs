@@ -24,7 +24,7 @@ fn first_plan_in_every_format() {
 #[test]
 fn update_plan_in_every_format() {
     let t = TestContext::new();
-    t.run(&["apply", "--auto-approve"]).expect(0);
+    t.apply_in_address_order();
     t.sandbox()
         .set_source_payout("trimrx", 1, "Upsell", Decimal::new(31050, 2))
         .unwrap();
@@ -48,7 +48,7 @@ fn update_plan_in_every_format() {
 #[test]
 fn markdown_of_every_kind_of_change() {
     let t = TestContext::new();
-    t.run(&["apply", "--auto-approve"]).expect(0);
+    t.apply_in_address_order();
     change_a_bit_of_everything(&t);
     let markdown = t
         .run(&["plan", "--markdown", "--detailed-exitcode"])

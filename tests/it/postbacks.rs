@@ -380,7 +380,7 @@ fn postbacks_need_a_token_and_a_tracking_domain_unless_turned_off() {
 #[test]
 fn postback_report_summarises_deliveries_and_partner_postbacks() {
     let t = TestContext::new();
-    t.run(&["apply", "--auto-approve"]).expect(0);
+    t.apply_in_address_order();
     let report = t
         .run(&[
             "postbacks",

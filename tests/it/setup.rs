@@ -139,10 +139,11 @@ fn without_a_terminal_the_advertiser_named_like_the_network_is_taken() {
     assert!(t.read(".env.local").contains("TRIMRX_ADVERTISER_ID=13"));
 }
 
-/// An applied workspace whose iScale offers exist (and are not public).
+/// An applied workspace whose iScale offers exist, the first of them (lowest id, which
+/// discovery picks) directmeds/12, which is not public.
 fn applied() -> TestContext {
     let t = TestContext::new();
-    t.run(&["apply", "--auto-approve"]).expect(0);
+    t.apply_in_address_order();
     t
 }
 
