@@ -72,6 +72,11 @@ pub struct Settings {
     #[arg(long, value_name = "FILE")]
     #[serde(skip)]
     pub json: Option<PathBuf>,
+    /// Also write each phase's request log (the sandbox's, as JSON) to DIR, to see which
+    /// calls a phase made.
+    #[arg(long, value_name = "DIR")]
+    #[serde(skip)]
+    pub log_dir: Option<PathBuf>,
     /// Passed by `cargo bench`; without it (`cargo test`) the smoke run runs instead.
     #[arg(long, hide = true)]
     #[serde(skip)]
@@ -141,6 +146,7 @@ fn smoke_run() -> anyhow::Result<ExitCode> {
         affiliate_rate: 5,
         window_secs: 2,
         json: None,
+        log_dir: None,
         bench: false,
     };
     let started = Instant::now();
@@ -345,6 +351,12 @@ impl Bench<'_> {
         let wall = started.elapsed();
         let memory = memory.finish();
         let log = self.sandbox.requests().await?;
+        if let Some(dir) = &self.settings.log_dir {
+            std::fs::create_dir_all(dir)?;
+            let path = dir.join(format!("{number}-{}.json", phase.name.replace(' ', "-")));
+            std::fs::write(&path, serde_json::to_string_pretty(&log)? + "\n")
+                .with_context(|| format!("cannot write {}", path.display()))?;
+        }
         if !matches!(exit_code, 0 | 2) {
             let captured = captured.lock().expect("the capture lock is never poisoned");
             (self.say)(&format!(
