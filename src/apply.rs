@@ -143,6 +143,11 @@ pub async fn apply(
     };
     // Images come from third parties: only public addresses, plus loopback when the
     // API itself is there (the sandbox serves them).
+    // Thumbnails are decoded, cropped and encoded a few at a time whatever the number of
+    // offers: the work is CPU-bound, and each one in progress holds decoded images.
+    let image_work = tokio::sync::Semaphore::new(
+        std::thread::available_parallelism().map_or(2, std::num::NonZero::get) * 2,
+    );
     let fetcher = Fetcher::new(FetchLimits {
         allow_loopback: crate::settings::is_loopback(&ws.settings.api_url),
         ..FetchLimits::default()
@@ -190,6 +195,7 @@ pub async fn apply(
                 api,
                 source: clients.sources.get(&address.network),
                 fetcher: &fetcher,
+                image_work: &image_work,
                 hasher: &hasher,
                 tracking_domain: &tracking_domain,
                 address,
@@ -299,6 +305,8 @@ struct OfferRun<'a> {
     /// The source network's Affiliate API, where the offer's pixels live.
     source: Option<&'a AffiliateApi>,
     fetcher: &'a Fetcher,
+    /// Bounds the thumbnails made at the same time.
+    image_work: &'a tokio::sync::Semaphore,
     hasher: &'a SecretHasher,
     /// The tracking domain for new offers: read once per run, and only if needed.
     tracking_domain: &'a OnceCell<u64>,
@@ -470,13 +478,17 @@ impl<'a> OfferRun<'a> {
         &self,
         spec: &ThumbnailSpec,
     ) -> Result<(TempFile, thumbnail::Thumbnail), ApplyError> {
-        let made = thumbnail::resolve(
-            self.fetcher,
-            &spec.thumbnail_url,
-            &spec.pages,
-            &spec.offer_name,
-        )
-        .await;
+        let made = {
+            // Never closed, so acquiring cannot fail.
+            let _turn = self.image_work.acquire().await.ok();
+            thumbnail::resolve(
+                self.fetcher,
+                &spec.thumbnail_url,
+                &spec.pages,
+                &spec.offer_name,
+            )
+            .await
+        };
         let temp_url = self
             .api
             .upload_temp("image/png", &made.png)
