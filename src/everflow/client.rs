@@ -151,6 +151,15 @@ impl fmt::Debug for Client {
     }
 }
 
+/// An answer to `method path` that is not what was expected.
+pub(crate) fn decode_error(method: &str, path: &str, detail: String) -> ApiError {
+    ApiError::Decode {
+        method: method.parse().unwrap_or_default(),
+        path: path.to_owned(),
+        detail,
+    }
+}
+
 /// Items per page of list calls: Everflow's maximum ("typically 2,000", SNAP paging.mdx;
 /// 2,000 for offer URLs, LEGACY).
 pub const PAGE_SIZE: u64 = 2000;
@@ -262,11 +271,7 @@ impl Client {
         query: &[(&str, String)],
         number: u64,
     ) -> Result<(Vec<Value>, Paging), ApiError> {
-        let decode_error = |detail: String| ApiError::Decode {
-            method: Method::GET,
-            path: path.to_owned(),
-            detail,
-        };
+        let decode_error = |detail| decode_error("GET", path, detail);
         let mut query = query.to_vec();
         query.push(("page", number.to_string()));
         query.push(("page_size", PAGE_SIZE.to_string()));

@@ -16,7 +16,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 
-use super::client::{ApiError, Client, PAGE_SIZE};
+use super::client::{ApiError, Client, PAGE_SIZE, decode_error};
 pub use super::types::Live;
 use super::types::{Entries, Paging};
 
@@ -740,14 +740,6 @@ fn decode<T: DeserializeOwned>(
     value: Value,
 ) -> Result<Live<T>, ApiError> {
     Live::from_value(value).map_err(|detail| decode_error(method, path, detail))
-}
-
-fn decode_error(method: &str, path: &str, detail: String) -> ApiError {
-    ApiError::Decode {
-        method: method.parse().unwrap_or_default(),
-        path: path.to_owned(),
-        detail,
-    }
 }
 
 #[cfg(test)]

@@ -1149,7 +1149,6 @@ fn list_bytes(
 /// Offer `id` of `network` left out of the runnable list (as if no longer runnable), so
 /// that it is read on its own, and that read answered with `answer`.
 fn alone(network: &'static str, id: u64, answer: Answer) -> Setup {
-    let path: &'static str = format!("/v1/affiliates/offers/{id}").leak();
     spoil(vec![
         Spoil::of(
             RUNNABLE,
@@ -1160,7 +1159,7 @@ fn alone(network: &'static str, id: u64, answer: Answer) -> Setup {
                 }
             }),
         ),
-        Spoil::any(path, answer),
+        Spoil::any(format!("/v1/affiliates/offers/{id}"), answer),
     ])
 }
 
@@ -1184,7 +1183,7 @@ fn fixed(status: u16, content_type: &'static str, body: &[u8]) -> Answer {
 fn spoil(spoils: Vec<Spoil>) -> Setup {
     let spoils = Arc::new(spoils);
     Box::new(move |t| {
-        let keyed: Vec<(&'static str, Option<String>)> = spoils
+        let keyed: Vec<(String, Option<String>)> = spoils
             .iter()
             .map(|spoil| {
                 let key = spoil.network.map(|network| {
@@ -1196,7 +1195,7 @@ fn spoil(spoils: Vec<Spoil>) -> Setup {
                         .api_key
                         .clone()
                 });
-                (spoil.path, key)
+                (spoil.path.clone(), key)
             })
             .collect();
         let proxy = Proxy::start(&t.sandbox_url(), keyed, Arc::clone(&spoils));
@@ -1443,23 +1442,23 @@ enum Answer {
 /// A hostile answer to the requests for one path (of one source network's key, when
 /// `network` is set).
 struct Spoil {
-    path: &'static str,
+    path: String,
     network: Option<&'static str>,
     answer: Answer,
 }
 
 impl Spoil {
-    fn any(path: &'static str, answer: Answer) -> Self {
+    fn any(path: impl Into<String>, answer: Answer) -> Self {
         Self {
-            path,
+            path: path.into(),
             network: None,
             answer,
         }
     }
 
-    fn of(path: &'static str, network: &'static str, answer: Answer) -> Self {
+    fn of(path: &str, network: &'static str, answer: Answer) -> Self {
         Self {
-            path,
+            path: path.to_owned(),
             network: Some(network),
             answer,
         }
@@ -1476,7 +1475,7 @@ impl Proxy {
     /// `keyed`: each spoil's path and the API key it applies to (`None`: any).
     fn start(
         upstream: &str,
-        keyed: Vec<(&'static str, Option<String>)>,
+        keyed: Vec<(String, Option<String>)>,
         spoils: Arc<Vec<Spoil>>,
     ) -> String {
         let upstream = upstream
@@ -1520,7 +1519,7 @@ impl Message {
 fn serve(
     client: TcpStream,
     upstream: &str,
-    keyed: &[(&'static str, Option<String>)],
+    keyed: &[(String, Option<String>)],
     spoils: &[Spoil],
 ) -> std::io::Result<()> {
     let mut reader = BufReader::new(client.try_clone()?);
