@@ -2,23 +2,26 @@
 //! record each in state the moment it succeeds (never only at the end), so an interrupted
 //! run loses nothing.
 //!
-//! Changes come grouped by source offer, in the order of `ResourceId`: the offer, its
-//! thumbnail, URLs, rules (which name URLs and events by destination id, resolved here as
-//! they come into being), creatives, targeting. Offers and other objects are changed with
+//! Changes come grouped by source offer. Within an offer only what needs another's answer
+//! waits for it: the offer (with its thumbnail) first, since everything else names it;
+//! then its URLs, creatives, targeting and pixels at once; rules after the URLs, as they
+//! name URLs by destination id (resolved here as they come into being). Offers and other objects are changed with
 //! a full PUT built from what the destination holds, with only managed fields overlaid;
 //! URLs, rules and creatives that should go are marked deleted (Everflow has no DELETE for
 //! URLs). Files (thumbnails, image creatives) go through single-use temp uploads.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use tokio::sync::OnceCell;
 
+use crate::desired::SourceOfferId;
 use crate::destination::iscale::{self, TempFile};
 use crate::everflow::ApiError;
 use crate::everflow::affiliate::{AffiliateApi, PixelView};
 use crate::everflow::network::{CreativeView, Live, LiveOffer, NetworkApi, RuleView, UrlView};
+use crate::fsutil::off_the_workers;
 use crate::pixels;
 use crate::plan::fields::{FieldValue, Fields, combined_fingerprint, field_fingerprints};
 use crate::plan::flatten::{
@@ -32,7 +35,7 @@ use crate::render::{
 };
 use crate::secret::SecretHasher;
 use crate::source::SourceSnapshot;
-use crate::state::{ManagedOffer, OfferState, ResourceRecord, UrlMapping};
+use crate::state::{ManagedOffer, OfferState, ResourceRecord, StateStore, UrlMapping};
 use crate::thumbnail::{self, FetchLimits, Fetcher, ThumbnailSource};
 use crate::workspace::{Clients, Workspace};
 
@@ -119,7 +122,8 @@ impl StopSignal {
 }
 
 /// Applies every change of `planned`: the network-level changes and every offer at once
-/// (each bucket's limiter paces the requests), each offer's changes in order. `progress`
+/// (each bucket's limiter paces the requests), each offer's changes as soon as what they
+/// need is there (see [`OfferRun::run`]). `progress`
 /// hears about each change as it completes. After `stop` is signalled (or the API
 /// itself fails) no new change starts; those in flight finish and are recorded.
 pub async fn apply(
@@ -190,7 +194,7 @@ pub async fn apply(
         .map(|group| {
             let address = &group[0].address;
             let work = &planned.offers[address];
-            let mut run = OfferRun {
+            let run = OfferRun {
                 ws,
                 api,
                 source: clients.sources.get(&address.network),
@@ -200,30 +204,26 @@ pub async fn apply(
                 tracking_domain: &tracking_domain,
                 address,
                 work,
-                state: work.state.clone(),
-                events: work
-                    .live
-                    .as_ref()
-                    .map(iscale::event_ids)
-                    .filter(|events| !events.is_empty()),
-                url_ids: work.url_ids.clone(),
-                thumbnail_done: false,
+                state: RefCell::new(work.state.clone()),
+                events: RefCell::new(
+                    work.live
+                        .as_ref()
+                        .map(iscale::event_ids)
+                        .filter(|events| !events.is_empty()),
+                ),
+                events_read: OnceCell::new(),
+                url_ids: RefCell::new(work.url_ids.clone()),
+                thumbnail_done: Cell::new(false),
+                saving: tokio::sync::Mutex::default(),
                 pending_notes: RefCell::default(),
             };
             let record = &record;
             let stopped = &stopped;
             async move {
-                for change in *group {
-                    if stopped() {
-                        return;
-                    }
-                    match run.apply(change, group).await {
-                        Ok(applied) => applied.into_iter().for_each(|applied| record(Ok(applied))),
-                        Err(error) => return record(Err(error)),
-                    }
-                }
-                if planned.complete
-                    && let Err(error) = run.save_snapshot()
+                let done = run.run(group, record, stopped).await;
+                if done
+                    && planned.complete
+                    && let Err(error) = run.save_snapshot().await
                 {
                     record(Err(error));
                 }
@@ -283,8 +283,9 @@ async fn apply_token(
             source: Box::new(source),
         })?;
     let record = record_of(None, &configured_token_fields(token, hasher), [], None);
-    ws.store
-        .save_advertiser(&address.network, &record)
+    let (store, network) = (ws.store.clone(), address.network.clone());
+    off_the_workers(move || store.save_advertiser(&network, &record))
+        .await
         .map_err(|source| ApplyError::Record {
             address: address.clone(),
             source,
@@ -312,24 +313,104 @@ struct OfferRun<'a> {
     tracking_domain: &'a OnceCell<u64>,
     address: &'a Address,
     work: &'a OfferWork,
-    state: Option<OfferState>,
+    /// What state holds of the offer, updated as each change succeeds. Changes of one
+    /// offer run concurrently on one task: borrows never outlive an await.
+    state: RefCell<Option<OfferState>>,
     /// Destination event ids by entry name, once known.
-    events: Option<BTreeMap<String, u64>>,
+    events: RefCell<Option<BTreeMap<String, u64>>>,
+    /// The offer read for its event ids, at most once however many changes need them.
+    events_read: OnceCell<BTreeMap<String, u64>>,
     /// Source URL id -> destination URL id, growing as URLs are created.
-    url_ids: BTreeMap<u64, u64>,
+    url_ids: RefCell<BTreeMap<u64, u64>>,
     /// Set when the thumbnail went out with the offer's own write.
-    thumbnail_done: bool,
+    thumbnail_done: Cell<bool>,
+    /// Takes the offer's state writes one at a time.
+    saving: tokio::sync::Mutex<()>,
     /// What the next change carried out should tell the operator besides its own notes
     /// (a create whose answer was lost and whose result was found).
     pending_notes: RefCell<Vec<String>>,
 }
 
+/// When a change of an offer may start.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    /// The offer itself and its thumbnail: everything else names the offer.
+    Offer,
+    /// URLs, creatives, targeting, pixels: they need the offer and nothing else.
+    Parts,
+    /// Rules name the offer's URLs by their destination ids.
+    AfterUrls,
+}
+
+impl Stage {
+    fn of(change: &Change) -> Stage {
+        match change.resource {
+            ResourceId::Advertiser | ResourceId::Offer | ResourceId::Thumbnail => Stage::Offer,
+            ResourceId::Rule(_) => Stage::AfterUrls,
+            ResourceId::Url(_)
+            | ResourceId::Creative(_)
+            | ResourceId::Targeting
+            | ResourceId::Pixel(_) => Stage::Parts,
+        }
+    }
+}
+
 impl<'a> OfferRun<'a> {
-    async fn apply(
-        &mut self,
-        change: &Change,
+    /// Carries out one offer's changes, each as soon as what it needs is there: the offer,
+    /// then URLs, creatives, targeting and pixels at
+    /// once, rules once the URLs are done. A failure stops what depends on the failed
+    /// change, not the rest. Whether every change was carried out.
+    async fn run(
+        &self,
         group: &[Change],
-    ) -> Result<Vec<Applied>, ApplyError> {
+        record: &impl Fn(Result<Applied, ApplyError>),
+        stopped: &impl Fn() -> bool,
+    ) -> bool {
+        let step = async |change: &Change| {
+            if stopped() {
+                return false;
+            }
+            match self.apply(change, group).await {
+                Ok(applied) => {
+                    applied.into_iter().for_each(|applied| record(Ok(applied)));
+                    true
+                }
+                Err(error) => {
+                    record(Err(error));
+                    false
+                }
+            }
+        };
+        let all = |outcomes: Vec<bool>| outcomes.into_iter().all(|done| done);
+        let staged = |stage: Stage| {
+            group
+                .iter()
+                .filter(move |change| Stage::of(change) == stage)
+        };
+
+        let offer = async {
+            for change in staged(Stage::Offer) {
+                if !step(change).await {
+                    return false;
+                }
+            }
+            true
+        };
+        if !offer.await {
+            return false;
+        }
+        let (urls, others): (Vec<&Change>, Vec<&Change>) =
+            staged(Stage::Parts).partition(|change| matches!(change.resource, ResourceId::Url(_)));
+        let urls_then_rules = async {
+            all(futures_util::future::join_all(urls.into_iter().map(step)).await)
+                && all(futures_util::future::join_all(staged(Stage::AfterUrls).map(step)).await)
+        };
+        let others = futures_util::future::join_all(others.into_iter().map(step));
+        let (rules_done, others) = futures_util::future::join(urls_then_rules, others).await;
+        rules_done && all(others)
+    }
+
+    async fn apply(&self, change: &Change, group: &[Change]) -> Result<Vec<Applied>, ApplyError> {
         match &change.target {
             Target::Offer(spec) => self.apply_offer(change, spec, group).await,
             Target::Pause => self.pause(change).await.map(|applied| vec![applied]),
@@ -350,7 +431,7 @@ impl<'a> OfferRun<'a> {
     /// Creates or updates the offer; a thumbnail change of the same offer goes out in
     /// the same write (one request instead of two).
     async fn apply_offer(
-        &mut self,
+        &self,
         change: &Change,
         spec: &OfferSpec,
         group: &[Change],
@@ -359,14 +440,25 @@ impl<'a> OfferRun<'a> {
             Target::Thumbnail(thumbnail) => Some((other, thumbnail)),
             _ => None,
         });
-        let uploaded = match thumbnail {
-            Some((_, thumbnail)) => Some(self.upload_thumbnail(thumbnail).await?),
-            None => None,
+        let upload = async {
+            match thumbnail {
+                Some((_, thumbnail)) => self.upload_thumbnail(thumbnail).await.map(Some),
+                None => Ok(None),
+            }
         };
+        // A new offer needs the tracking domain too: read it while the thumbnail is made.
+        let domain = async {
+            match change.action {
+                Action::Create => self.tracking_domain(change).await.map(Some),
+                _ => Ok(None),
+            }
+        };
+        let (uploaded, domain) = futures_util::future::join(upload, domain).await;
+        let (uploaded, domain) = (uploaded?, domain?);
         let file = uploaded.as_ref().map(|(file, _)| file);
-        let (live, create_payload) = match change.action {
-            Action::Create => {
-                let domain = self.tracking_domain(change).await?;
+        // The domain is there exactly when the offer is new.
+        let (live, create_payload) = match domain {
+            Some(domain) => {
                 let mut body = iscale::create_body(spec, domain, &iscale::marker(self.address));
                 if let Some(file) = file {
                     body = iscale::with_thumbnail(body, file);
@@ -382,7 +474,7 @@ impl<'a> OfferRun<'a> {
                     .await?;
                 (created, Some(body))
             }
-            _ => {
+            None => {
                 let id = self.destination_id(change)?;
                 let current = self.read_offer(change, id).await?;
                 let mut body = iscale::replace_body(&current, spec, &iscale::marker(self.address));
@@ -400,7 +492,7 @@ impl<'a> OfferRun<'a> {
         };
         let events = iscale::event_ids(&live);
         if !events.is_empty() {
-            self.events = Some(events.clone());
+            *self.events.borrow_mut() = Some(events.clone());
         }
         let fields = field_fingerprints(&offer_fields(spec));
         let offer = ManagedOffer {
@@ -409,38 +501,37 @@ impl<'a> OfferRun<'a> {
             fields,
             events,
         };
-        match &mut self.state {
-            Some(state) => state.offer = offer,
-            None => self.state = Some(OfferState::new(offer)),
+        {
+            let mut state = self.state.borrow_mut();
+            match state.as_mut() {
+                Some(state) => state.offer = offer,
+                None => *state = Some(OfferState::new(offer)),
+            }
         }
         let mut applied = vec![self.applied(change, live.id(), Vec::new())];
         if let (Some((thumbnail_change, thumbnail)), Some((_, made))) = (thumbnail, &uploaded) {
             let notes = self.record_thumbnail(thumbnail, made, &live);
-            self.thumbnail_done = true;
+            self.thumbnail_done.set(true);
             applied.push(self.applied(thumbnail_change, live.id(), notes));
         }
-        self.save_state()?;
+        self.save_state().await?;
         if let Some(payload) = create_payload {
-            self.ws
-                .store
-                .save_create_payload(
-                    &self.address.network,
-                    self.address.source_offer_id,
-                    &payload,
-                )
+            let (store, network, id) = self.store();
+            off_the_workers(move || store.save_create_payload(&network, id, &payload))
+                .await
                 .map_err(|source| self.record_error(source))?;
         }
         Ok(applied)
     }
 
-    async fn pause(&mut self, change: &Change) -> Result<Applied, ApplyError> {
+    async fn pause(&self, change: &Change) -> Result<Applied, ApplyError> {
         let id = self.destination_id(change)?;
         let current = self.read_offer(change, id).await?;
         self.api
             .replace_offer(id, &iscale::pause_body(&current))
             .await
             .map_err(|source| self.api_error(change, source))?;
-        if let Some(state) = &mut self.state {
+        if let Some(state) = self.state.borrow_mut().as_mut() {
             let paused = FieldValue::Symbol("paused".to_owned());
             state.offer.fields.insert(
                 "offer_status".to_owned(),
@@ -448,16 +539,16 @@ impl<'a> OfferRun<'a> {
             );
             state.offer.fingerprint = combined_fingerprint(&state.offer.fields);
         }
-        self.save_state()?;
+        self.save_state().await?;
         Ok(self.applied(change, id, Vec::new()))
     }
 
     async fn apply_thumbnail(
-        &mut self,
+        &self,
         change: &Change,
         spec: &ThumbnailSpec,
     ) -> Result<Vec<Applied>, ApplyError> {
-        if self.thumbnail_done {
+        if self.thumbnail_done.get() {
             return Ok(Vec::new());
         }
         let id = self.offer_id(change)?;
@@ -469,7 +560,7 @@ impl<'a> OfferRun<'a> {
             .await
             .map_err(|source| self.api_error(change, source))?;
         let notes = self.record_thumbnail(spec, &made, &live);
-        self.save_state()?;
+        self.save_state().await?;
         Ok(vec![self.applied(change, id, notes)])
     }
 
@@ -506,7 +597,7 @@ impl<'a> OfferRun<'a> {
     }
 
     fn record_thumbnail(
-        &mut self,
+        &self,
         spec: &ThumbnailSpec,
         made: &thumbnail::Thumbnail,
         live: &LiveOffer,
@@ -527,7 +618,7 @@ impl<'a> OfferRun<'a> {
             ],
             Some(live.view.thumbnail_url.clone()),
         );
-        if let Some(state) = &mut self.state {
+        if let Some(state) = self.state.borrow_mut().as_mut() {
             state.thumbnail = Some(record);
         }
         let mut notes = vec![format!("thumbnail made from {used}")];
@@ -541,7 +632,7 @@ impl<'a> OfferRun<'a> {
     }
 
     async fn apply_url(
-        &mut self,
+        &self,
         change: &Change,
         spec: &crate::render::UrlSpec,
     ) -> Result<Applied, ApplyError> {
@@ -569,20 +660,16 @@ impl<'a> OfferRun<'a> {
                 .map_err(|source| self.api_error(change, source))?,
         };
         let id = written.view.network_offer_url_id;
-        self.url_ids.insert(spec.source_url_id, id);
+        self.url_ids.borrow_mut().insert(spec.source_url_id, id);
         let record = record_of(Some(id), &url_fields(spec), [], None);
-        self.state_mut(change)?
-            .urls
-            .insert(spec.source_url_id, record);
-        self.save_state()?;
+        self.update_state(change, |state| {
+            state.urls.insert(spec.source_url_id, record);
+        })
+        .await?;
         Ok(self.applied(change, id, Vec::new()))
     }
 
-    async fn apply_rule(
-        &mut self,
-        change: &Change,
-        spec: &RuleSpec,
-    ) -> Result<Applied, ApplyError> {
+    async fn apply_rule(&self, change: &Change, spec: &RuleSpec) -> Result<Applied, ApplyError> {
         let offer_id = self.offer_id(change)?;
         // Everflow's id 0 is the base conversion (LIVE custom payout/revenue).
         let event_id = if spec.event_is_default {
@@ -592,13 +679,13 @@ impl<'a> OfferRun<'a> {
         };
         let mut url_ids = Vec::new();
         for source_id in &spec.source_url_ids {
-            let Some(id) = self.url_ids.get(source_id) else {
+            let Some(id) = self.url_ids.borrow().get(source_id).copied() else {
                 return Err(self.other(
                     change,
                     format!("source URL {source_id} is not in iScale yet; apply the offer's URLs first (`--only urls`)"),
                 ));
             };
-            url_ids.push(*id);
+            url_ids.push(id);
         }
         url_ids.sort_unstable();
         let live = change
@@ -625,15 +712,15 @@ impl<'a> OfferRun<'a> {
         };
         let id = written.view.network_custom_payout_revenue_setting_id;
         let record = record_of(Some(id), &rule_fields(spec), [], None);
-        self.state_mut(change)?
-            .rules
-            .insert(spec.key.0.clone(), record);
-        self.save_state()?;
+        self.update_state(change, |state| {
+            state.rules.insert(spec.key.0.clone(), record);
+        })
+        .await?;
         Ok(self.applied(change, id, Vec::new()))
     }
 
     async fn apply_creative(
-        &mut self,
+        &self,
         change: &Change,
         spec: &CreativeSpec,
     ) -> Result<Applied, ApplyError> {
@@ -681,10 +768,10 @@ impl<'a> OfferRun<'a> {
             ),
             CreativeContent::Code { .. } => record_of(Some(id), &creative_fields(spec), [], None),
         };
-        self.state_mut(change)?
-            .creatives
-            .insert(spec.source_creative_id, record);
-        self.save_state()?;
+        self.update_state(change, |state| {
+            state.creatives.insert(spec.source_creative_id, record);
+        })
+        .await?;
         Ok(self.applied(change, id, Vec::new()))
     }
 
@@ -733,30 +820,29 @@ impl<'a> OfferRun<'a> {
     /// Countries and regions through the bulk PATCH and the targeting PUT (ISCALE: "use
     /// BOTH for reliability").
     async fn apply_targeting(
-        &mut self,
+        &self,
         change: &Change,
         spec: &crate::render::TargetingSpec,
     ) -> Result<Applied, ApplyError> {
         let id = self.offer_id(change)?;
-        self.api
-            .patch_offers(&[id], iscale::targeting_patch_fields(spec))
-            .await
-            .map_err(|source| self.api_error(change, source))?;
-        self.api
-            .replace_targeting(id, &iscale::targeting_body(spec))
-            .await
-            .map_err(|source| self.api_error(change, source))?;
-        self.state_mut(change)?.targeting = Some(targeting_record(spec));
-        self.save_state()?;
+        // Two writes of the same thing, neither needing the other's answer.
+        futures_util::future::try_join(
+            self.api
+                .patch_offers(&[id], iscale::targeting_patch_fields(spec)),
+            self.api
+                .replace_targeting(id, &iscale::targeting_body(spec)),
+        )
+        .await
+        .map_err(|source| self.api_error(change, source))?;
+        self.update_state(change, |state| {
+            state.targeting = Some(targeting_record(spec));
+        })
+        .await?;
         Ok(self.applied(change, id, Vec::new()))
     }
 
     /// Creates or repairs (full PUT, never a second POST) a pixel in the source network.
-    async fn apply_pixel(
-        &mut self,
-        change: &Change,
-        spec: &PixelSpec,
-    ) -> Result<Applied, ApplyError> {
+    async fn apply_pixel(&self, change: &Change, spec: &PixelSpec) -> Result<Applied, ApplyError> {
         let source = self.source_api(change)?;
         let mut spec = spec.clone();
         if let (Some(name), None) = (spec.event.clone(), spec.event_id) {
@@ -795,10 +881,10 @@ impl<'a> OfferRun<'a> {
         };
         let id = written.view.network_pixel_id;
         let record = record_of(Some(id), &pixel_fields(&spec, self.hasher), [], None);
-        self.state_mut(change)?
-            .pixels
-            .insert(spec.key.clone(), record);
-        self.save_state()?;
+        self.update_state(change, |state| {
+            state.pixels.insert(spec.key.clone(), record);
+        })
+        .await?;
         Ok(self.applied(change, id, Vec::new()))
     }
 
@@ -878,15 +964,16 @@ impl<'a> OfferRun<'a> {
         is_it: impl Fn(&T) -> bool,
     ) -> Result<Live<T>, ApplyError> {
         let (live, id_of, records) = known;
-        let recorded = self
-            .state
-            .iter()
-            .flat_map(|state| records(state).values().filter_map(|record| record.id));
-        let known: BTreeSet<u64> = live
-            .iter()
-            .map(|item| id_of(&item.view))
-            .chain(recorded)
-            .collect();
+        let known: BTreeSet<u64> = {
+            let state = self.state.borrow();
+            let recorded = state
+                .iter()
+                .flat_map(|state| records(state).values().filter_map(|record| record.id));
+            live.iter()
+                .map(|item| id_of(&item.view))
+                .chain(recorded)
+                .collect()
+        };
         self.create_once(change, post, async || {
             Ok(newly_made(list().await?, &known, id_of, &is_it))
         })
@@ -906,7 +993,7 @@ impl<'a> OfferRun<'a> {
     }
 
     /// Marks a URL, rule or creative deleted (a pixel inactive) and forgets it.
-    async fn delete(&mut self, change: &Change) -> Result<Applied, ApplyError> {
+    async fn delete(&self, change: &Change) -> Result<Applied, ApplyError> {
         let id = self.destination_id(change)?;
         match &change.resource {
             ResourceId::Url(source_id) => {
@@ -915,8 +1002,11 @@ impl<'a> OfferRun<'a> {
                     .replace_url(id, &iscale::url_delete_body(live))
                     .await
                     .map_err(|source| self.api_error(change, source))?;
-                self.state_mut(change)?.urls.remove(source_id);
-                self.url_ids.remove(source_id);
+                self.update_state(change, |state| {
+                    state.urls.remove(source_id);
+                })
+                .await?;
+                self.url_ids.borrow_mut().remove(source_id);
             }
             ResourceId::Rule(key) => {
                 let live = self.live_of(change, &self.work.live_rules, id, rule_id)?;
@@ -924,7 +1014,10 @@ impl<'a> OfferRun<'a> {
                     .replace_rule(id, &iscale::rule_delete_body(live))
                     .await
                     .map_err(|source| self.api_error(change, source))?;
-                self.state_mut(change)?.rules.remove(&key.0);
+                self.update_state(change, |state| {
+                    state.rules.remove(&key.0);
+                })
+                .await?;
             }
             ResourceId::Creative(source_id) => {
                 let live = self.live_of(change, &self.work.live_creatives, id, creative_id)?;
@@ -932,7 +1025,10 @@ impl<'a> OfferRun<'a> {
                     .replace_creative(id, &iscale::creative_delete_body(live))
                     .await
                     .map_err(|source| self.api_error(change, source))?;
-                self.state_mut(change)?.creatives.remove(source_id);
+                self.update_state(change, |state| {
+                    state.creatives.remove(source_id);
+                })
+                .await?;
             }
             ResourceId::Pixel(key) => {
                 let source = self.source_api(change)?;
@@ -941,57 +1037,85 @@ impl<'a> OfferRun<'a> {
                     .replace_pixel(id, &pixels::deactivate_body(live))
                     .await
                     .map_err(|source| self.api_error(change, source))?;
-                self.state_mut(change)?.pixels.remove(key);
+                self.update_state(change, |state| {
+                    state.pixels.remove(key);
+                })
+                .await?;
             }
             other => return Err(self.other(change, format!("{other} cannot be deleted"))),
         }
-        self.save_state()?;
         Ok(self.applied(change, id, Vec::new()))
     }
 
     /// `offer.json` and `url_mapping.json`: the source as now applied. Everything the
     /// plan asked for this offer is in iScale now, so an imported offer's record is
     /// offersync's own from here on.
-    fn save_snapshot(&mut self) -> Result<(), ApplyError> {
+    async fn save_snapshot(&self) -> Result<(), ApplyError> {
         let (Some(snapshot), Some(rendered)) = (&self.work.snapshot, &self.work.rendered) else {
             return Ok(());
         };
-        if self.state.is_none() {
+        if self.state.borrow().is_none() {
             return Ok(());
         }
-        self.ws
-            .store
-            .save_snapshot(
-                &self.address.network,
-                self.address.source_offer_id,
-                snapshot,
-                &url_mapping(snapshot, rendered),
-            )
+        let (store, network, id) = self.store();
+        let (snapshot, mapping) = (snapshot.clone(), url_mapping(snapshot, rendered));
+        off_the_workers(move || store.save_snapshot(&network, id, &snapshot, &mapping))
+            .await
             .map_err(|source| self.record_error(source))?;
-        if let Some(state) = self.state.as_mut().filter(|state| state.imported) {
-            state.imported = false;
-            self.save_state()?;
+        let imported = self
+            .state
+            .borrow_mut()
+            .as_mut()
+            .filter(|state| state.imported)
+            .map(|state| state.imported = false)
+            .is_some();
+        if imported {
+            self.save_state().await?;
         }
         Ok(())
     }
 
-    fn save_state(&self) -> Result<(), ApplyError> {
-        let Some(state) = &self.state else {
+    /// Writes what state holds of the offer now. Writes of one offer go one at a time,
+    /// each taking the state as it is when its turn comes, so the last one written is
+    /// the newest.
+    async fn save_state(&self) -> Result<(), ApplyError> {
+        let _turn = self.saving.lock().await;
+        let Some(state) = self.state.borrow().clone() else {
             return Ok(());
         };
-        self.ws
-            .store
-            .save_state(&self.address.network, self.address.source_offer_id, state)
+        let (store, network, id) = self.store();
+        off_the_workers(move || store.save_state(&network, id, &state))
+            .await
             .map_err(|source| self.record_error(source))
     }
 
-    fn state_mut(&mut self, change: &Change) -> Result<&mut OfferState, ApplyError> {
-        let error = self.other(change, "the offer has no iScale offer yet".to_owned());
-        self.state.as_mut().ok_or(error)
+    /// What a write to the offer's state folder needs, owned (it runs on another thread).
+    fn store(&self) -> (StateStore, String, SourceOfferId) {
+        (
+            self.ws.store.clone(),
+            self.address.network.clone(),
+            self.address.source_offer_id,
+        )
+    }
+
+    /// Changes what state holds of the offer and saves it.
+    async fn update_state(
+        &self,
+        change: &Change,
+        update: impl FnOnce(&mut OfferState),
+    ) -> Result<(), ApplyError> {
+        match self.state.borrow_mut().as_mut() {
+            Some(state) => update(state),
+            None => {
+                return Err(self.other(change, "the offer has no iScale offer yet".to_owned()));
+            }
+        }
+        self.save_state().await
     }
 
     fn offer_id(&self, change: &Change) -> Result<u64, ApplyError> {
         self.state
+            .borrow()
             .as_ref()
             .map(|state| state.offer.id)
             .ok_or_else(|| {
@@ -1039,22 +1163,31 @@ impl<'a> OfferRun<'a> {
     }
 
     /// A destination event id by entry name, reading the offer once if this run has not.
-    async fn event_id(&mut self, change: &Change, name: &str) -> Result<u64, ApplyError> {
-        if self.events.is_none() {
-            let id = self.offer_id(change)?;
-            let offer = self.read_offer(change, id).await?;
-            self.events = Some(iscale::event_ids(&offer));
-        }
-        self.events
+    async fn event_id(&self, change: &Change, name: &str) -> Result<u64, ApplyError> {
+        let known = self
+            .events
+            .borrow()
             .as_ref()
-            .and_then(|events| events.get(name))
-            .copied()
-            .ok_or_else(|| {
-                self.other(
-                    change,
-                    format!("the iScale offer has no event named `{name}`"),
-                )
-            })
+            .map(|events| events.get(name).copied());
+        let id = match known {
+            Some(id) => id,
+            None => {
+                let events = self
+                    .events_read
+                    .get_or_try_init(async || {
+                        let id = self.offer_id(change)?;
+                        Ok(iscale::event_ids(&self.read_offer(change, id).await?))
+                    })
+                    .await?;
+                events.get(name).copied()
+            }
+        };
+        id.ok_or_else(|| {
+            self.other(
+                change,
+                format!("the iScale offer has no event named `{name}`"),
+            )
+        })
     }
 
     /// The tracking domain for new offers, read once per run and only if something is

@@ -23,6 +23,18 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Runs blocking file work (writes that fsync) on tokio's blocking threads, so that the
+/// requests of a run keep going meanwhile; a panic in `work` is the caller's.
+pub async fn off_the_workers<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
+    match tokio::task::spawn_blocking(work).await {
+        Ok(value) => value,
+        Err(error) => match error.try_into_panic() {
+            Ok(panic) => std::panic::resume_unwind(panic),
+            Err(error) => panic!("blocking file work was cancelled: {error}"),
+        },
+    }
+}
+
 /// JSON meant for Git: keys sorted, two-space indent, trailing newline.
 pub fn stable_json<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
     // Going through `Value` sorts every map (serde_json's map is a BTreeMap here).

@@ -241,10 +241,13 @@ impl StateStore {
     ) -> Result<(), StateError> {
         let dir = self.dir(network, id);
         self.write(&dir.join(STATE_FILE), &stable_json(state))?;
-        self.write(
-            &dir.join(OFFER_ID_FILE),
-            format!("{}\n", state.offer.id).as_bytes(),
-        )
+        // The id is set once, by the offer's create; the other writes leave it be.
+        let offer_id = format!("{}\n", state.offer.id);
+        let path = dir.join(OFFER_ID_FILE);
+        if std::fs::read(&path).is_ok_and(|written| written == offer_id.as_bytes()) {
+            return Ok(());
+        }
+        self.write(&path, offer_id.as_bytes())
     }
 
     /// The network's advertiser as last applied (`state/<network>/advertiser.json`).
