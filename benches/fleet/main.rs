@@ -108,6 +108,19 @@ fn main() -> ExitCode {
 /// broke one of its invariants, after printing everything.
 fn bench_run() -> anyhow::Result<ExitCode> {
     let settings = Settings::parse();
+    // `OFFERSYNC_LOG=trace` shows the tool's requests as they go, with the time since
+    // the start: where a phase spends its time.
+    if let Some(level) = std::env::var("OFFERSYNC_LOG")
+        .ok()
+        .and_then(|level| level.parse::<tracing::Level>().ok())
+    {
+        tracing_subscriber::fmt()
+            .with_max_level(level)
+            .with_writer(std::io::stderr)
+            .with_target(false)
+            .with_timer(tracing_subscriber::fmt::time::uptime())
+            .init();
+    }
     println!(
         "fleet benchmark: {} offers ({} per source network), latency {} ms, \
          limits: Network API {}/s, Affiliate API {}/s per source network, {} s fixed windows",

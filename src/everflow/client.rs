@@ -17,7 +17,7 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use reqwest::header::{HeaderMap, HeaderValue};
 use reqwest::{Method, StatusCode};
@@ -421,10 +421,19 @@ impl Client {
             // A failed connect never sent anything; anything later may have been acted on.
             maybe_delivered: !error.is_connect(),
         };
+        let asked = Instant::now();
         let booking = self.limiter.acquire().await;
+        let booked = Instant::now();
         let sent = request.send().await;
         // Answered (or given up): the server has counted it, if ever.
         drop(booking);
+        tracing::trace!(
+            %method,
+            path,
+            paced_ms = (booked - asked).as_millis(),
+            answered_ms = booked.elapsed().as_millis(),
+            "request"
+        );
         let mut response = sent.map_err(transport)?;
         let status = response.status();
         let headers = response.headers();
