@@ -119,6 +119,19 @@ pub struct PlanArgs {
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
 
+    /// Read Everflow first (the default). `--refresh=false` plans from what the last
+    /// refreshing plan read (kept in state/.cache/), with no network at all: what
+    /// changed since at the source or in iScale is not seen.
+    #[arg(
+        long,
+        value_name = "BOOL",
+        default_value_t = true,
+        num_args = 0..=1,
+        default_missing_value = "true",
+        action = clap::ArgAction::Set
+    )]
+    pub refresh: bool,
+
     #[command(flatten)]
     pub guards: GuardArgs,
 }

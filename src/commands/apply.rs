@@ -63,6 +63,13 @@ pub async fn run(ctx: &mut Context<'_>, args: &ApplyArgs) -> anyhow::Result<Exit
         return Ok(ExitStatus::Success);
     }
 
+    // The reads a `plan --refresh=false` would use are about to be out of date.
+    planner::forget_cache(&workspace.root).map_err(|error| {
+        anyhow::anyhow!(
+            "cannot remove {} before applying: {error}",
+            planner::CACHE_FILE
+        )
+    })?;
     let printer = &*ctx.printer;
     let stop = StopSignal::default();
     let bar = printer.progress("applying");

@@ -124,6 +124,7 @@ fn plan_args() -> PlanArgs {
         json: false,
         markdown: false,
         out: None,
+        refresh: true,
         guards: Default::default(),
     }
 }

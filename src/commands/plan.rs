@@ -5,7 +5,7 @@ use crate::cli::PlanArgs;
 use crate::everflow::ClientOptions;
 use crate::plan::markdown::{COMMENT_LIMIT, guards_section, render_markdown};
 use crate::plan::show::{render_json, render_text};
-use crate::planner;
+use crate::planner::{self, Reads};
 use crate::saved_plan::SavedPlan;
 use crate::setup::VISIBILITY_JOURNAL;
 use crate::workspace::Clients;
@@ -17,15 +17,32 @@ pub async fn run(ctx: &mut Context<'_>, args: &PlanArgs) -> anyhow::Result<ExitS
             "an interrupted setup left an iScale offer public; `offersync apply` or `offersync setup` puts it back",
         );
     }
-    let (clients, _pacing) = Clients::connect(&workspace, &ClientOptions::default());
+    let connected = args
+        .refresh
+        .then(|| Clients::connect(&workspace, &ClientOptions::default()));
+    let reads = match &connected {
+        Some((clients, _pacing)) => Reads::Live {
+            clients,
+            keep: true,
+        },
+        None => Reads::Cached,
+    };
     let scope = args.scope.scope();
     let planned = {
         let bar = ctx.printer.progress("pulling source offers");
-        planner::plan_reporting(&workspace, &clients, &scope, &|done, total| {
+        planner::plan_from(&workspace, reads, &scope, &|done, total| {
             bar.update(done, total);
         })
         .await?
     };
+    if let Some(age) = planned.cached {
+        ctx.printer.warn(&format!(
+            "planned without refreshing, from what a plan read {} ago ({}): changes made \
+             since at the source or in iScale are not shown",
+            describe_age(age),
+            planner::CACHE_FILE
+        ));
+    }
     let plan = &planned.plan;
     if let Some(path) = &args.out {
         // Like every path, relative to the workspace (`-C`).
@@ -60,4 +77,14 @@ pub async fn run(ctx: &mut Context<'_>, args: &PlanArgs) -> anyhow::Result<ExitS
     } else {
         ExitStatus::Success
     })
+}
+
+/// `40 s`, `12 min`, `3 h`, `2 days`: roughly, as a person says it.
+fn describe_age(age: std::time::Duration) -> String {
+    match age.as_secs() {
+        seconds @ 0..120 => format!("{seconds} s"),
+        seconds @ 120..7_200 => format!("{} min", seconds / 60),
+        seconds @ 7_200..172_800 => format!("{} h", seconds / 3_600),
+        seconds => format!("{} days", seconds / 86_400),
+    }
 }

@@ -403,7 +403,20 @@ impl JsonSchema for ResourceId {
 }
 
 /// Kinds of resources, as `--only` names them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, clap::ValueEnum)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    clap::ValueEnum,
+    Serialize,
+    serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
 pub enum ResourceKind {
     /// The destination offer: basic info, payout events and thumbnail.
     Offer,

@@ -24,7 +24,7 @@ use crate::text::shown;
 
 pub use creatives::{CreativeContent, CreativeSpec};
 pub use offer::{EventSpec, OfferSpec};
-pub use pixels::{PixelSpec, PostbackTarget, split_token};
+pub use pixels::{PixelSpec, PostbackTarget, replace_token, split_token};
 pub use rules::{RuleKey, RuleSpec};
 pub use targeting::{CountryTable, GeoEntry, TargetingSpec};
 pub use urls::UrlSpec;

@@ -86,13 +86,24 @@ fn postback_url(domain: &str, network_id: u64, token: &str, event_id: Option<&st
 
 /// A postback URL with its `verification_token` value masked, and that value.
 pub fn split_token(url: &str) -> (String, Option<String>) {
+    let mut token = None;
+    let masked = replace_token(url, |value| {
+        token = Some(value.to_owned());
+        MASK.to_owned()
+    });
+    (masked, token)
+}
+
+/// The URL with its `verification_token` value (decoded) replaced by what `with` makes
+/// of it (encoded again); the URL as it is when it has none.
+pub fn replace_token(url: &str, with: impl FnOnce(&str) -> String) -> String {
     const PARAM: &str = "verification_token=";
     let Some(start) = url
         .match_indices(PARAM)
         .find(|(index, _)| matches!(url[..*index].chars().last(), Some('?' | '&')))
         .map(|(index, _)| index + PARAM.len())
     else {
-        return (url.to_owned(), None);
+        return url.to_owned();
     };
     let end = url[start..]
         .find(['&', '#'])
@@ -101,10 +112,9 @@ pub fn split_token(url: &str) -> (String, Option<String>) {
         .next()
         .map(|(_, value)| value.into_owned())
         .unwrap_or_default();
-    (
-        format!("{}{MASK}{}", &url[..start], &url[end..]),
-        Some(token),
-    )
+    // The mask is all `*`, which encoding leaves as it is.
+    let replaced: String = url::form_urlencoded::byte_serialize(with(&token).as_bytes()).collect();
+    format!("{}{replaced}{}", &url[..start], &url[end..])
 }
 
 pub(super) fn pixel_specs(input: &RenderInput<'_>, offer: &OfferSpec) -> Vec<PixelSpec> {

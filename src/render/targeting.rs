@@ -42,6 +42,13 @@ impl CountryTable {
         }
     }
 
+    /// Every country as `(code, id, name)`, as [`CountryTable::new`] takes them.
+    pub fn entries(&self) -> impl Iterator<Item = (String, u64, String)> + '_ {
+        self.by_code
+            .iter()
+            .map(|(code, (id, name))| (code.clone(), *id, name.clone()))
+    }
+
     pub fn get(&self, code: &str) -> Option<(u64, &str)> {
         self.by_code
             .get(code)

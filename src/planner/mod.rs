@@ -34,6 +34,10 @@ use crate::source::{self, PullError, Pulled, SourceSnapshot};
 use crate::state::{ManagedOffer, OfferState, ResourceRecord};
 use crate::workspace::{Clients, Workspace};
 
+mod cache;
+
+pub use cache::{CACHE_FILE, forget as forget_cache};
+
 const ALL_KINDS: [ResourceKind; 6] = [
     ResourceKind::Offer,
     ResourceKind::Urls,
@@ -87,6 +91,8 @@ pub struct Planned {
     pub advertisers: BTreeMap<String, Advertiser>,
     /// Whether every kind of resource was planned.
     pub complete: bool,
+    /// How old the reads were, when they came from the read cache.
+    pub cached: Option<std::time::Duration>,
 }
 
 /// What planning learned about one offer.
@@ -126,6 +132,9 @@ pub enum PlanError {
     Identity(String),
     #[error(transparent)]
     State(#[from] crate::state::StateError),
+    /// The read cache cannot serve a `plan --refresh=false`, or cannot be kept.
+    #[error("{0}")]
+    Cache(String),
 }
 
 fn describe_problems(problems: &[String]) -> String {
@@ -146,6 +155,16 @@ struct Entry<'a> {
     config: Option<&'a OfferConfig>,
 }
 
+/// Where a plan's reads come from.
+#[derive(Clone, Copy)]
+pub enum Reads<'c> {
+    /// Everflow, now. With `keep`, what was read is also kept in the read cache for
+    /// `plan --refresh=false`.
+    Live { clients: &'c Clients, keep: bool },
+    /// The read cache the last refreshing `plan` left: no network at all.
+    Cached,
+}
+
 /// Plans every offer in `scope`.
 pub async fn plan(ws: &Workspace, clients: &Clients, scope: &Scope) -> Result<Planned, PlanError> {
     plan_reporting(ws, clients, scope, &|_, _| {}).await
@@ -158,18 +177,48 @@ pub async fn plan_reporting(
     scope: &Scope,
     pulled: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<Planned, PlanError> {
-    // What iScale and the source pixel lists hold does not depend on the source offers:
-    // both are read while the source offers are pulled.
+    let reads = Reads::Live {
+        clients,
+        keep: false,
+    };
+    plan_from(ws, reads, scope, pulled).await
+}
+
+/// [`plan_reporting`] with its reads from `reads`.
+pub async fn plan_from(
+    ws: &Workspace,
+    reads: Reads<'_>,
+    scope: &Scope,
+    pulled: &(dyn Fn(usize, usize) + Sync),
+) -> Result<Planned, PlanError> {
     let entries = entries_in_scope(ws, scope)?;
     let states = load_states(ws, &entries)?;
     let query = DestinationQuery::new(ws, scope, &entries, |index| {
         (states[index].as_ref(), entries[index].config.is_some())
     });
-    let (prepared, reads) = tokio::join!(
-        prepare_loaded(ws, clients, scope, entries, states, pulled),
-        read_destination(ws, clients, &query),
-    );
-    finish_with(ws, prepared?, reads?)
+    let (sources, destination, cached) = match reads {
+        Reads::Live { clients, keep } => {
+            // What iScale and the source pixel lists hold does not depend on the source
+            // offers: both are read while the source offers are pulled.
+            let (sources, destination) = tokio::join!(
+                read_sources(ws, clients, &entries, pulled),
+                read_destination(ws, clients, &query),
+            );
+            let (sources, destination) = (sources?, destination?);
+            if keep {
+                cache::save(ws, &entries, &query, &sources, &destination);
+            }
+            (sources, destination, None)
+        }
+        Reads::Cached => {
+            let (sources, destination, age) = cache::load(ws, &entries, &query)?;
+            (sources, destination, Some(age))
+        }
+    };
+    let prepared = prepare_with(ws, scope, entries, states, sources)?;
+    let mut planned = finish_with(ws, prepared, destination)?;
+    planned.cached = cached;
+    Ok(planned)
 }
 
 /// A run's offers pulled and rendered, before anything is read from the destination:
@@ -205,7 +254,8 @@ async fn prepare_reporting<'a>(
 ) -> Result<Prepared<'a>, PlanError> {
     let entries = entries_in_scope(ws, scope)?;
     let states = load_states(ws, &entries)?;
-    prepare_loaded(ws, clients, scope, entries, states, pulled).await
+    let sources = read_sources(ws, clients, &entries, pulled).await?;
+    prepare_with(ws, scope, entries, states, sources)
 }
 
 /// The state of each entry, in order.
@@ -222,26 +272,45 @@ fn load_states(
         .collect()
 }
 
-/// [`prepare`] once the entries and their states are known: the keys are checked, the
-/// country table read and the source offers pulled at the same time.
-async fn prepare_loaded<'a>(
-    ws: &'a Workspace,
+/// What a plan reads from the source networks: the country table (when an override
+/// needs it) and each entry's source offer, in the order of the entries (`None`: nothing
+/// to pull).
+struct SourceReads {
+    countries: Option<CountryTable>,
+    pulls: Vec<Option<Result<Pulled, PullError>>>,
+}
+
+/// Checks the keys, reads the country table and pulls the source offers, all at once.
+async fn read_sources(
+    ws: &Workspace,
     clients: &Clients,
-    scope: &Scope,
-    entries: Vec<Entry<'a>>,
-    states: Vec<Option<OfferState>>,
+    entries: &[Entry<'_>],
     pulled: &(dyn Fn(usize, usize) + Sync),
-) -> Result<Prepared<'a>, PlanError> {
-    let kinds = scope.kinds();
+) -> Result<SourceReads, PlanError> {
     let (identities, countries, pulls) = tokio::join!(
-        check_identities(ws, clients, &entries),
-        country_table(clients, &entries),
-        pull_all(clients, &entries, pulled),
+        check_identities(ws, clients, entries),
+        country_table(clients, entries),
+        pull_all(clients, entries, pulled),
     );
     // Reported in this order whatever failed first: a wrong key explains the rest.
     identities?;
     let countries = countries?;
     let pulls = pulls.map_err(|error| PlanError::Offers(vec![error.to_string()]))?;
+    Ok(SourceReads { countries, pulls })
+}
+
+/// [`prepare`] once the entries, their states and the source reads are there: renders
+/// each offer; no I/O but the state folder.
+fn prepare_with<'a>(
+    ws: &'a Workspace,
+    scope: &Scope,
+    entries: Vec<Entry<'a>>,
+    states: Vec<Option<OfferState>>,
+    sources: SourceReads,
+) -> Result<Prepared<'a>, PlanError> {
+    let kinds = scope.kinds();
+    let SourceReads { countries, pulls } = sources;
+    let countries = countries.unwrap_or_default();
 
     let mut problems = Vec::new();
     let mut notes = Vec::new();
@@ -434,6 +503,7 @@ fn finish_with(
         offers,
         advertisers,
         complete,
+        cached: None,
     })
 }
 
@@ -559,28 +629,34 @@ fn previous_render(
     Ok(snapshot.and_then(|snapshot| render_entry(ws, network, config, &snapshot, countries).ok()))
 }
 
-/// Country ids by code, read only when some `geo.countries` override needs them.
-async fn country_table(
-    clients: &Clients,
-    entries: &[Entry<'_>],
-) -> Result<CountryTable, PlanError> {
-    let needed = entries.iter().any(|entry| {
+/// Whether some `geo.countries` override needs the country table.
+fn needs_countries(entries: &[Entry<'_>]) -> bool {
+    entries.iter().any(|entry| {
         entry
             .config
             .and_then(|config| config.geo.as_ref())
             .is_some_and(|geo| geo.countries.is_some())
-    });
-    let Some(api) = clients.iscale.as_ref().filter(|_| needed) else {
-        return Ok(CountryTable::default());
+    })
+}
+
+/// Country ids by code, read only when some `geo.countries` override needs them.
+async fn country_table(
+    clients: &Clients,
+    entries: &[Entry<'_>],
+) -> Result<Option<CountryTable>, PlanError> {
+    let Some(api) = clients.iscale.as_ref().filter(|_| needs_countries(entries)) else {
+        return Ok(None);
     };
     let countries = api.countries().await.map_err(PlanError::Destination)?;
-    Ok(CountryTable::new(countries.into_iter().map(|country| {
-        (
-            country.country_code,
-            country.country_id,
-            country.country_name,
-        )
-    })))
+    Ok(Some(CountryTable::new(countries.into_iter().map(
+        |country| {
+            (
+                country.country_code,
+                country.country_id,
+                country.country_name,
+            )
+        },
+    ))))
 }
 
 /// What the destination reads of a plan ask for; known before the source offers are
@@ -1328,9 +1404,16 @@ async fn source_pixels(
             .pixels()
             .await
             .map_err(|error| PlanError::Offers(vec![format!("{name}: {error}")]))?;
-        Ok::<_, PlanError>((name, pixels))
+        Ok::<_, PlanError>((name.clone(), pixels))
     }))
     .await?;
+    Ok(pixels_by_offer(lists))
+}
+
+/// Each network's pixel list cut by the offer each pixel belongs to.
+fn pixels_by_offer(
+    lists: impl IntoIterator<Item = (String, Vec<LivePixel>)>,
+) -> BTreeMap<Address, Vec<LivePixel>> {
     let mut by_offer: BTreeMap<Address, Vec<LivePixel>> = BTreeMap::new();
     for (name, pixels) in lists {
         for pixel in pixels {
@@ -1341,7 +1424,7 @@ async fn source_pixels(
             by_offer.entry(address).or_default().push(pixel);
         }
     }
-    Ok(by_offer)
+    by_offer
 }
 
 /// The advertiser of each network whose verification token is managed, at once.
@@ -1414,7 +1497,10 @@ async fn check_identities(
     if entries.is_empty() {
         return Ok(());
     }
-    if let (Some(api), Some(iscale)) = (&clients.iscale, &ws.settings.iscale) {
+    let destination = async {
+        let (Some(api), Some(iscale)) = (&clients.iscale, &ws.settings.iscale) else {
+            return Ok(());
+        };
         let identity = api.identity().await.map_err(PlanError::Destination)?;
         if identity.network_id != 0 && identity.network_id != iscale.network_id {
             return Err(PlanError::Identity(format!(
@@ -1422,13 +1508,14 @@ async fn check_identities(
                 identity.network_id, iscale.network_id
             )));
         }
-    }
+        Ok(())
+    };
     let networks: BTreeSet<&str> = entries
         .iter()
         .filter(|entry| entry.config.is_some())
         .map(|entry| entry.address.network.as_str())
         .collect();
-    for name in networks {
+    let sources = networks.into_iter().map(|name| async move {
         let settings = ws.settings.network(name);
         let identity = clients.sources[name]
             .identity()
@@ -1444,8 +1531,12 @@ async fn check_identities(
                 identity.network_affiliate_id, settings.affiliate_id
             )));
         }
-    }
-    Ok(())
+        Ok(())
+    });
+    // All at once; reported in order (the destination's first) whatever failed first.
+    let (destination, sources) = tokio::join!(destination, futures_util::future::join_all(sources));
+    destination?;
+    sources.into_iter().collect()
 }
 
 #[cfg(test)]

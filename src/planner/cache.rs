@@ -1,0 +1,486 @@
+//! The read cache: what the last refreshing `plan` read from Everflow, kept in
+//! `state/.cache/plan-reads.json` (Git-ignored) so that `plan --refresh=false` plans with
+//! no network at all, from the source and live state as they were then.
+//!
+//! It keeps the answers as Everflow gave them (the raw objects, decoded again on load by
+//! the same code that decodes a live answer), plus the question they answered: a cached
+//! plan covers a run only if every offer, object and list that run needs was read.
+//! `apply` forgets the cache before its first write, since its writes make it stale.
+//!
+//! No secret is written: a verification token (an advertiser's, or inside a pixel's
+//! postback URL) is kept as its keyed digest, and put back on load where it matches a
+//! configured token. A digest that matches none stands for a token that differs from
+//! every configured one, which is all a plan needs to know of it.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::{
+    DestinationQuery, DestinationReads, Entry, PlanError, SourceReads, needs_countries,
+    pixels_by_offer,
+};
+use crate::destination::iscale::LiveDestination;
+use crate::everflow::network::{Advertiser, Live, LiveOffer};
+use crate::fsutil::write_atomic;
+use crate::plan::{Address, ResourceKind};
+use crate::render::{CountryTable, replace_token};
+use crate::secret::SecretHasher;
+use crate::source::{LandingPage, Pulled, SourceSnapshot};
+use crate::workspace::Workspace;
+
+/// The cache is kept only where the workspace keeps state.
+const STATE_DIR: &str = "state";
+
+/// Where the cache lives, relative to the workspace.
+pub const CACHE_FILE: &str = "state/.cache/plan-reads.json";
+
+/// Bumped whenever the layout changes: an older cache is refused, not misread.
+const FORMAT: u32 = 1;
+
+/// What stands in a cached token for its digest.
+const SEALED: &str = "offersync-digest-";
+
+type Raw = Map<String, Value>;
+
+#[derive(Serialize, Deserialize)]
+struct CacheFile {
+    format: u32,
+    /// When it was read, in seconds since the Unix epoch.
+    read_at: u64,
+    query: CachedQuery,
+    /// `(code, id, name)`; absent when no override needed the table.
+    countries: Option<Vec<(String, u64, String)>>,
+    sources: Vec<CachedSource>,
+    offers: Vec<Raw>,
+    urls: BTreeMap<u64, Vec<Raw>>,
+    rules: BTreeMap<u64, Vec<Raw>>,
+    creatives: BTreeMap<u64, Vec<Raw>>,
+    unrecorded: BTreeMap<String, Raw>,
+    duplicates: BTreeMap<String, Vec<u64>>,
+    /// Every pixel list read, by source network, tokens sealed.
+    pixels: BTreeMap<String, Vec<Raw>>,
+    advertisers: BTreeMap<String, CachedAdvertiser>,
+}
+
+/// The question the destination reads answered ([`DestinationQuery`]).
+#[derive(Serialize, Deserialize)]
+struct CachedQuery {
+    kinds: BTreeSet<ResourceKind>,
+    advertisers: BTreeSet<u64>,
+    ids: BTreeSet<u64>,
+    markers: BTreeSet<String>,
+    pixel_networks: BTreeSet<String>,
+    token_networks: BTreeSet<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct CachedSource {
+    network: String,
+    offer_id: u64,
+    pulled: CachedPull,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum CachedPull {
+    Found {
+        raw: Value,
+        landing_pages: BTreeMap<u64, LandingPage>,
+    },
+    Unavailable {
+        reason: String,
+    },
+}
+
+#[derive(Serialize, Deserialize)]
+struct CachedAdvertiser {
+    network_advertiser_id: u64,
+    name: String,
+    account_status: String,
+    /// Sealed.
+    verification_token: String,
+}
+
+/// Keeps what a refreshing plan read, in a workspace that has a `state/` folder. It is a
+/// cache: when it cannot be written the plan goes on, with a warning, and without the
+/// old one.
+pub(super) fn save(
+    ws: &Workspace,
+    entries: &[Entry<'_>],
+    query: &DestinationQuery,
+    sources: &SourceReads,
+    destination: &DestinationReads,
+) {
+    if !ws.root.join(STATE_DIR).is_dir() {
+        return;
+    }
+    if let Err(error) = try_save(ws, entries, query, sources, destination) {
+        tracing::warn!("not keeping what this plan read: {error}");
+        if let Err(error) = forget(&ws.root) {
+            tracing::warn!("cannot remove {CACHE_FILE}: {error}");
+        }
+    }
+}
+
+/// Nothing is kept when a source offer could not be read (the plan fails anyway) or
+/// when there is no iScale key to seal tokens with.
+fn try_save(
+    ws: &Workspace,
+    entries: &[Entry<'_>],
+    query: &DestinationQuery,
+    sources: &SourceReads,
+    destination: &DestinationReads,
+) -> Result<(), String> {
+    let Some(hasher) = hasher(ws) else {
+        return Ok(());
+    };
+    let mut cached_sources = Vec::new();
+    for (entry, pulled) in entries.iter().zip(&sources.pulls) {
+        let pulled = match pulled {
+            None => continue,
+            Some(Err(_)) => return Ok(()),
+            Some(Ok(Pulled::Found(snapshot))) => CachedPull::Found {
+                raw: snapshot.raw.clone(),
+                landing_pages: snapshot.landing_pages.clone(),
+            },
+            Some(Ok(Pulled::Unavailable { reason })) => CachedPull::Unavailable {
+                reason: reason.clone(),
+            },
+        };
+        cached_sources.push(CachedSource {
+            network: entry.address.network.clone(),
+            offer_id: entry.address.source_offer_id.0,
+            pulled,
+        });
+    }
+    let live = &destination.live;
+    let mut pixels: BTreeMap<String, Vec<Raw>> = query
+        .pixel_networks
+        .iter()
+        .map(|network| (network.clone(), Vec::new()))
+        .collect();
+    for (address, list) in &destination.pixels {
+        let sealed = list.iter().map(|pixel| seal_pixel(&pixel.raw, &hasher));
+        pixels
+            .entry(address.network.clone())
+            .or_default()
+            .extend(sealed);
+    }
+    let file = CacheFile {
+        format: FORMAT,
+        read_at: SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |since| since.as_secs()),
+        query: CachedQuery {
+            kinds: query.kinds.clone(),
+            advertisers: query.advertisers.clone(),
+            ids: query.ids.clone(),
+            markers: query.markers.clone(),
+            pixel_networks: query.pixel_networks.clone(),
+            token_networks: query.token_networks.clone(),
+        },
+        countries: sources
+            .countries
+            .as_ref()
+            .map(|table| table.entries().collect()),
+        sources: cached_sources,
+        offers: live
+            .offers
+            .values()
+            .map(|offer| offer.raw.clone())
+            .collect(),
+        urls: raws(&live.urls),
+        rules: raws(&live.rules),
+        creatives: raws(&live.creatives),
+        unrecorded: live
+            .unrecorded
+            .iter()
+            .map(|(marker, offer)| (marker.clone(), offer.raw.clone()))
+            .collect(),
+        duplicates: live.duplicates.clone(),
+        pixels,
+        advertisers: destination
+            .advertisers
+            .iter()
+            .map(|(network, advertiser)| {
+                let cached = CachedAdvertiser {
+                    network_advertiser_id: advertiser.network_advertiser_id,
+                    name: advertiser.name.clone(),
+                    account_status: advertiser.account_status.clone(),
+                    verification_token: seal(&advertiser.verification_token, &hasher),
+                };
+                (network.clone(), cached)
+            })
+            .collect(),
+    };
+    let bytes = serde_json::to_vec(&file).map_err(|error| error.to_string())?;
+    write_atomic(&ws.root.join(CACHE_FILE), &bytes)
+        .map_err(|error| format!("cannot write {CACHE_FILE}: {error}"))
+}
+
+/// What the last refreshing plan read, for the entries and query of this run; an error
+/// naming what is missing when it does not cover them.
+pub(super) fn load(
+    ws: &Workspace,
+    entries: &[Entry<'_>],
+    query: &DestinationQuery,
+) -> Result<(SourceReads, DestinationReads, Duration), PlanError> {
+    let path = ws.root.join(CACHE_FILE);
+    let bytes = match std::fs::read(&path) {
+        Ok(bytes) => bytes,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            return Err(stale(
+                "there is no read cache (a refreshing plan leaves one; apply forgets it)",
+            ));
+        }
+        Err(error) => {
+            return Err(PlanError::Cache(format!(
+                "cannot read {CACHE_FILE}: {error}"
+            )));
+        }
+    };
+    let file: CacheFile = serde_json::from_slice(&bytes)
+        .map_err(|error| stale(&format!("{CACHE_FILE} cannot be read ({error})")))?;
+    drop(bytes);
+    if file.format != FORMAT {
+        return Err(stale(&format!(
+            "{CACHE_FILE} was written by another version of offersync"
+        )));
+    }
+    check_covers(&file, entries, query)?;
+    let hasher = hasher(ws).ok_or_else(|| stale("there is no iScale key to read the cache"))?;
+    let tokens: Vec<String> = ws
+        .desired
+        .iter()
+        .filter_map(|network| {
+            ws.settings
+                .network(&network.name)
+                .verification_token
+                .clone()
+        })
+        .map(|token| token.expose().to_owned())
+        .collect();
+    let unseal = |value: &str| unseal(value, &tokens, &hasher);
+    let age = SystemTime::now()
+        .duration_since(UNIX_EPOCH + Duration::from_secs(file.read_at))
+        .unwrap_or_default();
+
+    let CacheFile {
+        countries,
+        sources,
+        offers,
+        urls,
+        rules,
+        creatives,
+        unrecorded,
+        duplicates,
+        pixels,
+        advertisers,
+        ..
+    } = file;
+    let mut pulled: BTreeMap<(String, u64), CachedPull> = sources
+        .into_iter()
+        .map(|source| ((source.network, source.offer_id), source.pulled))
+        .collect();
+    let mut pulls = Vec::with_capacity(entries.len());
+    for entry in entries {
+        if entry.network.is_none() || entry.config.is_none() {
+            pulls.push(None);
+            continue;
+        }
+        let address = &entry.address;
+        let key = (address.network.clone(), address.source_offer_id.0);
+        let cached = pulled.remove(&key).ok_or_else(|| missing(address))?;
+        let pull = match cached {
+            CachedPull::Found { raw, landing_pages } => {
+                SourceSnapshot::new(address.source_offer_id, raw, landing_pages)
+                    .map(|snapshot| Pulled::Found(Box::new(snapshot)))
+                    .map_err(|reason| stale(&format!("{address} in {CACHE_FILE}: {reason}")))?
+            }
+            CachedPull::Unavailable { reason } => Pulled::Unavailable { reason },
+        };
+        pulls.push(Some(Ok(pull)));
+    }
+
+    let live = LiveDestination {
+        offers: offers
+            .into_iter()
+            .map(|raw| decode(raw).map(|offer: LiveOffer| (offer.id(), offer)))
+            .collect::<Result<_, _>>()?,
+        urls: decode_lists(urls)?,
+        rules: decode_lists(rules)?,
+        creatives: decode_lists(creatives)?,
+        unrecorded: unrecorded
+            .into_iter()
+            .map(|(marker, raw)| decode(raw).map(|offer| (marker, offer)))
+            .collect::<Result<_, _>>()?,
+        duplicates,
+    };
+    let pixels = pixels
+        .into_iter()
+        .map(|(network, list)| {
+            let list = list
+                .into_iter()
+                .map(|raw| decode(unseal_pixel(raw, &unseal)))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok((network, list))
+        })
+        .collect::<Result<Vec<_>, PlanError>>()?;
+    let advertisers = advertisers
+        .into_iter()
+        .map(|(network, cached)| {
+            let advertiser = Advertiser {
+                network_advertiser_id: cached.network_advertiser_id,
+                name: cached.name,
+                account_status: cached.account_status,
+                verification_token: unseal(&cached.verification_token),
+            };
+            (network, advertiser)
+        })
+        .collect();
+    let sources = SourceReads {
+        countries: countries.map(CountryTable::new),
+        pulls,
+    };
+    let destination = DestinationReads {
+        live,
+        pixels: pixels_by_offer(pixels),
+        advertisers,
+    };
+    Ok((sources, destination, age))
+}
+
+/// Forgets the cache: what it holds is about to be out of date. A cache that cannot be
+/// removed is an error, since a later `plan --refresh=false` would trust it.
+pub fn forget(workspace: &Path) -> std::io::Result<()> {
+    match std::fs::remove_file(workspace.join(CACHE_FILE)) {
+        Err(error) if error.kind() != std::io::ErrorKind::NotFound => Err(error),
+        _ => Ok(()),
+    }
+}
+
+/// Whether the cache answered every question this run asks.
+fn check_covers(
+    file: &CacheFile,
+    entries: &[Entry<'_>],
+    query: &DestinationQuery,
+) -> Result<(), PlanError> {
+    let cached = &file.query;
+    let mut gaps = Vec::new();
+    if !query.kinds.is_subset(&cached.kinds) {
+        gaps.push("resource kinds left out by `--only`".to_owned());
+    }
+    if !query.advertisers.is_subset(&cached.advertisers)
+        || !query.markers.is_subset(&cached.markers)
+    {
+        gaps.push("the iScale offers of a network".to_owned());
+    }
+    let unread: Vec<String> = query
+        .ids
+        .difference(&cached.ids)
+        .map(u64::to_string)
+        .collect();
+    if !unread.is_empty() {
+        gaps.push(format!("iScale offers {}", unread.join(", ")));
+    }
+    if !query.pixel_networks.is_subset(&cached.pixel_networks) {
+        gaps.push("the pixels of a source network".to_owned());
+    }
+    if !query.token_networks.is_subset(&cached.token_networks) {
+        gaps.push("an advertiser's verification token".to_owned());
+    }
+    if needs_countries(entries) && file.countries.is_none() {
+        gaps.push("the country table".to_owned());
+    }
+    match gaps.is_empty() {
+        true => Ok(()),
+        false => Err(stale(&format!(
+            "the read cache does not hold {} (it covers what the last refreshing plan read)",
+            gaps.join(", ")
+        ))),
+    }
+}
+
+fn raws<T>(lists: &BTreeMap<u64, Vec<Live<T>>>) -> BTreeMap<u64, Vec<Raw>> {
+    lists
+        .iter()
+        .map(|(id, items)| (*id, items.iter().map(|item| item.raw.clone()).collect()))
+        .collect()
+}
+
+fn decode<T: serde::de::DeserializeOwned>(raw: Raw) -> Result<Live<T>, PlanError> {
+    Live::from_value(Value::Object(raw))
+        .map_err(|reason| stale(&format!("{CACHE_FILE} holds an object that {reason}")))
+}
+
+fn decode_lists<T: serde::de::DeserializeOwned>(
+    lists: BTreeMap<u64, Vec<Raw>>,
+) -> Result<BTreeMap<u64, Vec<Live<T>>>, PlanError> {
+    lists
+        .into_iter()
+        .map(|(id, list)| {
+            let list = list.into_iter().map(decode).collect::<Result<_, _>>()?;
+            Ok((id, list))
+        })
+        .collect()
+}
+
+fn hasher(ws: &Workspace) -> Option<SecretHasher> {
+    ws.settings
+        .iscale
+        .as_ref()
+        .map(|iscale| SecretHasher::new(&iscale.api_key))
+}
+
+fn seal(token: &str, hasher: &SecretHasher) -> String {
+    match token {
+        "" => String::new(),
+        token => format!("{SEALED}{}", hasher.digest(token)),
+    }
+}
+
+/// The configured token a sealed value stands for; the sealed value itself when it
+/// stands for none (a token that differs from every configured one).
+fn unseal(value: &str, tokens: &[String], hasher: &SecretHasher) -> String {
+    let Some(digest) = value.strip_prefix(SEALED) else {
+        return value.to_owned();
+    };
+    tokens
+        .iter()
+        .find(|token| hasher.digest(token) == digest)
+        .cloned()
+        .unwrap_or_else(|| value.to_owned())
+}
+
+fn seal_pixel(raw: &Raw, hasher: &SecretHasher) -> Raw {
+    let mut raw = raw.clone();
+    if let Some(Value::String(url)) = raw.get_mut("postback_url") {
+        *url = replace_token(url, |token| seal(token, hasher));
+    }
+    raw
+}
+
+fn unseal_pixel(mut raw: Raw, unseal: &impl Fn(&str) -> String) -> Raw {
+    if let Some(Value::String(url)) = raw.get_mut("postback_url") {
+        *url = replace_token(url, unseal);
+    }
+    raw
+}
+
+fn missing(address: &Address) -> PlanError {
+    stale(&format!(
+        "the read cache does not hold the source offer {address}"
+    ))
+}
+
+/// The cache cannot serve this run: a refreshing plan fixes that.
+fn stale(why: &str) -> PlanError {
+    PlanError::Cache(format!(
+        "cannot plan without refreshing: {why}; run `offersync plan` (it reads Everflow \
+         and keeps what it read in {CACHE_FILE})"
+    ))
+}
