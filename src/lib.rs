@@ -41,5 +41,6 @@ pub mod state;
 pub mod text;
 pub mod thumbnail;
 pub mod timefmt;
+pub mod usage;
 pub mod verify;
 pub mod workspace;

@@ -31,13 +31,20 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(commands::run(cli, &mut printer)) {
+    let code = match runtime.block_on(commands::run(cli, &mut printer)) {
         Ok(status) => status.into(),
         Err(error) => {
             printer.error(&error.to_string());
             ExitCode::FAILURE
         }
-    }
+    };
+    drop(runtime);
+    tracing::debug!(
+        cpu_ms = offersync::usage::cpu_time().map(|cpu| cpu.as_millis()),
+        peak_kib = offersync::usage::peak_resident_kib(),
+        "resources used"
+    );
+    code
 }
 
 /// Logs go to stderr; `OFFERSYNC_LOG=debug` (or info, trace) turns them up.

@@ -1,15 +1,20 @@
 //! The fleet benchmark of issue 7: a synthetic fleet on the sandbox, with Everflow's
-//! limits and a latency, and three phases of the real tool against it:
+//! limits and a latency, and four phases of the real tool against it:
 //!
 //! 1. `apply --auto-approve` on a fresh workspace (creates everything);
 //! 2. `plan --detailed-exitcode` right after (no changes, no writes);
-//! 3. `apply --auto-approve` after one source payout changed (exactly one write).
+//! 3. `apply --auto-approve` after one source payout changed (exactly one write);
+//! 4. `plan --refresh=false` after a refreshing plan (no changes, no requests): pure
+//!    planning, run as its own process so that its CPU time and memory are its own.
 //!
-//! For each it reports wall time, requests per rate-limit bucket (reads, writes, 429s),
-//! peak memory and the phase's floor (see `floor.rs`).
+//! For each it reports wall time, CPU time, requests per rate-limit bucket (reads, writes,
+//! 429s), peak memory and the phase's floor (see `floor.rs`).
 //!
 //! ```sh
 //! cargo bench --bench fleet -- --offers 50 --latency-ms 50   # the defaults
+//! # planning at scale: limits and latency out of the way
+//! cargo bench --bench fleet -- --offers 5000 --latency-ms 0 --network-rate 10000 \
+//!     --affiliate-rate 10000 --window-secs 1
 //! ```
 //!
 //! The sandbox runs in a child process (`offersync sandbox`); the tool runs in this
@@ -21,10 +26,10 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod floor;
-mod memory;
 mod report;
 mod sandbox;
 mod shape;
+mod usage;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -44,13 +49,15 @@ use serde_json::Value;
 use report::{Measured, PhaseFigures, Report};
 use sandbox::{Limits, SandboxProcess};
 use shape::Shape;
+use usage::Usage;
 
 /// `cargo bench --bench fleet -- [OPTIONS]`.
 #[derive(Clone, Debug, Parser, Serialize)]
 #[command(
     name = "fleet",
     about = "Measures offersync on a synthetic fleet in the sandbox: first apply, \
-             a plan with nothing changed, an apply after one payout change"
+             a plan with nothing changed, an apply after one payout change, the same plan \
+             offline"
 )]
 pub struct Settings {
     /// Offers in the fleet, half in each of the two source networks (even).
@@ -212,20 +219,32 @@ fn failures(report: &Report) -> Vec<String> {
 struct Phase {
     name: &'static str,
     args: &'static [&'static str],
+    /// Run as its own process (the built binary) rather than in this one: where memory
+    /// is the figure, so that what the bench and the earlier phases hold does not count.
+    own_process: bool,
 }
 
 const FIRST_APPLY: Phase = Phase {
     name: "first apply",
     args: &["apply", "--auto-approve"],
+    own_process: false,
 };
 const NO_CHANGE_PLAN: Phase = Phase {
     name: "no-change plan",
     args: &["plan", "--detailed-exitcode"],
+    own_process: false,
 };
 const ONE_CHANGE_APPLY: Phase = Phase {
     name: "one-change apply",
     args: &["apply", "--auto-approve"],
+    own_process: false,
 };
+const OFFLINE_PLAN: Phase = Phase {
+    name: "offline plan",
+    args: &["plan", "--refresh=false", "--detailed-exitcode"],
+    own_process: true,
+};
+const PHASES: usize = 4;
 
 /// Builds the fleet, starts the sandbox and runs the three phases; `say` gets the
 /// readable report as it goes.
@@ -310,6 +329,24 @@ fn run(settings: &Settings, say: &mut dyn FnMut(&str)) -> anyhow::Result<Report>
         bench.report(&change);
         phases.push(change);
 
+        // Pure planning: what a refreshing plan read (that apply forgot), planned again
+        // with no network.
+        let refresh = async {
+            match offersync(&workspace, NO_CHANGE_PLAN.args).await?.0 {
+                0 => Ok(()),
+                code => Err(anyhow::anyhow!(
+                    "the refreshing plan before it exited {code}"
+                )),
+            }
+        };
+        let (mut offline, _) = bench
+            .phase_after(4, &OFFLINE_PLAN, Duration::ZERO, refresh)
+            .await?;
+        offline.check("exit 0 (no changes)", offline.exit_code == 0);
+        offline.check("0 requests", offline.requests.total == 0);
+        bench.report(&offline);
+        phases.push(offline);
+
         Ok(Report {
             settings: settings.clone(),
             shape: Some(shape),
@@ -346,7 +383,10 @@ impl Bench<'_> {
         prepare: impl Future<Output = anyhow::Result<()>>,
     ) -> anyhow::Result<(PhaseFigures, Vec<LoggedRequest>)> {
         let command = format!("offersync {}", phase.args.join(" "));
-        (self.say)(&format!("\nphase {number}/3: {} ({command})", phase.name));
+        (self.say)(&format!(
+            "\nphase {number}/{PHASES}: {} ({command})",
+            phase.name
+        ));
         if pause.is_zero() {
             (self.say)("no wait: nothing has used the rate limits of this new sandbox yet");
         } else {
@@ -360,11 +400,17 @@ impl Bench<'_> {
         }
         prepare.await?;
         self.sandbox.clear_requests().await?;
-        let memory = memory::start();
         let started = Instant::now();
-        let (exit_code, captured) = offersync(self.workspace, phase.args).await?;
+        let (exit_code, stderr, usage) = if phase.own_process {
+            offersync_process(self.workspace, phase.args).await?
+        } else {
+            let usage = usage::start();
+            let (exit_code, captured) = offersync(self.workspace, phase.args).await?;
+            let usage = usage.finish();
+            let captured = captured.lock().expect("the capture lock is never poisoned");
+            (exit_code, captured.stderr.clone(), usage)
+        };
         let wall = started.elapsed();
-        let memory = memory.finish();
         let log = self.sandbox.requests().await?;
         if let Some(dir) = &self.settings.log_dir {
             std::fs::create_dir_all(dir)?;
@@ -373,11 +419,7 @@ impl Bench<'_> {
                 .with_context(|| format!("cannot write {}", path.display()))?;
         }
         if !matches!(exit_code, 0 | 2) {
-            let captured = captured.lock().expect("the capture lock is never poisoned");
-            (self.say)(&format!(
-                "offersync exited {exit_code}; it said:\n{}",
-                captured.stderr
-            ));
+            (self.say)(&format!("offersync exited {exit_code}; it said:\n{stderr}"));
         }
         let measured = Measured {
             name: phase.name,
@@ -385,7 +427,7 @@ impl Bench<'_> {
             exit_code,
             waited: pause,
             wall,
-            memory,
+            usage,
         };
         Ok((PhaseFigures::new(measured, &log, self.settings), log))
     }
@@ -413,6 +455,47 @@ async fn offersync(workspace: &Path, args: &[&str]) -> anyhow::Result<(i32, Arc<
         }
     };
     Ok((code, captured))
+}
+
+/// Runs the built binary on `workspace`; returns its exit code, what it said on stderr
+/// and the CPU time and peak memory it reports of itself at exit (`OFFERSYNC_LOG=debug`).
+async fn offersync_process(
+    workspace: &Path,
+    args: &[&str],
+) -> anyhow::Result<(i32, String, Usage)> {
+    let binary = env!("CARGO_BIN_EXE_offersync");
+    let mut command = std::process::Command::new(binary);
+    command
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("NO_COLOR", "1")
+        .env("OFFERSYNC_LOG", "debug")
+        .arg("-C")
+        .arg(workspace)
+        .args(args);
+    let output = tokio::task::spawn_blocking(move || command.output())
+        .await?
+        .with_context(|| format!("cannot run `{binary}`"))?;
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    let reported = stderr
+        .lines()
+        .rev()
+        .find(|line| line.contains("resources used"))
+        .unwrap_or_default();
+    let field = |name: &str| -> Option<u64> {
+        let start = reported.find(&format!("{name}="))? + name.len() + 1;
+        let digits: String = reported[start..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        digits.parse().ok()
+    };
+    let usage = Usage {
+        baseline_kib: None,
+        peak_kib: field("peak_kib"),
+        cpu_secs: field("cpu_ms").map(|ms| ms as f64 / 1000.0),
+    };
+    Ok((output.status.code().unwrap_or(1), stderr, usage))
 }
 
 /// `desired/<network>.yaml` listing the fleet's offers, for each source network.

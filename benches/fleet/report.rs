@@ -11,8 +11,8 @@ use serde::Serialize;
 
 use crate::Settings;
 use crate::floor::{self, Kind};
-use crate::memory::{self, Memory};
 use crate::shape::Shape;
+use crate::usage::{self, Usage};
 
 /// Everything one run measured.
 #[derive(Debug, Serialize)]
@@ -93,7 +93,7 @@ pub struct PhaseFigures {
     pub wall_secs: f64,
     pub requests: Counts,
     pub buckets: Vec<Bucket>,
-    pub memory: Memory,
+    pub usage: Usage,
     pub floor: Floor,
     /// Wall time over the floor; none when the floor is zero.
     pub wall_over_floor: Option<f64>,
@@ -108,7 +108,7 @@ pub struct Measured {
     pub exit_code: i32,
     pub waited: Duration,
     pub wall: Duration,
-    pub memory: Memory,
+    pub usage: Usage,
 }
 
 impl PhaseFigures {
@@ -174,7 +174,7 @@ impl PhaseFigures {
             wall_secs,
             requests,
             buckets,
-            memory: measured.memory,
+            usage: measured.usage,
             wall_over_floor: (floor.secs > 0.0).then(|| wall_secs / floor.secs),
             floor,
             checks: Vec::new(),
@@ -198,11 +198,12 @@ impl fmt::Display for PhaseFigures {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "exit {}, wall {:.2} s, peak memory {} (baseline RSS {})",
+            "exit {}, wall {:.2} s, CPU {}, peak memory {} (baseline RSS {})",
             self.exit_code,
             self.wall_secs,
-            memory::show(self.memory.peak_kib),
-            memory::show(self.memory.baseline_kib)
+            usage::show_cpu(self.usage.cpu_secs),
+            usage::show(self.usage.peak_kib),
+            usage::show(self.usage.baseline_kib)
         )?;
         writeln!(
             f,
@@ -288,13 +289,21 @@ impl Report {
         let mut out = String::new();
         let _ = writeln!(
             out,
-            "{:<20} {:>9} {:>8} {:>7} {:>4} {:>9} {:>10} {:>11}",
-            "phase", "wall", "requests", "writes", "429", "floor", "wall/floor", "peak memory"
+            "{:<20} {:>9} {:>8} {:>7} {:>4} {:>9} {:>10} {:>8} {:>11}",
+            "phase",
+            "wall",
+            "requests",
+            "writes",
+            "429",
+            "floor",
+            "wall/floor",
+            "CPU",
+            "peak memory"
         );
         for phase in &self.phases {
             let _ = writeln!(
                 out,
-                "{:<20} {:>7.2} s {:>8} {:>7} {:>4} {:>7.2} s {:>10} {:>11}",
+                "{:<20} {:>7.2} s {:>8} {:>7} {:>4} {:>7.2} s {:>10} {:>8} {:>11}",
                 phase.name,
                 phase.wall_secs,
                 phase.requests.total,
@@ -304,7 +313,8 @@ impl Report {
                 phase
                     .wall_over_floor
                     .map_or_else(|| "n/a".to_owned(), |r| format!("{r:.1}x")),
-                memory::show(phase.memory.peak_kib)
+                usage::show_cpu(phase.usage.cpu_secs),
+                usage::show(phase.usage.peak_kib)
             );
         }
         out

@@ -72,11 +72,15 @@ pub async fn run(ctx: &mut Context<'_>, args: &PlanArgs) -> anyhow::Result<ExitS
     if !tripped.is_empty() {
         return Ok(ExitStatus::Guarded);
     }
-    Ok(if args.detailed_exitcode && !plan.is_empty() {
+    let status = if args.detailed_exitcode && !plan.is_empty() {
         ExitStatus::Changes
     } else {
         ExitStatus::Success
-    })
+    };
+    // The command ends here, and the process with it: freeing every offer's JSON one
+    // allocation at a time took 0.3 s of a 5,000-offer plan; the OS takes it back whole.
+    std::mem::forget(planned);
+    Ok(status)
 }
 
 /// `40 s`, `12 min`, `3 h`, `2 days`: roughly, as a person says it.
