@@ -12,7 +12,7 @@
 //! configured token. A digest that matches none stands for a token that differs from
 //! every configured one, which is all a plan needs to know of it.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -26,7 +26,7 @@ use super::{
 use crate::destination::iscale::LiveDestination;
 use crate::everflow::network::{Advertiser, Live, LiveOffer};
 use crate::fsutil::write_atomic;
-use crate::plan::{Address, ResourceKind};
+use crate::plan::Address;
 use crate::render::{CountryTable, replace_token};
 use crate::secret::SecretHasher;
 use crate::source::{LandingPage, Pulled, SourceSnapshot};
@@ -51,7 +51,8 @@ struct CacheFile {
     format: u32,
     /// When it was read, in seconds since the Unix epoch.
     read_at: u64,
-    query: CachedQuery,
+    /// The question the destination reads answered.
+    query: DestinationQuery,
     /// `(code, id, name)`; absent when no override needed the table.
     countries: Option<Vec<(String, u64, String)>>,
     sources: Vec<CachedSource>,
@@ -64,17 +65,6 @@ struct CacheFile {
     /// Every pixel list read, by source network, tokens sealed.
     pixels: BTreeMap<String, Vec<Raw>>,
     advertisers: BTreeMap<String, CachedAdvertiser>,
-}
-
-/// The question the destination reads answered ([`DestinationQuery`]).
-#[derive(Serialize, Deserialize)]
-struct CachedQuery {
-    kinds: BTreeSet<ResourceKind>,
-    advertisers: BTreeSet<u64>,
-    ids: BTreeSet<u64>,
-    markers: BTreeSet<String>,
-    pixel_networks: BTreeSet<String>,
-    token_networks: BTreeSet<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -175,14 +165,7 @@ fn try_save(
         read_at: SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |since| since.as_secs()),
-        query: CachedQuery {
-            kinds: query.kinds.clone(),
-            advertisers: query.advertisers.clone(),
-            ids: query.ids.clone(),
-            markers: query.markers.clone(),
-            pixel_networks: query.pixel_networks.clone(),
-            token_networks: query.token_networks.clone(),
-        },
+        query: query.clone(),
         countries: sources
             .countries
             .as_ref()

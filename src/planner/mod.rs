@@ -661,6 +661,7 @@ async fn country_table(
 
 /// What the destination reads of a plan ask for; known before the source offers are
 /// pulled, so both are read at the same time.
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
 struct DestinationQuery {
     kinds: BTreeSet<ResourceKind>,
     /// The advertisers whose offers are listed.
