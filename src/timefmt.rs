@@ -4,10 +4,24 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Now as `YYYY-MM-DDTHH:MM:SSZ`.
 pub fn utc_now() -> String {
-    let secs = SystemTime::now()
+    format_utc(unix_now())
+}
+
+/// Now in seconds since the Unix epoch (0 on a clock set before it).
+pub fn unix_now() -> u64 {
+    SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_secs());
-    format_utc(secs)
+        .map_or(0, |elapsed| elapsed.as_secs())
+}
+
+/// `40 s`, `12 min`, `3 h`, `2 days`: roughly, as a person says how long ago.
+pub fn describe_age(age: std::time::Duration) -> String {
+    match age.as_secs() {
+        seconds @ 0..120 => format!("{seconds} s"),
+        seconds @ 120..7_200 => format!("{} min", seconds / 60),
+        seconds @ 7_200..172_800 => format!("{} h", seconds / 3_600),
+        seconds => format!("{} days", seconds / 86_400),
+    }
 }
 
 /// Civil date from days since the epoch (Howard Hinnant's algorithm).

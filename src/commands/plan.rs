@@ -39,7 +39,7 @@ pub async fn run(ctx: &mut Context<'_>, args: &PlanArgs) -> anyhow::Result<ExitS
         ctx.printer.warn(&format!(
             "planned without refreshing, from what a plan read {} ago ({}): changes made \
              since at the source or in iScale are not shown",
-            describe_age(age),
+            crate::timefmt::describe_age(age),
             planner::CACHE_FILE
         ));
     }
@@ -81,14 +81,4 @@ pub async fn run(ctx: &mut Context<'_>, args: &PlanArgs) -> anyhow::Result<ExitS
     // allocation at a time took 0.3 s of a 5,000-offer plan; the OS takes it back whole.
     std::mem::forget(planned);
     Ok(status)
-}
-
-/// `40 s`, `12 min`, `3 h`, `2 days`: roughly, as a person says it.
-fn describe_age(age: std::time::Duration) -> String {
-    match age.as_secs() {
-        seconds @ 0..120 => format!("{seconds} s"),
-        seconds @ 120..7_200 => format!("{} min", seconds / 60),
-        seconds @ 7_200..172_800 => format!("{} h", seconds / 3_600),
-        seconds => format!("{} days", seconds / 86_400),
-    }
 }

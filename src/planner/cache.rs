@@ -14,7 +14,7 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -30,6 +30,7 @@ use crate::plan::Address;
 use crate::render::{CountryTable, replace_token};
 use crate::secret::SecretHasher;
 use crate::source::{LandingPage, Pulled, SourceSnapshot};
+use crate::timefmt::unix_now;
 use crate::workspace::Workspace;
 
 /// The cache is kept only where the workspace keeps state.
@@ -162,9 +163,7 @@ fn try_save(
     }
     let file = CacheFile {
         format: FORMAT,
-        read_at: SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |since| since.as_secs()),
+        read_at: unix_now(),
         query: query.clone(),
         countries: sources
             .countries
@@ -248,9 +247,7 @@ pub(super) fn load(
         .map(|token| token.expose().to_owned())
         .collect();
     let unseal = |value: &str| unseal(value, &tokens, &hasher);
-    let age = SystemTime::now()
-        .duration_since(UNIX_EPOCH + Duration::from_secs(file.read_at))
-        .unwrap_or_default();
+    let age = Duration::from_secs(unix_now().saturating_sub(file.read_at));
 
     let CacheFile {
         countries,
