@@ -8,11 +8,11 @@
 
 use std::io::Cursor;
 
+use fast_image_resize::images::{Image, ImageRef};
+use fast_image_resize::{FilterType as ResizeFilter, PixelType, ResizeAlg, ResizeOptions, Resizer};
 use image::codecs::png::{CompressionType, FilterType as PngFilter, PngEncoder};
-use image::imageops::{self, FilterType};
 use image::{
     DynamicImage, ExtendedColorType, ImageDecoder, ImageEncoder, ImageFormat, ImageReader, Limits,
-    Pixel,
 };
 
 /// Width and height of every thumbnail (seed 000: `magick -resize 400x400^ -extent 400x400`).
@@ -95,10 +95,13 @@ pub fn cover_crop_png(bytes: &[u8], max_pixels: u64) -> Result<Vec<u8>, ImageErr
     let mut image = DynamicImage::from_decoder(decoder).map_err(decode_error)?;
     image.apply_orientation(orientation);
 
+    let (width, height) = (image.width(), image.height());
     if image.color().has_alpha() {
-        encode(&cover(&image.into_rgba8()), ExtendedColorType::Rgba8)
+        let square = cover(&image.into_rgba8(), width, height, PixelType::U8x4)?;
+        encode(&square, ExtendedColorType::Rgba8)
     } else {
-        encode(&cover(&image.into_rgb8()), ExtendedColorType::Rgb8)
+        let square = cover(&image.into_rgb8(), width, height, PixelType::U8x3)?;
+        encode(&square, ExtendedColorType::Rgb8)
     }
 }
 
@@ -138,21 +141,32 @@ fn limit_error(
     }
 }
 
-/// Centre square of the image scaled to `SIZE`. Cropping before scaling gives the same
-/// picture as scale-then-crop, and keeps memory bounded: scaling a 20000x2 strip to
-/// cover 400x400 first would need a 4,000,000x400 intermediate.
+/// Centre square of the image scaled to `SIZE`. Cropping is part of the resampling, so
+/// a 20000x2 strip never becomes a 4,000,000x400 intermediate.
 ///
-/// The triangle filter (widened when shrinking, so it still averages every source
-/// pixel) costs 40% less than Lanczos3 at this size and looks the same at thumbnail
-/// scale; a first apply makes one per offer, so it is on the critical path.
-fn cover<P>(image: &image::ImageBuffer<P, Vec<u8>>) -> image::ImageBuffer<P, Vec<u8>>
-where
-    P: Pixel<Subpixel = u8> + 'static,
-{
-    let (width, height) = image.dimensions();
-    let side = width.min(height);
-    let square = imageops::crop_imm(image, (width - side) / 2, (height - side) / 2, side, side);
-    imageops::resize(&*square, SIZE, SIZE, FilterType::Triangle)
+/// A bilinear (triangle) filter, widened when shrinking so that it still averages every
+/// source pixel; alpha is premultiplied while filtering so that transparent pixels do
+/// not bleed their colour. A first apply makes one per new offer, and the integer SIMD
+/// convolution takes a fraction of a millisecond at this size.
+fn cover(pixels: &[u8], width: u32, height: u32, pixel: PixelType) -> Result<Vec<u8>, ImageError> {
+    let resample_error = |error: &dyn std::fmt::Display| ImageError::Encode {
+        reason: format!("cannot resample: {error}"),
+    };
+    let source = ImageRef::new(width, height, pixels, pixel).map_err(|e| resample_error(&e))?;
+    let mut square = Image::new(SIZE, SIZE, pixel);
+    let side = f64::from(width.min(height));
+    let options = ResizeOptions::new()
+        .resize_alg(ResizeAlg::Convolution(ResizeFilter::Bilinear))
+        .crop(
+            (f64::from(width) - side) / 2.0,
+            (f64::from(height) - side) / 2.0,
+            side,
+            side,
+        );
+    Resizer::new()
+        .resize(&source, &mut square, &options)
+        .map_err(|e| resample_error(&e))?;
+    Ok(square.into_vec())
 }
 
 /// PNG with fast deflate: about a tenth of the default level's time for files some
@@ -280,6 +294,30 @@ mod tests {
         let out = decode(&out);
         assert_eq!(out.color(), image::ColorType::Rgba8);
         assert_eq!(out.to_rgba8().get_pixel(200, 200).0[3], 100);
+    }
+
+    #[test]
+    fn transparent_pixels_do_not_darken_their_neighbours() {
+        // Opaque white beside fully transparent black, shrunk 4:1: the pixels where
+        // they meet are partly transparent white, not grey.
+        let source = RgbaImage::from_fn(1600, 1600, |x, _| {
+            if x < 800 {
+                Rgba([255, 255, 255, 255])
+            } else {
+                Rgba([0, 0, 0, 0])
+            }
+        });
+        let out = cover_crop_png(&png_of(&source.into()), MAX_PIXELS).unwrap();
+        let out = decode(&out).to_rgba8();
+        let edge = *out.get_pixel(199, 200);
+        assert!(
+            edge.0[3] > 0 && edge.0[3] < 255,
+            "{edge:?} is not on the edge"
+        );
+        assert!(
+            edge.0[..3].iter().all(|&c| c >= 250),
+            "{edge:?} was darkened"
+        );
     }
 
     #[test]
