@@ -36,7 +36,7 @@ use crate::render::{
 use crate::secret::SecretHasher;
 use crate::source::SourceSnapshot;
 use crate::state::{ManagedOffer, OfferState, ResourceRecord, StateStore, UrlMapping};
-use crate::thumbnail::{self, FetchLimits, Fetcher, ThumbnailSource};
+use crate::thumbnail::{self, ThumbnailSource, Thumbnails};
 use crate::workspace::{Clients, Workspace};
 
 /// How many times a create whose outcome stayed unknown is sent in all, when looking for
@@ -121,15 +121,27 @@ impl StopSignal {
     }
 }
 
+/// The thumbnail maker of an apply on `ws`. Images come from third parties: only
+/// public addresses, plus loopback when the API itself is there (the sandbox serves
+/// them).
+pub fn thumbnails(ws: &Workspace) -> Thumbnails {
+    Thumbnails::new(thumbnail::FetchLimits {
+        allow_loopback: crate::settings::is_loopback(&ws.settings.api_url),
+        ..thumbnail::FetchLimits::default()
+    })
+}
+
 /// Applies every change of `planned`: the network-level changes and every offer at once
 /// (each bucket's limiter paces the requests), each offer's changes as soon as what they
-/// need is there (see [`OfferRun::run`]). `progress`
-/// hears about each change as it completes. After `stop` is signalled (or the API
-/// itself fails) no new change starts; those in flight finish and are recorded.
+/// need is there (see [`OfferRun::run`]); thumbnails come from `thumbnails` (which
+/// may have begun them while planning). `progress` hears about each change as it
+/// completes. After `stop` is signalled (or the API itself fails) no new change starts;
+/// those in flight finish and are recorded.
 pub async fn apply(
     ws: &Workspace,
     clients: &Clients,
     planned: &Planned,
+    thumbnails: &Thumbnails,
     progress: &dyn Fn(&Applied),
     stop: &StopSignal,
 ) -> ApplyReport {
@@ -145,17 +157,6 @@ pub async fn apply(
     else {
         return report.into_inner();
     };
-    // Images come from third parties: only public addresses, plus loopback when the
-    // API itself is there (the sandbox serves them).
-    // Thumbnails are decoded, cropped and encoded a few at a time whatever the number of
-    // offers: the work is CPU-bound, and each one in progress holds decoded images.
-    let image_work = tokio::sync::Semaphore::new(
-        std::thread::available_parallelism().map_or(2, std::num::NonZero::get) * 2,
-    );
-    let fetcher = Fetcher::new(FetchLimits {
-        allow_loopback: crate::settings::is_loopback(&ws.settings.api_url),
-        ..FetchLimits::default()
-    });
     let tracking_domain = OnceCell::new();
     // A failure of the API itself (not of one offer's data) stops what has not begun.
     let halt = StopSignal::default();
@@ -198,8 +199,7 @@ pub async fn apply(
                 ws,
                 api,
                 source: clients.sources.get(&address.network),
-                fetcher: &fetcher,
-                image_work: &image_work,
+                thumbnails,
                 hasher: &hasher,
                 tracking_domain: &tracking_domain,
                 address,
@@ -305,9 +305,8 @@ struct OfferRun<'a> {
     api: &'a NetworkApi,
     /// The source network's Affiliate API, where the offer's pixels live.
     source: Option<&'a AffiliateApi>,
-    fetcher: &'a Fetcher,
-    /// Bounds the thumbnails made at the same time.
-    image_work: &'a tokio::sync::Semaphore,
+    /// Thumbnails and every other download of the run.
+    thumbnails: &'a Thumbnails,
     hasher: &'a SecretHasher,
     /// The tracking domain for new offers: read once per run, and only if needed.
     tracking_domain: &'a OnceCell<u64>,
@@ -569,17 +568,13 @@ impl<'a> OfferRun<'a> {
         &self,
         spec: &ThumbnailSpec,
     ) -> Result<(TempFile, thumbnail::Thumbnail), ApplyError> {
-        let made = {
-            // Never closed, so acquiring cannot fail.
-            let _turn = self.image_work.acquire().await.ok();
-            thumbnail::resolve(
-                self.fetcher,
-                &spec.thumbnail_url,
-                &spec.pages,
-                &spec.offer_name,
-            )
-            .await
-        };
+        let made = thumbnail::resolve(
+            self.thumbnails,
+            &spec.thumbnail_url,
+            &spec.pages,
+            &spec.offer_name,
+        )
+        .await;
         let temp_url = self
             .api
             .upload_temp("image/png", &made.png)
@@ -784,7 +779,7 @@ impl<'a> OfferRun<'a> {
         url: &str,
     ) -> Result<TempFile, ApplyError> {
         let fetched = self
-            .fetcher
+            .thumbnails
             .fetch(url)
             .await
             .map_err(|error| self.other(change, format!("cannot download {url}: {error}")))?;

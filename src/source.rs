@@ -96,7 +96,8 @@ pub enum PullError {
 }
 
 /// Pulls the configured offers of one source network, all at once (its limiter paces
-/// the requests), in the order of `ids`; `pulled` hears of each offer as it is done.
+/// the requests), in the order of `ids`; `arrived` hears of each offer as soon as it is
+/// known, before its links are read, and `pulled` as it is done.
 ///
 /// One `offersrunnable` list (2,000 offers a page) brings every offer we may run with
 /// its relationships ("the full relationship object", LIVE affiliate-offers), so several
@@ -107,6 +108,7 @@ pub async fn pull_offers(
     api: &AffiliateApi,
     network: &str,
     ids: &[SourceOfferId],
+    arrived: &(dyn Fn(SourceOfferId, &SourceSnapshot) + Sync),
     pulled: &(dyn Fn() + Sync),
 ) -> Result<Vec<Result<Pulled, PullError>>, PullError> {
     let mut listed: BTreeMap<u64, serde_json::Value> = BTreeMap::new();
@@ -131,7 +133,7 @@ pub async fn pull_offers(
     let pulls = ids.iter().map(|&offer_id| {
         let raw = listed.remove(&offer_id.0);
         async move {
-            let outcome = pull_offer(api, network, offer_id, raw).await;
+            let outcome = pull_offer(api, network, offer_id, raw, arrived).await;
             pulled();
             outcome
         }
@@ -139,13 +141,15 @@ pub async fn pull_offers(
     Ok(futures_util::future::join_all(pulls).await)
 }
 
-/// Pulls one offer (`listed`: as the runnable list showed it, else it is read), then
-/// the landing page behind its default URL and each of its other URLs, at once.
+/// Pulls one offer (`listed`: as the runnable list showed it, else it is read), tells
+/// `arrived` of it, then reads the landing page behind its default URL and each of its
+/// other URLs, at once.
 async fn pull_offer(
     api: &AffiliateApi,
     network: &str,
     offer_id: SourceOfferId,
     listed: Option<serde_json::Value>,
+    arrived: &(dyn Fn(SourceOfferId, &SourceSnapshot) + Sync),
 ) -> Result<Pulled, PullError> {
     let api_error = |source: ApiError| PullError::Api {
         network: network.to_owned(),
@@ -173,6 +177,7 @@ async fn pull_offer(
         },
     };
     let mut snapshot = SourceSnapshot::new(offer_id, raw, BTreeMap::new()).map_err(malformed)?;
+    arrived(offer_id, &snapshot);
     // A listed offer's own `tracking_url` is its default tracking link: the default URL's
     // landing page needs no call of its own. An offer read on its own may be visible but
     // not runnable, which only its default link's answer (400) tells.

@@ -12,7 +12,7 @@ use crate::everflow::ClientOptions;
 use crate::lock::WorkspaceLock;
 use crate::plan::show::render_text;
 use crate::plan::{Action, Address, ResourceId};
-use crate::planner::{self, Planned};
+use crate::planner::{self, Planned, Reads};
 use crate::saved_plan::SavedPlan;
 use crate::setup::restore_pending_visibility;
 use crate::workspace::{Clients, Workspace};
@@ -42,12 +42,18 @@ pub async fn run(ctx: &mut Context<'_>, args: &ApplyArgs) -> anyhow::Result<Exit
             pending.network_offer_id, pending.visibility
         ));
     }
+    let thumbnails = crate::apply::thumbnails(&workspace);
     let planned = match &args.plan_file {
         Some(path) => saved(ctx, &workspace, &clients, path, args.skip_stale).await?,
         None => {
             let bar = ctx.printer.progress("pulling source offers");
             let pulled = |done, total| bar.update(done, total);
-            planner::plan_reporting(&workspace, &clients, &args.scope.scope(), &pulled).await?
+            let reads = Reads::Live {
+                clients: &clients,
+                keep: false,
+                thumbnails: Some(&thumbnails),
+            };
+            planner::plan_from(&workspace, reads, &args.scope.scope(), &pulled).await?
         }
     };
     let style = ctx.printer.stdout_style();
@@ -80,7 +86,14 @@ pub async fn run(ctx: &mut Context<'_>, args: &ApplyArgs) -> anyhow::Result<Exit
         let done = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
         bar.update(done, total);
     };
-    let applying = apply(&workspace, &clients, &planned, &progress, &stop);
+    let applying = apply(
+        &workspace,
+        &clients,
+        &planned,
+        &thumbnails,
+        &progress,
+        &stop,
+    );
     tokio::pin!(applying);
     // Ctrl-C: no new change starts; those in flight finish and are recorded.
     let report = loop {

@@ -24,6 +24,7 @@ pub async fn run(ctx: &mut Context<'_>, args: &PlanArgs) -> anyhow::Result<ExitS
         Some((clients, _pacing)) => Reads::Live {
             clients,
             keep: true,
+            thumbnails: None,
         },
         None => Reads::Cached,
     };

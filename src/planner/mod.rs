@@ -6,7 +6,7 @@
 //! recorded id, else by name), and hands plain data to `render` and `plan::diff`. It
 //! never writes.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use std::sync::atomic::Ordering;
 
@@ -32,6 +32,7 @@ use crate::render::{
 use crate::secret::SecretHasher;
 use crate::source::{self, PullError, Pulled, SourceSnapshot};
 use crate::state::{ManagedOffer, OfferState, ResourceRecord};
+use crate::thumbnail::Thumbnails;
 use crate::workspace::{Clients, Workspace};
 
 mod cache;
@@ -159,8 +160,13 @@ struct Entry<'a> {
 #[derive(Clone, Copy)]
 pub enum Reads<'c> {
     /// Everflow, now. With `keep`, what was read is also kept in the read cache for
-    /// `plan --refresh=false`.
-    Live { clients: &'c Clients, keep: bool },
+    /// `plan --refresh=false`. With `thumbnails` (an apply's), each new offer's
+    /// thumbnail is begun as soon as its source offer arrives, while its links are read.
+    Live {
+        clients: &'c Clients,
+        keep: bool,
+        thumbnails: Option<&'c Thumbnails>,
+    },
     /// The read cache the last refreshing `plan` left: no network at all.
     Cached,
 }
@@ -180,6 +186,7 @@ pub async fn plan_reporting(
     let reads = Reads::Live {
         clients,
         keep: false,
+        thumbnails: None,
     };
     plan_from(ws, reads, scope, pulled).await
 }
@@ -197,11 +204,36 @@ pub async fn plan_from(
         (states[index].as_ref(), entries[index].config.is_some())
     });
     let (sources, destination, cached) = match reads {
-        Reads::Live { clients, keep } => {
+        Reads::Live {
+            clients,
+            keep,
+            thumbnails,
+        } => {
+            let new_offers: HashSet<(&str, SourceOfferId)> = match thumbnails {
+                Some(_) if scope.kinds().contains(&ResourceKind::Offer) => entries
+                    .iter()
+                    .zip(&states)
+                    .filter(|(entry, state)| state.is_none() && entry.config.is_some())
+                    .map(|(entry, _)| {
+                        (
+                            entry.address.network.as_str(),
+                            entry.address.source_offer_id,
+                        )
+                    })
+                    .collect(),
+                _ => HashSet::new(),
+            };
+            let arrived = |network: &str, id: SourceOfferId, snapshot: &SourceSnapshot| {
+                if let Some(thumbnails) = thumbnails
+                    && new_offers.contains(&(network, id))
+                {
+                    thumbnails.begin(&snapshot.offer.thumbnail_url);
+                }
+            };
             // What iScale and the source pixel lists hold does not depend on the source
             // offers: both are read while the source offers are pulled.
             let (sources, destination) = tokio::join!(
-                read_sources(ws, clients, &entries, pulled),
+                read_sources(ws, clients, &entries, pulled, &arrived),
                 read_destination(ws, clients, &query),
             );
             let (sources, destination) = (sources?, destination?);
@@ -254,7 +286,7 @@ async fn prepare_reporting<'a>(
 ) -> Result<Prepared<'a>, PlanError> {
     let entries = entries_in_scope(ws, scope)?;
     let states = load_states(ws, &entries)?;
-    let sources = read_sources(ws, clients, &entries, pulled).await?;
+    let sources = read_sources(ws, clients, &entries, pulled, &|_, _, _| {}).await?;
     prepare_with(ws, scope, entries, states, sources)
 }
 
@@ -280,17 +312,23 @@ struct SourceReads {
     pulls: Vec<Option<Result<Pulled, PullError>>>,
 }
 
-/// Checks the keys, reads the country table and pulls the source offers, all at once.
+/// Told of each source offer as soon as it is known (network, id, the offer without its
+/// landing pages), before its links are read.
+type Arrived<'a> = dyn Fn(&str, SourceOfferId, &SourceSnapshot) + Sync + 'a;
+
+/// Checks the keys, reads the country table and pulls the source offers, all at once
+/// (`arrived` hears of each source offer as it arrives).
 async fn read_sources(
     ws: &Workspace,
     clients: &Clients,
     entries: &[Entry<'_>],
     pulled: &(dyn Fn(usize, usize) + Sync),
+    arrived: &Arrived<'_>,
 ) -> Result<SourceReads, PlanError> {
     let (identities, countries, pulls) = tokio::join!(
         check_identities(ws, clients, entries),
         country_table(clients, entries),
-        pull_all(clients, entries, pulled),
+        pull_all(clients, entries, pulled, arrived),
     );
     // Reported in this order whatever failed first: a wrong key explains the rest.
     identities?;
@@ -382,6 +420,7 @@ async fn pull_all(
     clients: &Clients,
     entries: &[Entry<'_>],
     pulled: &(dyn Fn(usize, usize) + Sync),
+    arrived: &Arrived<'_>,
 ) -> Result<Vec<Option<Result<Pulled, PullError>>>, PullError> {
     let mut ids: BTreeMap<&str, Vec<SourceOfferId>> = BTreeMap::new();
     for entry in entries {
@@ -396,8 +435,10 @@ async fn pull_all(
     let tell = || pulled(done.fetch_add(1, Ordering::Relaxed) + 1, total);
     let by_network = futures_util::future::try_join_all(ids.iter().map(|(name, ids)| {
         let tell = &tell;
+        let arrived = |id: SourceOfferId, snapshot: &SourceSnapshot| arrived(name, id, snapshot);
         async move {
-            let pulls = source::pull_offers(&clients.sources[*name], name, ids, tell).await?;
+            let pulls =
+                source::pull_offers(&clients.sources[*name], name, ids, &arrived, tell).await?;
             Ok::<_, PullError>(
                 ids.iter()
                     .copied()

@@ -225,6 +225,13 @@ fn fleet_copy(template: &SourceOfferFixture, k: u64) -> SourceOfferFixture {
     if let Some(Value::String(name)) = offer.get_mut("name") {
         name.push_str(&format!(" #{k}"));
     }
+    // Each copy's thumbnail is an image of its own to fetch and process, as in a real
+    // fleet; the web host ignores the query.
+    if let Some(Value::String(url)) = offer.get_mut("thumbnail_url")
+        && !url.is_empty()
+    {
+        url.push_str(&format!("?copy={k}"));
+    }
     let landing_pages = template
         .landing_pages
         .iter()
@@ -483,6 +490,7 @@ mod tests {
 
     #[test]
     fn a_fleet_is_valid_and_its_ids_unique() {
+        use std::collections::BTreeSet;
         let fleet = Fixtures::fleet(3);
         assert_eq!(fleet.problems(), Vec::<String>::new());
         for source in &fleet.sources {
@@ -494,6 +502,12 @@ mod tests {
             assert_eq!(ids, Fixtures::fleet_offer_ids(3).collect::<Vec<_>>());
             let text = serde_json::to_string(&source.offers).unwrap();
             assert!(text.contains("#3\""), "{text}");
+            let thumbnails: BTreeSet<&str> = source
+                .offers
+                .iter()
+                .map(|offer| offer.offer["thumbnail_url"].as_str().unwrap())
+                .collect();
+            assert_eq!(thumbnails.len(), 3, "{thumbnails:?}");
         }
     }
 

@@ -16,6 +16,7 @@ mod crop;
 mod fetch;
 mod html;
 mod placeholder;
+mod run;
 
 use std::collections::HashSet;
 
@@ -27,6 +28,7 @@ pub use crop::{ImageError, SIZE, cover_crop_png};
 pub use fetch::{FetchError, FetchLimits, Fetched, Fetcher, Refused};
 pub use html::{find_icons, find_og_image};
 pub use placeholder::{BACKGROUND, FOREGROUND, initials, placeholder_png};
+pub use run::Thumbnails;
 
 /// Where a thumbnail came from, for the plan and state.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -92,13 +94,13 @@ fn hex_sha256(parts: &[&[u8]]) -> String {
 /// bomb) is skipped with a note; this function never fails. Empty strings are absent
 /// values. An image URL is fetched at most once, whichever stage names it.
 pub async fn resolve(
-    fetcher: &Fetcher,
+    thumbnails: &Thumbnails,
     thumbnail_url: &str,
     pages: &[String],
     offer_name: &str,
 ) -> Thumbnail {
     let mut chain = Chain {
-        fetcher,
+        thumbnails,
         notes: Vec::new(),
         tried: HashSet::new(),
     };
@@ -184,20 +186,21 @@ struct Page {
 }
 
 /// An image made into a thumbnail: the PNG and the fingerprint of its original.
+#[derive(Clone)]
 struct Processed {
     png: Vec<u8>,
     fingerprint: String,
 }
 
 struct Chain<'a> {
-    fetcher: &'a Fetcher,
+    thumbnails: &'a Thumbnails,
     notes: Vec<String>,
     tried: HashSet<String>,
 }
 
 impl Chain<'_> {
     async fn fetch_page(&mut self, given: &str) -> Page {
-        match self.fetcher.fetch(given).await {
+        match self.thumbnails.fetch(given).await {
             Ok(fetched) => {
                 let html = String::from_utf8_lossy(&fetched.bytes).into_owned();
                 Page {
@@ -230,36 +233,10 @@ impl Chain<'_> {
         if !self.tried.insert(url.to_owned()) {
             return None;
         }
-        let fetched = match self.fetcher.fetch(url).await {
-            Ok(fetched) => fetched,
-            Err(error) => {
-                self.notes.push(format!("{role}: {error}"));
-                return None;
-            }
-        };
-        let max_pixels = self.fetcher.limits().max_pixels;
-        let served = fetched
-            .content_type
-            .map(|content_type| format!(" (served as {content_type})"))
-            .unwrap_or_default();
-        // Decoding and resampling take CPU time: keep them off the async workers.
-        let bytes = fetched.bytes;
-        let result = tokio::task::spawn_blocking(move || {
-            cover_crop_png(&bytes, max_pixels).map(|png| Processed {
-                png,
-                fingerprint: image_fingerprint(&bytes),
-            })
-        })
-        .await;
-        match result {
-            Ok(Ok(processed)) => Some(processed),
-            Ok(Err(error)) => {
-                self.notes.push(format!("{role}: `{url}`: {error}{served}"));
-                None
-            }
-            Err(join) => {
-                self.notes
-                    .push(format!("{role}: `{url}`: image processing failed: {join}"));
+        match self.thumbnails.image(url).await {
+            Ok(processed) => Some(processed),
+            Err(why) => {
+                self.notes.push(format!("{role}: {why}"));
                 None
             }
         }

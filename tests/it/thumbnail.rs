@@ -15,7 +15,9 @@ use image::codecs::png::{CompressionType, FilterType as PngFilter, PngEncoder};
 use image::{
     DynamicImage, ExtendedColorType, ImageEncoder, ImageFormat, Rgb, RgbImage, Rgba, RgbaImage,
 };
-use offersync::thumbnail::{FetchError, FetchLimits, Fetcher, ThumbnailSource, resolve};
+use offersync::thumbnail::{
+    FetchError, FetchLimits, Fetcher, ThumbnailSource, Thumbnails, resolve,
+};
 
 /// What the server does for one path.
 #[derive(Clone)]
@@ -190,6 +192,10 @@ fn fetcher() -> Fetcher {
     Fetcher::new(limits())
 }
 
+fn thumbnails() -> Thumbnails {
+    Thumbnails::new(limits())
+}
+
 /// Decodes a result PNG and checks the contract: 400x400, 8-bit RGB or RGBA.
 fn decoded(png: &[u8]) -> DynamicImage {
     assert_eq!(image::guess_format(png).unwrap(), ImageFormat::Png);
@@ -212,7 +218,7 @@ fn notes_mention(notes: &[String], needles: &[&str]) -> bool {
 async fn the_source_thumbnail_is_used_when_it_is_an_image() {
     let server = Server::start(vec![("/thumb.png", Reply::Ok("image/png", photo_png()))]);
     let thumbnail = resolve(
-        &fetcher(),
+        &thumbnails(),
         &server.url("/thumb.png"),
         &[server.url("/lp")],
         "TrimRx - Tirzepatide",
@@ -235,7 +241,7 @@ async fn the_source_thumbnail_is_used_when_it_is_an_image() {
 async fn a_png_served_as_html_with_a_jpg_name_is_still_used() {
     // Content-Type and file name lie; the bytes are a PNG.
     let server = Server::start(vec![("/logo.jpg", Reply::Ok("text/html", photo_png()))]);
-    let thumbnail = resolve(&fetcher(), &server.url("/logo.jpg"), &[], "Acme").await;
+    let thumbnail = resolve(&thumbnails(), &server.url("/logo.jpg"), &[], "Acme").await;
     assert!(matches!(
         thumbnail.source,
         ThumbnailSource::SourceThumbnail { .. }
@@ -253,7 +259,7 @@ async fn a_broken_thumbnail_falls_back_to_the_preview_pages_og_image() {
         ("/share/og.png", Reply::Ok("image/png", photo_png())),
     ]);
     let thumbnail = resolve(
-        &fetcher(),
+        &thumbnails(),
         &server.url("/missing.png"),
         &[server.url("/lp"), server.url("/landing")],
         "Acme",
@@ -289,7 +295,7 @@ async fn a_thumbnail_that_is_html_is_skipped_with_a_note() {
         ("/og.png", Reply::Ok("image/png", photo_png())),
     ]);
     let thumbnail = resolve(
-        &fetcher(),
+        &thumbnails(),
         &server.url("/thumb.png"),
         &[server.url("/lp")],
         "Acme",
@@ -317,7 +323,7 @@ async fn the_landing_page_is_tried_after_the_preview_page() {
         ("/tw.png", Reply::Ok("image/png", photo_png())),
     ]);
     let thumbnail = resolve(
-        &fetcher(),
+        &thumbnails(),
         "",
         &[server.url("/preview"), server.url("/landing")],
         "Acme",
@@ -345,7 +351,7 @@ async fn a_page_without_og_image_gives_its_declared_icon() {
         ("/lp", html(r#"<link rel="icon" href="/static/fav.ico">"#)),
         ("/static/fav.ico", Reply::Ok("image/x-icon", favicon_ico())),
     ]);
-    let thumbnail = resolve(&fetcher(), "", &[server.url("/lp")], "Acme").await;
+    let thumbnail = resolve(&thumbnails(), "", &[server.url("/lp")], "Acme").await;
     assert_eq!(
         thumbnail.source,
         ThumbnailSource::Icon {
@@ -380,7 +386,7 @@ async fn a_bomb_og_image_is_skipped_for_the_origin_favicon() {
         ("/bomb.png", Reply::Ok("image/png", bomb)),
         ("/favicon.ico", Reply::Ok("image/x-icon", favicon_ico())),
     ]);
-    let thumbnail = resolve(&fetcher(), "", &[server.url("/lp")], "Acme").await;
+    let thumbnail = resolve(&thumbnails(), "", &[server.url("/lp")], "Acme").await;
     assert_eq!(
         thumbnail.source,
         ThumbnailSource::Icon {
@@ -404,7 +410,7 @@ async fn a_bomb_og_image_is_skipped_for_the_origin_favicon() {
 async fn nothing_usable_anywhere_gives_the_initials_placeholder() {
     let server = Server::start(vec![("/lp", html("<title>plain</title>"))]);
     let thumbnail = resolve(
-        &fetcher(),
+        &thumbnails(),
         &server.url("/gone.png"),
         &[server.url("/lp"), server.url("/down"), String::new()],
         "TrimRx - Tirzepatide Starter Plan",
@@ -436,19 +442,91 @@ async fn the_fingerprint_follows_the_source_image() {
         ("/b.png", Reply::Ok("image/png", photo_png())),
         ("/c.ico", Reply::Ok("image/x-icon", favicon_ico())),
     ]);
-    let fetcher = fetcher();
-    let a = resolve(&fetcher, &server.url("/a.png"), &[], "Acme").await;
-    let b = resolve(&fetcher, &server.url("/b.png"), &[], "Acme").await;
-    let c = resolve(&fetcher, &server.url("/c.ico"), &[], "Acme").await;
+    let thumbnails = thumbnails();
+    let a = resolve(&thumbnails, &server.url("/a.png"), &[], "Acme").await;
+    let b = resolve(&thumbnails, &server.url("/b.png"), &[], "Acme").await;
+    let c = resolve(&thumbnails, &server.url("/c.ico"), &[], "Acme").await;
     // Same bytes at another URL: nothing to re-upload. Other bytes: re-upload.
     assert_eq!(a.fingerprint, b.fingerprint);
     assert_ne!(a.fingerprint, c.fingerprint);
-    let initials = resolve(&fetcher, "", &[], "Acme").await;
+    let initials = resolve(&thumbnails, "", &[], "Acme").await;
     assert_ne!(initials.fingerprint, a.fingerprint);
     assert_eq!(
         initials.fingerprint,
-        resolve(&fetcher, "", &[], "acme").await.fingerprint
+        resolve(&thumbnails, "", &[], "acme").await.fingerprint
     );
+}
+
+#[tokio::test]
+async fn an_image_named_by_several_offers_of_a_run_is_fetched_once() {
+    let server = Server::start(vec![("/logo.png", Reply::Ok("image/png", photo_png()))]);
+    let thumbnails = thumbnails();
+    let url = server.url("/logo.png");
+    // Two new offers with the same picture, begun while their plan reads on.
+    thumbnails.begin(&url);
+    thumbnails.begin(&url);
+    let (a, b) = tokio::join!(
+        resolve(&thumbnails, &url, &[], "Acme A"),
+        resolve(&thumbnails, &url, &[], "Acme B"),
+    );
+    assert_eq!(server.hits("/logo.png"), 1);
+    assert_eq!(a.png, b.png);
+    assert_eq!(
+        a.source,
+        ThumbnailSource::SourceThumbnail { url: url.clone() }
+    );
+    // Once every offer it was begun for has it, it is not kept: a later offer of the
+    // run downloads it again rather than the run holding every image to the end.
+    resolve(&thumbnails, &url, &[], "Acme C").await;
+    assert_eq!(server.hits("/logo.png"), 2);
+}
+
+#[tokio::test]
+async fn a_begun_image_is_made_before_its_offer_asks() {
+    let server = Server::start(vec![("/thumb.png", Reply::Ok("image/png", photo_png()))]);
+    let thumbnails = thumbnails();
+    let url = server.url("/thumb.png");
+    thumbnails.begin(&url);
+    // The download starts on its own, with no one waiting for it (30 s at most: a
+    // bound for a broken build, not a speed requirement).
+    for _ in 0..6000 {
+        if server.hits("/thumb.png") == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(server.hits("/thumb.png"), 1);
+    let thumbnail = resolve(&thumbnails, &url, &[], "Acme").await;
+    assert_eq!(server.hits("/thumb.png"), 1);
+    assert_eq!(
+        decoded(&thumbnail.png).to_rgb8().get_pixel(200, 200).0,
+        [0, 200, 0]
+    );
+}
+
+#[tokio::test]
+async fn a_begun_image_that_fails_gives_its_note_to_the_offer() {
+    let server = Server::start(vec![(
+        "/page.png",
+        Reply::Ok("text/html", b"<html>".to_vec()),
+    )]);
+    let thumbnails = thumbnails();
+    let url = server.url("/page.png");
+    thumbnails.begin(&url);
+    let thumbnail = resolve(&thumbnails, &url, &[], "Acme").await;
+    assert_eq!(
+        thumbnail.source,
+        ThumbnailSource::Initials { text: "A".into() }
+    );
+    assert!(
+        notes_mention(
+            &thumbnail.notes,
+            &["thumbnail_url", "/page.png", "text/html"]
+        ),
+        "{:?}",
+        thumbnail.notes
+    );
+    assert_eq!(server.hits("/page.png"), 1);
 }
 
 #[tokio::test]
