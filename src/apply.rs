@@ -215,6 +215,8 @@ pub async fn apply(
                 url_ids: RefCell::new(work.url_ids.clone()),
                 thumbnail_done: Cell::new(false),
                 saving: tokio::sync::Mutex::default(),
+                saves_asked: Cell::new(0),
+                saves_covered: Cell::new(0),
                 pending_notes: RefCell::default(),
             };
             let record = &record;
@@ -325,6 +327,10 @@ struct OfferRun<'a> {
     thumbnail_done: Cell<bool>,
     /// Takes the offer's state writes one at a time.
     saving: tokio::sync::Mutex<()>,
+    /// Saves asked for so far, and how many of them the last write covered: a write
+    /// takes the state as it is when it begins, so it covers every save asked before.
+    saves_asked: Cell<u64>,
+    saves_covered: Cell<u64>,
     /// What the next change carried out should tell the operator besides its own notes
     /// (a create whose answer was lost and whose result was found).
     pending_notes: RefCell<Vec<String>>,
@@ -1070,18 +1076,31 @@ impl<'a> OfferRun<'a> {
         Ok(())
     }
 
-    /// Writes what state holds of the offer now. Writes of one offer go one at a time,
-    /// each taking the state as it is when its turn comes, so the last one written is
-    /// the newest.
+    /// Writes what state holds of the offer now, and returns once it is on disk.
+    ///
+    /// Writes of one offer go one at a time, each taking the state as it is when its
+    /// turn comes, so the last one written is the newest. Changes that finish while a
+    /// write is under way share the next one (a group commit): a burst of an offer's
+    /// URLs, creatives and pixels costs two or three fsynced writes, not one each.
     async fn save_state(&self) -> Result<(), ApplyError> {
+        // The caller changed the state just before (no await in between): any write
+        // that begins from now on holds that change.
+        let asked = self.saves_asked.get() + 1;
+        self.saves_asked.set(asked);
         let _turn = self.saving.lock().await;
+        if self.saves_covered.get() >= asked {
+            return Ok(());
+        }
         let Some(state) = self.state.borrow().clone() else {
             return Ok(());
         };
+        let covers = self.saves_asked.get();
         let (store, network, id) = self.store();
         off_the_workers(move || store.save_state(&network, id, &state))
             .await
-            .map_err(|source| self.record_error(source))
+            .map_err(|source| self.record_error(source))?;
+        self.saves_covered.set(covers);
+        Ok(())
     }
 
     /// What a write to the offer's state folder needs, owned (it runs on another thread).
