@@ -522,3 +522,43 @@ fn removing_a_whole_desired_file_pauses_its_offers_without_its_settings() {
     );
     t.run(&["plan", "--detailed-exitcode"]).expect(0);
 }
+
+#[test]
+fn a_first_apply_shares_targeting_patches_and_event_id_lists() {
+    let t = TestContext::with_fleet(3, offersync::sandbox::SandboxOptions::default());
+    t.run(&["apply", "--auto-approve"]).expect(0);
+    let requests = t.sandbox().requests();
+    let patches: Vec<Vec<u64>> = requests
+        .iter()
+        .filter(|r| r.method == "PATCH" && r.path == "/v1/networks/patch/offers/apply")
+        .map(|r| {
+            let ids = &r.body.as_ref().unwrap()["network_offer_ids"];
+            serde_json::from_value(ids.clone()).unwrap()
+        })
+        .collect();
+    // One PATCH per distinct targeting (the copies of each network's offer share theirs),
+    // naming every offer that has it; the PUT stays per offer.
+    assert_eq!(patches.len(), 2, "{patches:?}");
+    assert!(patches.iter().all(|ids| ids.len() == 3), "{patches:?}");
+    let counts = write_counts(&t);
+    assert_eq!(counts["PUT /v1/networks/offers/{id}/targeting"], 6);
+    // The new offers' event ids come from one list per advertiser (after the plan's
+    // own list per advertiser), not from a read per offer.
+    let reads = |path: &str| {
+        requests
+            .iter()
+            .filter(|r| r.method == "GET" && r.path == path)
+            .count()
+    };
+    assert_eq!(reads("/v1/networks/offers"), 4);
+    let offer_reads = requests
+        .iter()
+        .filter(|r| r.method == "GET" && r.path.starts_with("/v1/networks/offers/"))
+        .count();
+    assert_eq!(offer_reads, 0);
+    assert_eq!(counts["POST /v1/affiliates/pixels"], 12);
+
+    t.clear_log();
+    t.run(&["plan", "--detailed-exitcode"]).expect(0);
+    assert!(t.writes().is_empty());
+}

@@ -10,11 +10,15 @@
 //! URLs, rules and creatives that should go are marked deleted (Everflow has no DELETE for
 //! URLs). Files (thumbnails, image creatives) go through single-use temp uploads.
 
+mod batch;
+
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use tokio::sync::OnceCell;
+
+use batch::{Batch, Ticket};
 
 use crate::desired::SourceOfferId;
 use crate::destination::iscale::{self, TempFile};
@@ -175,6 +179,7 @@ pub async fn apply(
     };
 
     let groups = group_by_address(&planned.plan.changes);
+    let shared = SharedCalls::for_groups(&groups);
     let tokens = groups
         .iter()
         .filter(|group| group[0].address.is_network())
@@ -195,6 +200,7 @@ pub async fn apply(
         .map(|group| {
             let address = &group[0].address;
             let work = &planned.offers[address];
+            let (targeting_ticket, events_ticket) = shared.tickets(group);
             let run = OfferRun {
                 ws,
                 api,
@@ -212,6 +218,8 @@ pub async fn apply(
                         .filter(|events| !events.is_empty()),
                 ),
                 events_read: OnceCell::new(),
+                events_ticket: RefCell::new(events_ticket),
+                targeting_ticket: RefCell::new(targeting_ticket),
                 url_ids: RefCell::new(work.url_ids.clone()),
                 thumbnail_done: Cell::new(false),
                 saving: tokio::sync::Mutex::default(),
@@ -240,6 +248,90 @@ pub async fn apply(
     let mut report = report.into_inner();
     report.interrupted = stop.is_stopped();
     report
+}
+
+/// New offers' event ids, by offer id, from one list of their advertiser's offers.
+type EventsByOffer = BTreeMap<u64, BTreeMap<String, u64>>;
+
+/// The calls of a run that serve several offers at once (see [`batch`]): one bulk
+/// PATCH per distinct targeting (its fields are the same for every offer with the same
+/// countries), and one list of an advertiser's offers for the event ids of the offers
+/// created under it (a create's answer has none). A batch is made only where two or
+/// more offers share it; a lone offer makes its own call.
+struct SharedCalls {
+    targeting: BTreeMap<String, Batch<()>>,
+    events: BTreeMap<u64, Batch<EventsByOffer>>,
+}
+
+impl SharedCalls {
+    fn for_groups(groups: &[&[Change]]) -> Self {
+        let mut targeting: BTreeMap<String, usize> = BTreeMap::new();
+        let mut events: BTreeMap<u64, usize> = BTreeMap::new();
+        for group in groups {
+            if let Some(key) = targeting_key(group) {
+                *targeting.entry(key).or_default() += 1;
+            }
+            if let Some(advertiser) = new_offer_needing_event_ids(group) {
+                *events.entry(advertiser).or_default() += 1;
+            }
+        }
+        Self {
+            targeting: shared(targeting),
+            events: shared(events),
+        }
+    }
+
+    /// An offer's places in the batches it takes part in.
+    #[allow(clippy::type_complexity)]
+    fn tickets(
+        &self,
+        group: &[Change],
+    ) -> (
+        Option<Ticket<'_, ()>>,
+        Option<(u64, Ticket<'_, EventsByOffer>)>,
+    ) {
+        let targeting = targeting_key(group)
+            .and_then(|key| self.targeting.get(&key))
+            .map(Batch::ticket);
+        let events = new_offer_needing_event_ids(group).and_then(|advertiser| {
+            let batch = self.events.get(&advertiser)?;
+            Some((advertiser, batch.ticket()))
+        });
+        (targeting, events)
+    }
+}
+
+/// A batch for every key that two or more offers share.
+fn shared<K: Ord, T>(members: BTreeMap<K, usize>) -> BTreeMap<K, Batch<T>> {
+    members
+        .into_iter()
+        .filter(|(_, members)| *members > 1)
+        .map(|(key, _)| (key, Batch::new()))
+        .collect()
+}
+
+/// What an offer's targeting PATCH sets, as a key: offers with equal keys share one.
+fn targeting_key(group: &[Change]) -> Option<String> {
+    group.iter().find_map(|change| match &change.target {
+        Target::Targeting(spec) => Some(iscale::targeting_patch_fields(spec).to_string()),
+        _ => None,
+    })
+}
+
+/// The advertiser of an offer this run creates whose pixels need its event ids.
+fn new_offer_needing_event_ids(group: &[Change]) -> Option<u64> {
+    let advertiser = group
+        .iter()
+        .find_map(|change| match (&change.target, change.action) {
+            (Target::Offer(spec), Action::Create) => Some(spec.network_advertiser_id),
+            _ => None,
+        })?;
+    group
+        .iter()
+        .any(|change| {
+            matches!(&change.target, Target::Pixel(pixel) if pixel.event.is_some() && pixel.event_id.is_none())
+        })
+        .then_some(advertiser)
 }
 
 /// The plan's changes cut into runs of the same address (the plan is sorted by it).
@@ -321,6 +413,10 @@ struct OfferRun<'a> {
     events: RefCell<Option<BTreeMap<String, u64>>>,
     /// The offer read for its event ids, at most once however many changes need them.
     events_read: OnceCell<BTreeMap<String, u64>>,
+    /// The offer's place in its advertiser's list for new offers' event ids.
+    events_ticket: RefCell<Option<(u64, Ticket<'a, EventsByOffer>)>>,
+    /// The offer's place in the bulk PATCH of its targeting.
+    targeting_ticket: RefCell<Option<Ticket<'a, ()>>>,
     /// Source URL id -> destination URL id, growing as URLs are created.
     url_ids: RefCell<BTreeMap<u64, u64>>,
     /// Set when the thumbnail went out with the offer's own write.
@@ -402,6 +498,7 @@ impl<'a> OfferRun<'a> {
             true
         };
         if !offer.await {
+            self.leave_batches();
             return false;
         }
         let (urls, others): (Vec<&Change>, Vec<&Change>) =
@@ -410,9 +507,21 @@ impl<'a> OfferRun<'a> {
             all(futures_util::future::join_all(urls.into_iter().map(step)).await)
                 && all(futures_util::future::join_all(staged(Stage::AfterUrls).map(step)).await)
         };
-        let others = futures_util::future::join_all(others.into_iter().map(step));
+        let others = async {
+            let done = all(futures_util::future::join_all(others.into_iter().map(step)).await);
+            // Whatever happened to its targeting and pixels, the other offers of the
+            // batches need not wait for this one any longer.
+            self.leave_batches();
+            done
+        };
         let (rules_done, others) = futures_util::future::join(urls_then_rules, others).await;
-        rules_done && all(others)
+        rules_done && others
+    }
+
+    /// Gives up the offer's places in shared calls it did not join.
+    fn leave_batches(&self) {
+        self.events_ticket.borrow_mut().take();
+        self.targeting_ticket.borrow_mut().take();
     }
 
     async fn apply(&self, change: &Change, group: &[Change]) -> Result<Vec<Applied>, ApplyError> {
@@ -498,6 +607,8 @@ impl<'a> OfferRun<'a> {
         let events = iscale::event_ids(&live);
         if !events.is_empty() {
             *self.events.borrow_mut() = Some(events.clone());
+            // Known from the answer: no list needed for this offer.
+            self.events_ticket.borrow_mut().take();
         }
         let fields = field_fingerprints(&offer_fields(spec));
         let offer = ManagedOffer {
@@ -826,12 +937,25 @@ impl<'a> OfferRun<'a> {
         spec: &crate::render::TargetingSpec,
     ) -> Result<Applied, ApplyError> {
         let id = self.offer_id(change)?;
+        let fields = iscale::targeting_patch_fields(spec);
+        let ticket = self.targeting_ticket.borrow_mut().take();
+        let api = self.api;
+        // The bulk PATCH goes out once for every offer of the run with the same fields.
+        let patch = async {
+            match ticket {
+                Some(ticket) => ticket
+                    .join(id, move |ids| async move {
+                        api.patch_offers(&ids, fields).await
+                    })
+                    .await
+                    .clone(),
+                None => api.patch_offers(&[id], fields).await,
+            }
+        };
         // Two writes of the same thing, neither needing the other's answer.
         futures_util::future::try_join(
-            self.api
-                .patch_offers(&[id], iscale::targeting_patch_fields(spec)),
-            self.api
-                .replace_targeting(id, &iscale::targeting_body(spec)),
+            patch,
+            api.replace_targeting(id, &iscale::targeting_body(spec)),
         )
         .await
         .map_err(|source| self.api_error(change, source))?;
@@ -1190,6 +1314,9 @@ impl<'a> OfferRun<'a> {
                     .events_read
                     .get_or_try_init(async || {
                         let id = self.offer_id(change)?;
+                        if let Some(events) = self.listed_event_ids(change, id).await? {
+                            return Ok(events);
+                        }
                         Ok(iscale::event_ids(&self.read_offer(change, id).await?))
                     })
                     .await?;
@@ -1202,6 +1329,36 @@ impl<'a> OfferRun<'a> {
                 format!("the iScale offer has no event named `{name}`"),
             )
         })
+    }
+
+    /// The event ids of the new offer `id` from the list of its advertiser's offers that
+    /// the run's other new offers share; `None` when it has no place in one, or the list
+    /// does not show it (it is then read on its own).
+    async fn listed_event_ids(
+        &self,
+        change: &Change,
+        id: u64,
+    ) -> Result<Option<BTreeMap<String, u64>>, ApplyError> {
+        let Some((advertiser, ticket)) = self.events_ticket.borrow_mut().take() else {
+            return Ok(None);
+        };
+        let api = self.api;
+        let listed = ticket
+            .join(id, move |_ids| async move {
+                let offers = api.offers_of_advertiser(advertiser).await?;
+                Ok(offers
+                    .iter()
+                    .map(|offer| (offer.id(), iscale::event_ids(offer)))
+                    .collect())
+            })
+            .await;
+        match listed {
+            Ok(by_offer) => Ok(by_offer
+                .get(&id)
+                .filter(|events| !events.is_empty())
+                .cloned()),
+            Err(error) => Err(self.api_error(change, error.clone())),
+        }
     }
 
     /// The tracking domain for new offers, read once per run and only if something is
