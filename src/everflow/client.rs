@@ -24,6 +24,7 @@ use reqwest::{Method, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
+use tokio::sync::Semaphore;
 use url::Url;
 
 use super::pacing::{Limiter, RateLimit};
@@ -140,7 +141,16 @@ pub struct Client {
     redactor: Redactor,
     /// Shared by every clone: one bucket per key.
     limiter: Arc<Limiter>,
+    /// Requests of this key on the wire at once, at most [`MAX_IN_FLIGHT`].
+    in_flight: Arc<Semaphore>,
 }
+
+/// Requests one key has on the wire at once. The rate limit allows a whole window's
+/// quota in one burst (900 on the Network API); a burst of thousands (a fleet's
+/// tracking links at a raised limit) would overflow the server's connection backlog
+/// and stall on TCP's SYN retries for half a minute. Far above what the default limits
+/// ever have in flight.
+const MAX_IN_FLIGHT: usize = 512;
 
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -194,6 +204,7 @@ impl Client {
             api,
             options,
             limiter: Arc::new(Limiter::new(rate_limit)),
+            in_flight: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
         }
     }
 
@@ -422,6 +433,8 @@ impl Client {
             maybe_delivered: !error.is_connect(),
         };
         let asked = Instant::now();
+        // Never closed, so acquiring cannot fail.
+        let _on_the_wire = self.in_flight.acquire().await.ok();
         let booking = self.limiter.acquire().await;
         let booked = Instant::now();
         let sent = request.send().await;
@@ -607,6 +620,77 @@ fn describe_transport(error: &reqwest::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A server that holds every request until `hold` of them are open at once, then
+    /// answers them all (and every later one at once); returns the most it saw open.
+    async fn holding_server(hold: usize) -> (Url, Arc<std::sync::Mutex<(usize, usize)>>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = Url::parse(&format!("http://{}", listener.local_addr().unwrap())).unwrap();
+        // (open now, most open at once)
+        let open = Arc::new(std::sync::Mutex::new((0usize, 0usize)));
+        let released = Arc::new(tokio::sync::Notify::new());
+        let seen = Arc::clone(&open);
+        tokio::spawn(async move {
+            loop {
+                let (mut stream, _) = listener.accept().await.unwrap();
+                let (open, released) = (Arc::clone(&open), Arc::clone(&released));
+                tokio::spawn(async move {
+                    loop {
+                        let mut head = Vec::new();
+                        let mut byte = [0u8; 1];
+                        while !head.ends_with(b"\r\n\r\n") {
+                            if stream.read(&mut byte).await.unwrap_or(0) == 0 {
+                                return;
+                            }
+                            head.push(byte[0]);
+                        }
+                        let wait = released.notified();
+                        let full = {
+                            let mut open = open.lock().unwrap();
+                            open.0 += 1;
+                            open.1 = open.1.max(open.0);
+                            open.1 >= hold
+                        };
+                        if full {
+                            released.notify_waiters();
+                        } else {
+                            wait.await;
+                        }
+                        open.lock().unwrap().0 -= 1;
+                        let body = "{}";
+                        let answer = format!(
+                            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+                            body.len()
+                        );
+                        if stream.write_all(answer.as_bytes()).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        (url, seen)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_key_has_at_most_max_in_flight_requests_on_the_wire() {
+        let (url, seen) = holding_server(MAX_IN_FLIGHT).await;
+        let options = ClientOptions {
+            rate_limit: Some(RateLimit {
+                per_second: 100_000,
+                window: Duration::from_secs(1),
+            }),
+            ..ClientOptions::default()
+        };
+        let client = Client::new(&url, Secret::new("key"), Api::Network, options);
+        let requests = (0..MAX_IN_FLIGHT + 100).map(|_| client.get::<Value>("/v1/x", &[]));
+        let answers = futures_util::future::join_all(requests).await;
+        assert!(answers.iter().all(Result::is_ok));
+        // All went out, never more than the cap at once (without it, all would be open
+        // before the server answered any).
+        assert_eq!(seen.lock().unwrap().1, MAX_IN_FLIGHT);
+    }
 
     #[test]
     fn error_message_reads_both_error_keys_and_plain_bodies() {
