@@ -8,7 +8,9 @@
 //! name URLs by destination id (resolved here as they come into being). Offers and other objects are changed with
 //! a full PUT built from what the destination holds, with only managed fields overlaid;
 //! URLs, rules and creatives that should go are marked deleted (Everflow has no DELETE for
-//! URLs). Files (thumbnails, image creatives) go through single-use temp uploads.
+//! URLs). Files (thumbnails, image creatives) go through single-use temp uploads. A call
+//! that can serve several offers at once (the targeting PATCH, the offer list giving new
+//! offers' event ids) is made once for all of them ([`batch`]).
 
 mod batch;
 
@@ -200,7 +202,7 @@ pub async fn apply(
         .map(|group| {
             let address = &group[0].address;
             let work = &planned.offers[address];
-            let (targeting_ticket, events_ticket) = shared.tickets(group);
+            let tickets = shared.tickets(group);
             let run = OfferRun {
                 ws,
                 api,
@@ -218,8 +220,8 @@ pub async fn apply(
                         .filter(|events| !events.is_empty()),
                 ),
                 events_read: OnceCell::new(),
-                events_ticket: RefCell::new(events_ticket),
-                targeting_ticket: RefCell::new(targeting_ticket),
+                events_ticket: RefCell::new(tickets.events),
+                targeting_ticket: RefCell::new(tickets.targeting),
                 url_ids: RefCell::new(work.url_ids.clone()),
                 thumbnail_done: Cell::new(false),
                 saving: tokio::sync::Mutex::default(),
@@ -282,14 +284,7 @@ impl SharedCalls {
     }
 
     /// An offer's places in the batches it takes part in.
-    #[allow(clippy::type_complexity)]
-    fn tickets(
-        &self,
-        group: &[Change],
-    ) -> (
-        Option<Ticket<'_, ()>>,
-        Option<(u64, Ticket<'_, EventsByOffer>)>,
-    ) {
+    fn tickets(&self, group: &[Change]) -> Tickets<'_> {
         let targeting = targeting_key(group)
             .and_then(|key| self.targeting.get(&key))
             .map(Batch::ticket);
@@ -297,8 +292,15 @@ impl SharedCalls {
             let batch = self.events.get(&advertiser)?;
             Some((advertiser, batch.ticket()))
         });
-        (targeting, events)
+        Tickets { targeting, events }
     }
+}
+
+/// An offer's places in the run's [`SharedCalls`].
+struct Tickets<'b> {
+    targeting: Option<Ticket<'b, ()>>,
+    /// With the advertiser whose offer list it shares.
+    events: Option<(u64, Ticket<'b, EventsByOffer>)>,
 }
 
 /// A batch for every key that two or more offers share.

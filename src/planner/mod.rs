@@ -209,18 +209,10 @@ pub async fn plan_from(
             keep,
             thumbnails,
         } => {
-            let new_offers: HashSet<(&str, SourceOfferId)> = match thumbnails {
-                Some(_) if scope.kinds().contains(&ResourceKind::Offer) => entries
-                    .iter()
-                    .zip(&states)
-                    .filter(|(entry, state)| state.is_none() && entry.config.is_some())
-                    .map(|(entry, _)| {
-                        (
-                            entry.address.network.as_str(),
-                            entry.address.source_offer_id,
-                        )
-                    })
-                    .collect(),
+            let new_offers = match thumbnails {
+                Some(_) if scope.kinds().contains(&ResourceKind::Offer) => {
+                    new_offers(&entries, &states)
+                }
                 _ => HashSet::new(),
             };
             let arrived = |network: &str, id: SourceOfferId, snapshot: &SourceSnapshot| {
@@ -251,6 +243,24 @@ pub async fn plan_from(
     let mut planned = finish_with(ws, prepared, destination)?;
     planned.cached = cached;
     Ok(planned)
+}
+
+/// The configured offers that state holds nothing of: an apply creates them.
+fn new_offers<'e>(
+    entries: &'e [Entry<'_>],
+    states: &[Option<OfferState>],
+) -> HashSet<(&'e str, SourceOfferId)> {
+    entries
+        .iter()
+        .zip(states)
+        .filter(|(entry, state)| state.is_none() && entry.config.is_some())
+        .map(|(entry, _)| {
+            (
+                entry.address.network.as_str(),
+                entry.address.source_offer_id,
+            )
+        })
+        .collect()
 }
 
 /// A run's offers pulled and rendered, before anything is read from the destination:
