@@ -10,7 +10,7 @@
 //! URLs, rules and creatives that should go are marked deleted (Everflow has no DELETE for
 //! URLs). Files (thumbnails, image creatives) go through single-use temp uploads. A call
 //! that can serve several offers at once (the targeting PATCH, the offer list giving new
-//! offers' event ids) is made once for all of them ([`batch`]).
+//! offers' event ids) is made once for all of them (`batch`).
 
 mod batch;
 
@@ -139,7 +139,7 @@ pub fn thumbnails(ws: &Workspace) -> Thumbnails {
 
 /// Applies every change of `planned`: the network-level changes and every offer at once
 /// (each bucket's limiter paces the requests), each offer's changes as soon as what they
-/// need is there (see [`OfferRun::run`]); thumbnails come from `thumbnails` (which
+/// need is there (see `OfferRun::run`); thumbnails come from `thumbnails` (which
 /// may have begun them while planning). `progress` hears about each change as it
 /// completes. After `stop` is signalled (or the API itself fails) no new change starts;
 /// those in flight finish and are recorded.
