@@ -612,13 +612,7 @@ mod tests {
 
     fn offer(id: u64, name: &str, labels: &[&str]) -> LiveOffer {
         let raw = serde_json::json!({"network_offer_id": id, "name": name, "labels": labels});
-        let serde_json::Value::Object(raw) = raw else {
-            unreachable!()
-        };
-        LiveOffer {
-            view: serde_json::from_value(serde_json::Value::Object(raw.clone())).unwrap(),
-            raw,
-        }
+        LiveOffer::from_value(raw).unwrap()
     }
 
     fn address(id: u64) -> Address {

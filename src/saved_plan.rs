@@ -278,8 +278,7 @@ fn basis(ws: &Workspace, planned: &Planned, address: &Address) -> Basis {
         iscale: work.and_then(|work| iscale_digest(&digest, work)),
         iscale_time_saved: work
             .and_then(|work| work.live.as_ref())
-            .and_then(|live| live.raw.get("time_saved"))
-            .and_then(serde_json::Value::as_u64),
+            .and_then(|live| live.view.time_saved),
         pixels: work
             .filter(|work| !work.live_pixels.is_empty())
             .map(|work| digest.of(&format!("{:?}", views(&work.live_pixels)))),

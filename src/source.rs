@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::desired::SourceOfferId;
 use crate::everflow::ApiError;
 use crate::everflow::affiliate::{AffiliateApi, SourceOffer};
-use crate::everflow::types::{decode_detail, json_kind};
+use crate::everflow::types::{RawObject, decode_detail, json_kind};
 
 /// The URL id Everflow uses for an offer's default landing page.
 pub const DEFAULT_URL_ID: u64 = 0;
@@ -23,7 +23,7 @@ pub const DEFAULT_URL_ID: u64 = 0;
 pub struct SourceSnapshot {
     pub offer_id: SourceOfferId,
     /// The offer exactly as the API returned it (`offer.json`).
-    pub raw: serde_json::Value,
+    pub raw: RawObject,
     pub offer: SourceOffer,
     /// Landing page per source URL id (0: the offer's default URL).
     pub landing_pages: BTreeMap<u64, LandingPage>,
@@ -41,13 +41,32 @@ impl SourceSnapshot {
     /// Builds a snapshot from a raw offer and its landing pages, checking the offer's shape.
     pub fn new(
         offer_id: SourceOfferId,
-        raw: serde_json::Value,
+        raw: &serde_json::Value,
         landing_pages: BTreeMap<u64, LandingPage>,
     ) -> Result<Self, String> {
-        if !raw.is_object() {
-            return Err(format!("expected an offer object, got {}", json_kind(&raw)));
-        }
-        let offer: SourceOffer = serde_path_to_error::deserialize(&raw).map_err(decode_detail)?;
+        let serde_json::Value::Object(object) = raw else {
+            return Err(format!("expected an offer object, got {}", json_kind(raw)));
+        };
+        let offer = serde_path_to_error::deserialize(raw).map_err(decode_detail)?;
+        Self::checked(offer_id, RawObject::from_map(object), offer, landing_pages)
+    }
+
+    /// [`SourceSnapshot::new`] for an offer kept as text.
+    pub fn from_raw(
+        offer_id: SourceOfferId,
+        raw: RawObject,
+        landing_pages: BTreeMap<u64, LandingPage>,
+    ) -> Result<Self, String> {
+        let offer = raw.decode()?;
+        Self::checked(offer_id, raw, offer, landing_pages)
+    }
+
+    fn checked(
+        offer_id: SourceOfferId,
+        raw: RawObject,
+        offer: SourceOffer,
+        landing_pages: BTreeMap<u64, LandingPage>,
+    ) -> Result<Self, String> {
         if offer.network_offer_id != offer_id.0 {
             return Err(format!(
                 "asked for offer {offer_id} but the answer is offer {}",
@@ -176,7 +195,7 @@ async fn pull_offer(
             Err(error) => return Err(api_error(error)),
         },
     };
-    let mut snapshot = SourceSnapshot::new(offer_id, raw, BTreeMap::new()).map_err(malformed)?;
+    let mut snapshot = SourceSnapshot::new(offer_id, &raw, BTreeMap::new()).map_err(malformed)?;
     arrived(offer_id, &snapshot);
     // A listed offer's own `tracking_url` is its default tracking link: the default URL's
     // landing page needs no call of its own. An offer read on its own may be visible but
@@ -270,7 +289,7 @@ mod tests {
     fn snapshot_rejects_a_mismatched_offer() {
         let error = SourceSnapshot::new(
             SourceOfferId(1),
-            serde_json::json!({"network_offer_id": 2}),
+            &serde_json::json!({"network_offer_id": 2}),
             BTreeMap::new(),
         )
         .unwrap_err();
@@ -281,7 +300,7 @@ mod tests {
     fn snapshot_names_where_the_shape_is_wrong() {
         let error = SourceSnapshot::new(
             SourceOfferId(1),
-            serde_json::json!({"network_offer_id": 1, "relationship": {"payouts": {"entries": [{"payout_type": null}]}}}),
+            &serde_json::json!({"network_offer_id": 1, "relationship": {"payouts": {"entries": [{"payout_type": null}]}}}),
             BTreeMap::new(),
         )
         .unwrap_err();
@@ -297,14 +316,14 @@ mod tests {
             r#"{"network_offer_id": 1, "relationship": {"payouts": [{"payout_type": "cpa", "payout_amount": 1e400}]}}"#,
         )
         .unwrap();
-        let error = SourceSnapshot::new(SourceOfferId(1), raw, BTreeMap::new()).unwrap_err();
+        let error = SourceSnapshot::new(SourceOfferId(1), &raw, BTreeMap::new()).unwrap_err();
         assert!(
             error.starts_with("at `relationship.payouts[0].payout_amount`: "),
             "{error}"
         );
         let error = SourceSnapshot::new(
             SourceOfferId(1),
-            serde_json::json!({"name": "no id"}),
+            &serde_json::json!({"name": "no id"}),
             BTreeMap::new(),
         )
         .unwrap_err();
@@ -318,7 +337,7 @@ mod tests {
             (serde_json::Value::Null, "null"),
             (serde_json::json!("offer"), "a string"),
         ] {
-            let error = SourceSnapshot::new(SourceOfferId(1), raw, BTreeMap::new()).unwrap_err();
+            let error = SourceSnapshot::new(SourceOfferId(1), &raw, BTreeMap::new()).unwrap_err();
             assert_eq!(error, format!("expected an offer object, got {kind}"));
         }
     }
@@ -329,7 +348,7 @@ mod tests {
             "network_offer_id": 1,
             "relationship": {"payouts": {"entries": [{"payout_type": format!("c\npa{}", "x".repeat(1 << 20))}]}}
         });
-        let error = SourceSnapshot::new(SourceOfferId(1), raw, BTreeMap::new()).unwrap_err();
+        let error = SourceSnapshot::new(SourceOfferId(1), &raw, BTreeMap::new()).unwrap_err();
         assert!(error.len() <= 400, "{} characters", error.len());
         assert!(
             error.starts_with(

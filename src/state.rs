@@ -223,7 +223,7 @@ impl StateStore {
                 )
             })
             .collect();
-        SourceSnapshot::new(id, raw, landing_pages)
+        SourceSnapshot::new(id, &raw, landing_pages)
             .map(Some)
             .map_err(|reason| StateError::Read {
                 path: Self::shown_dir(network, id).join(OFFER_FILE),
@@ -392,7 +392,7 @@ mod tests {
         let store = StateStore::new(dir.path());
         let snapshot = SourceSnapshot::new(
             SourceOfferId(3),
-            serde_json::json!({"network_offer_id": 3, "name": "x"}),
+            &serde_json::json!({"network_offer_id": 3, "name": "x"}),
             BTreeMap::from([(
                 0,
                 LandingPage {

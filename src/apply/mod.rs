@@ -27,6 +27,7 @@ use crate::destination::iscale::{self, TempFile};
 use crate::everflow::ApiError;
 use crate::everflow::affiliate::{AffiliateApi, PixelView};
 use crate::everflow::network::{CreativeView, Live, LiveOffer, NetworkApi, RuleView, UrlView};
+use crate::everflow::types::RawObject;
 use crate::fsutil::off_the_workers;
 use crate::pixels;
 use crate::plan::fields::{FieldValue, Fields, combined_fingerprint, field_fingerprints};
@@ -1459,9 +1460,10 @@ fn keep_event_ids(answer: &mut LiveOffer, before: &LiveOffer) {
     if iscale::event_ids(answer).is_empty()
         && let Some(relationship) = before.raw.get("relationship")
     {
-        answer
-            .raw
-            .insert("relationship".to_owned(), relationship.clone());
+        let mut object = answer.raw.object();
+        object.insert("relationship".to_owned(), relationship);
+        answer.raw = RawObject::from_map(&object);
+        answer.view.relationship = before.view.relationship.clone();
     }
 }
 

@@ -134,7 +134,7 @@ fn live_entries(live: &LiveOffer) -> Vec<Value> {
 }
 
 fn base_body(live: &LiveOffer) -> Map<String, Value> {
-    let mut body = live.raw.clone();
+    let mut body = live.raw.object();
     for key in OFFER_OUTPUT_ONLY {
         body.remove(*key);
     }
@@ -171,18 +171,27 @@ fn entry(mut base: Map<String, Value>, event: &EventSpec) -> Value {
 /// Event ids by entry name, from any response that carries payout/revenue entries
 /// (top-level `payout_revenue[]` on POST/PUT answers, or the relationship on GET).
 pub fn event_ids(offer: &LiveOffer) -> BTreeMap<String, u64> {
-    let mut entries = offer.raw_payout_entries();
-    if entries.is_empty()
-        && let Some(Value::Array(list)) = offer.raw.get("payout_revenue")
-    {
-        entries = list.iter().filter_map(|e| e.as_object().cloned()).collect();
-    }
+    let view = &offer.view;
+    let related = view
+        .relationship
+        .payout_revenue
+        .as_ref()
+        .map(|entries| &entries.0);
+    let entries = match related {
+        Some(entries) if !entries.is_empty() => entries,
+        _ => view
+            .payout_revenue
+            .as_ref()
+            .unwrap_or(const { &Vec::new() }),
+    };
     entries
         .iter()
-        .filter_map(|entry| {
-            let name = entry.get("entry_name")?.as_str()?;
-            let id = entry.get("network_offer_payout_revenue_id")?.as_u64()?;
-            (id > 0).then(|| (name.to_owned(), id))
+        .filter(|entry| entry.network_offer_payout_revenue_id > 0)
+        .map(|entry| {
+            (
+                entry.entry_name.clone(),
+                entry.network_offer_payout_revenue_id,
+            )
         })
         .collect()
 }
@@ -424,7 +433,7 @@ const URL_OUTPUT_ONLY: &[&str] = &[
 /// destination_url, is_apply_specific_affiliates, is_hidden_affiliate; SNAP adds
 /// url_status).
 pub fn url_body(offer_id: u64, spec: &UrlSpec, live: Option<&LiveUrl>) -> Value {
-    let base = live.map(|live| live.raw.clone()).unwrap_or_else(|| {
+    let base = live.map(|live| live.raw.object()).unwrap_or_else(|| {
         let mut base = Map::new();
         base.insert("is_apply_specific_affiliates".to_owned(), json!(false));
         base.insert("is_hidden_affiliate".to_owned(), json!(false));
@@ -447,7 +456,7 @@ pub fn url_body(offer_id: u64, spec: &UrlSpec, live: Option<&LiveUrl>) -> Value 
 /// There is no DELETE for offer URLs: a URL gone from the source is marked deleted.
 pub fn url_delete_body(live: &LiveUrl) -> Value {
     overlay(
-        live.raw.clone(),
+        live.raw.object(),
         URL_OUTPUT_ONLY,
         [("url_status", json!("deleted"))],
     )
@@ -465,7 +474,7 @@ pub fn rule_body(
     url_ids: &[u64],
     live: Option<&LiveRule>,
 ) -> Value {
-    let base = live.map(|live| live.raw.clone()).unwrap_or_default();
+    let base = live.map(|live| live.raw.object()).unwrap_or_default();
     overlay(
         base,
         RULE_OUTPUT_ONLY,
@@ -499,7 +508,7 @@ pub fn rule_body(
 
 pub fn rule_delete_body(live: &LiveRule) -> Value {
     overlay(
-        live.raw.clone(),
+        live.raw.object(),
         RULE_OUTPUT_ONLY,
         [("custom_setting_status", json!("deleted"))],
     )
@@ -522,7 +531,7 @@ pub fn creative_body(
     file: Option<&TempFile>,
     live: Option<&LiveCreative>,
 ) -> Value {
-    let base = live.map(|live| live.raw.clone()).unwrap_or_else(|| {
+    let base = live.map(|live| live.raw.object()).unwrap_or_else(|| {
         let mut base = Map::new();
         base.insert("is_private".to_owned(), json!(false));
         base.insert("additional_offer_ids".to_owned(), json!([]));
@@ -548,7 +557,7 @@ pub fn creative_body(
 
 pub fn creative_delete_body(live: &LiveCreative) -> Value {
     overlay(
-        live.raw.clone(),
+        live.raw.object(),
         CREATIVE_OUTPUT_ONLY,
         [("creative_status", json!("deleted"))],
     )
@@ -679,13 +688,7 @@ mod tests {
                  "revenue_type": "rpa", "revenue_amount": 2, "is_default": false}
             ]}}
         });
-        let Value::Object(raw) = raw else {
-            unreachable!()
-        };
-        LiveOffer {
-            view: serde_json::from_value(Value::Object(raw.clone())).unwrap(),
-            raw,
-        }
+        LiveOffer::from_value(raw).unwrap()
     }
 
     #[test]

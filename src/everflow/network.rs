@@ -47,9 +47,38 @@ pub struct LiveOfferView {
     #[serde(default)]
     pub thumbnail_url: String,
     #[serde(default)]
-    pub time_saved: i64,
+    pub time_saved: Option<u64>,
+    /// `labels[]` on the offer (offers.yaml).
+    #[serde(default)]
+    pub labels: Option<Vec<Label>>,
+    /// `payout_revenue[]` at the top, as POST and PUT answer (GET has them in the
+    /// relationship).
+    #[serde(default)]
+    pub payout_revenue: Option<Vec<LivePayoutRevenue>>,
     #[serde(default)]
     pub relationship: LiveRelationship,
+}
+
+/// A label as the API shows it: a string, or an object naming it (`name` or `label`);
+/// `None` for any other shape.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Label(pub Option<String>);
+
+impl<'de> Deserialize<'de> for Label {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name =
+            match Value::deserialize(deserializer)? {
+                Value::String(name) => Some(name),
+                Value::Object(mut fields) => ["name", "label"].iter().find_map(|key| match fields
+                    .remove(*key)
+                {
+                    Some(Value::String(name)) => Some(name),
+                    _ => None,
+                }),
+                _ => None,
+            };
+        Ok(Label(name))
+    }
 }
 
 #[derive(Clone, Debug, Default, Deserialize, PartialEq)]
@@ -57,6 +86,9 @@ pub struct LiveRelationship {
     /// `None` when the response did not include the relationship at all.
     #[serde(default)]
     pub payout_revenue: Option<Entries<LivePayoutRevenue>>,
+    /// The list's labels.
+    #[serde(default)]
+    pub labels: Option<Entries<Label>>,
 }
 
 /// One payout/revenue entry (an "event") of a destination offer.
@@ -155,26 +187,19 @@ impl LiveOffer {
     }
 
     /// The offer's labels: `labels[]` on the offer (offers.yaml), or the list's
-    /// `relationship.labels.entries` (strings, or objects naming the label).
+    /// `relationship.labels.entries`, each once.
     pub fn labels(&self) -> Vec<String> {
-        let top = self.raw.get("labels").and_then(Value::as_array);
+        let top = self.view.labels.iter().flatten();
         let related = self
-            .raw
-            .get("relationship")
-            .and_then(|relationship| relationship.get("labels"))
-            .and_then(|labels| labels.get("entries"))
-            .and_then(Value::as_array);
+            .view
+            .relationship
+            .labels
+            .iter()
+            .flat_map(|labels| &labels.0);
         let mut labels: Vec<String> = Vec::new();
-        for label in top.into_iter().chain(related).flatten() {
-            let name = match label {
-                Value::String(name) => Some(name.as_str()),
-                Value::Object(fields) => ["name", "label"]
-                    .iter()
-                    .find_map(|key| fields.get(*key)?.as_str()),
-                _ => None,
-            };
-            if let Some(name) = name.filter(|name| !labels.iter().any(|seen| seen == name)) {
-                labels.push(name.to_owned());
+        for Label(name) in top.chain(related) {
+            if let Some(name) = name.as_ref().filter(|name| !labels.contains(name)) {
+                labels.push(name.clone());
             }
         }
         labels
@@ -184,6 +209,7 @@ impl LiveOffer {
     pub fn raw_payout_entries(&self) -> Vec<Map<String, Value>> {
         self.raw
             .get("relationship")
+            .as_ref()
             .and_then(|relationship| relationship.get("payout_revenue"))
             .and_then(|payouts| match payouts {
                 Value::Array(list) => Some(list),

@@ -4,10 +4,13 @@
 //! formats"); an unknown value is a decode error that names where it was found.
 
 use std::fmt;
+use std::ops::Range;
+use std::sync::Arc;
 
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::value::RawValue;
 
 /// How an affiliate is paid for an event (proto-derived enum in SNAP reporting.yaml).
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -223,7 +226,7 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Entries<T> {
 /// offersync compares.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Live<T> {
-    pub raw: serde_json::Map<String, serde_json::Value>,
+    pub raw: RawObject,
     pub view: T,
 }
 
@@ -232,9 +235,107 @@ impl<T: DeserializeOwned> Live<T> {
     pub fn from_value(value: serde_json::Value) -> Result<Self, String> {
         let view = serde_path_to_error::deserialize(&value).map_err(decode_detail)?;
         match value {
-            serde_json::Value::Object(raw) => Ok(Self { raw, view }),
+            serde_json::Value::Object(raw) => Ok(Self {
+                raw: RawObject::from_map(&raw),
+                view,
+            }),
             _ => Err("expected an object".to_owned()),
         }
+    }
+
+    /// Decodes the typed view of an object kept as text.
+    pub fn from_raw(raw: RawObject) -> Result<Self, String> {
+        let view = raw.decode()?;
+        Ok(Self { raw, view })
+    }
+}
+
+/// A JSON object as it was read, kept as its text and decoded only where a request body
+/// is built from it (a PUT replaces the whole object, so its body starts from the live
+/// one). Objects read together, such as the items of one page of a list or everything in
+/// the read cache, share one buffer and are slices of it: holding thousands of offers
+/// costs their text once, not a tree of values each.
+#[derive(Clone)]
+pub struct RawObject {
+    text: Arc<String>,
+    span: Range<usize>,
+}
+
+impl RawObject {
+    /// The text of an object in hand.
+    pub fn from_map(object: &serde_json::Map<String, serde_json::Value>) -> Self {
+        let text = serde_json::to_string(object).expect("a JSON map always serializes");
+        let span = 0..text.len();
+        Self {
+            text: Arc::new(text),
+            span,
+        }
+    }
+
+    /// The object `raw`, a slice of `buffer` (which it was parsed from); an error when it
+    /// is not an object.
+    pub fn within(buffer: &Arc<String>, raw: &RawValue) -> Result<Self, String> {
+        let text = raw.get();
+        if !text.starts_with('{') {
+            let value: serde_json::Value =
+                serde_json::from_str(text).map_err(|error| error.to_string())?;
+            return Err(format!("expected an object, got {}", json_kind(&value)));
+        }
+        let start = (text.as_ptr() as usize).wrapping_sub(buffer.as_ptr() as usize);
+        let span = start..start + text.len();
+        match buffer.get(span.clone()) {
+            Some(slice) if std::ptr::eq(slice, text) => Ok(Self {
+                text: Arc::clone(buffer),
+                span,
+            }),
+            // Not parsed from `buffer` after all: keep a copy of its own.
+            _ => Ok(Self {
+                text: Arc::new(text.to_owned()),
+                span: 0..text.len(),
+            }),
+        }
+    }
+
+    /// The object's JSON text, as it was read.
+    pub fn text(&self) -> &str {
+        &self.text[self.span.clone()]
+    }
+
+    /// The object, decoded.
+    pub fn object(&self) -> serde_json::Map<String, serde_json::Value> {
+        serde_json::from_str(self.text()).expect("a raw object holds a JSON object")
+    }
+
+    /// One field of the object, decoded.
+    pub fn get(&self, key: &str) -> Option<serde_json::Value> {
+        self.object().remove(key)
+    }
+
+    /// A typed view of the object, naming where its shape is wrong.
+    pub fn decode<T: DeserializeOwned>(&self) -> Result<T, String> {
+        let mut deserializer = serde_json::Deserializer::from_str(self.text());
+        serde_path_to_error::deserialize(&mut deserializer).map_err(decode_detail)
+    }
+}
+
+impl PartialEq for RawObject {
+    fn eq(&self, other: &Self) -> bool {
+        self.text() == other.text()
+    }
+}
+
+impl fmt::Debug for RawObject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.text())
+    }
+}
+
+/// Written as the JSON object it is, without decoding it.
+impl Serialize for RawObject {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let raw: &RawValue =
+            serde_json::from_str(self.text()).map_err(serde::ser::Error::custom)?;
+        raw.serialize(serializer)
     }
 }
 

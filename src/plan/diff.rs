@@ -397,8 +397,11 @@ mod tests {
             offer_status: spec.offer_status.as_str().into(),
             currency_id: spec.currency_id.clone(),
             thumbnail_url: String::new(),
-            time_saved: 1,
+            time_saved: Some(1),
+            labels: None,
+            payout_revenue: None,
             relationship: LiveRelationship {
+                labels: None,
                 payout_revenue: Some(Entries(
                     spec.events
                         .iter()

@@ -16,8 +16,11 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
+use serde_json::value::RawValue;
 
 use super::{
     DestinationQuery, DestinationReads, Entry, PlanError, SourceReads, needs_countries,
@@ -25,6 +28,7 @@ use super::{
 };
 use crate::destination::iscale::LiveDestination;
 use crate::everflow::network::{Advertiser, Live, LiveOffer};
+use crate::everflow::types::RawObject;
 use crate::fsutil::write_atomic;
 use crate::plan::Address;
 use crate::render::{CountryTable, replace_token};
@@ -45,10 +49,10 @@ const FORMAT: u32 = 1;
 /// What stands in a cached token for its digest.
 const SEALED: &str = "offersync-digest-";
 
-type Raw = Map<String, Value>;
-
+/// The cache's layout, written with the objects as [`RawObject`]s and read back with
+/// each as a slice of the file's text (`&RawValue`), which nothing copies.
 #[derive(Serialize, Deserialize)]
-struct CacheFile {
+struct CacheFile<Raw> {
     format: u32,
     /// When it was read, in seconds since the Unix epoch.
     read_at: u64,
@@ -56,7 +60,7 @@ struct CacheFile {
     query: DestinationQuery,
     /// `(code, id, name)`; absent when no override needed the table.
     countries: Option<Vec<(String, u64, String)>>,
-    sources: Vec<CachedSource>,
+    sources: Vec<CachedSource<Raw>>,
     offers: Vec<Raw>,
     urls: BTreeMap<u64, Vec<Raw>>,
     rules: BTreeMap<u64, Vec<Raw>>,
@@ -69,17 +73,17 @@ struct CacheFile {
 }
 
 #[derive(Serialize, Deserialize)]
-struct CachedSource {
+struct CachedSource<Raw> {
     network: String,
     offer_id: u64,
-    pulled: CachedPull,
+    pulled: CachedPull<Raw>,
 }
 
 #[derive(Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-enum CachedPull {
+enum CachedPull<Raw> {
     Found {
-        raw: Value,
+        raw: Raw,
         landing_pages: BTreeMap<u64, LandingPage>,
     },
     Unavailable {
@@ -149,7 +153,7 @@ fn try_save(
         });
     }
     let live = &destination.live;
-    let mut pixels: BTreeMap<String, Vec<Raw>> = query
+    let mut pixels: BTreeMap<String, Vec<RawObject>> = query
         .pixel_networks
         .iter()
         .map(|network| (network.clone(), Vec::new()))
@@ -212,12 +216,15 @@ pub(super) fn load(
     query: &DestinationQuery,
 ) -> Result<(SourceReads, DestinationReads, Duration), PlanError> {
     let path = ws.root.join(CACHE_FILE);
-    let bytes = match std::fs::read(&path) {
-        Ok(bytes) => bytes,
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => Arc::new(text),
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
             return Err(stale(
                 "there is no read cache (a refreshing plan leaves one; apply forgets it)",
             ));
+        }
+        Err(error) if error.kind() == std::io::ErrorKind::InvalidData => {
+            return Err(stale(&format!("{CACHE_FILE} is not UTF-8 text")));
         }
         Err(error) => {
             return Err(PlanError::Cache(format!(
@@ -225,9 +232,8 @@ pub(super) fn load(
             )));
         }
     };
-    let file: CacheFile = serde_json::from_slice(&bytes)
+    let file: CacheFile<&RawValue> = serde_json::from_str(&text)
         .map_err(|error| stale(&format!("{CACHE_FILE} cannot be read ({error})")))?;
-    drop(bytes);
     if file.format != FORMAT {
         return Err(stale(&format!(
             "{CACHE_FILE} was written by another version of offersync"
@@ -262,7 +268,7 @@ pub(super) fn load(
         advertisers,
         ..
     } = file;
-    let mut pulled: BTreeMap<(String, u64), CachedPull> = sources
+    let mut pulled: BTreeMap<(String, u64), CachedPull<&RawValue>> = sources
         .into_iter()
         .map(|source| ((source.network, source.offer_id), source.pulled))
         .collect();
@@ -276,11 +282,12 @@ pub(super) fn load(
         let key = (address.network.clone(), address.source_offer_id.0);
         let cached = pulled.remove(&key).ok_or_else(|| missing(address))?;
         let pull = match cached {
-            CachedPull::Found { raw, landing_pages } => {
-                SourceSnapshot::new(address.source_offer_id, raw, landing_pages)
-                    .map(|snapshot| Pulled::Found(Box::new(snapshot)))
-                    .map_err(|reason| stale(&format!("{address} in {CACHE_FILE}: {reason}")))?
-            }
+            CachedPull::Found { raw, landing_pages } => RawObject::within(&text, raw)
+                .and_then(|raw| {
+                    SourceSnapshot::from_raw(address.source_offer_id, raw, landing_pages)
+                })
+                .map(|snapshot| Pulled::Found(Box::new(snapshot)))
+                .map_err(|reason| stale(&format!("{address} in {CACHE_FILE}: {reason}")))?,
             CachedPull::Unavailable { reason } => Pulled::Unavailable { reason },
         };
         pulls.push(Some(Ok(pull)));
@@ -289,14 +296,14 @@ pub(super) fn load(
     let live = LiveDestination {
         offers: offers
             .into_iter()
-            .map(|raw| decode(raw).map(|offer: LiveOffer| (offer.id(), offer)))
+            .map(|raw| decode(&text, raw).map(|offer: LiveOffer| (offer.id(), offer)))
             .collect::<Result<_, _>>()?,
-        urls: decode_lists(urls)?,
-        rules: decode_lists(rules)?,
-        creatives: decode_lists(creatives)?,
+        urls: decode_lists(&text, urls)?,
+        rules: decode_lists(&text, rules)?,
+        creatives: decode_lists(&text, creatives)?,
         unrecorded: unrecorded
             .into_iter()
-            .map(|(marker, raw)| decode(raw).map(|offer| (marker, offer)))
+            .map(|(marker, raw)| decode(&text, raw).map(|offer| (marker, offer)))
             .collect::<Result<_, _>>()?,
         duplicates,
     };
@@ -305,7 +312,11 @@ pub(super) fn load(
         .map(|(network, list)| {
             let list = list
                 .into_iter()
-                .map(|raw| decode(unseal_pixel(raw, &unseal)))
+                .map(|raw| {
+                    let raw =
+                        unseal_pixel(&text, raw, &unseal).map_err(|reason| corrupt(&reason))?;
+                    Live::from_raw(raw).map_err(|reason| corrupt(&reason))
+                })
                 .collect::<Result<Vec<_>, _>>()?;
             Ok((network, list))
         })
@@ -345,7 +356,7 @@ pub fn forget(workspace: &Path) -> std::io::Result<()> {
 
 /// Whether the cache answered every question this run asks.
 fn check_covers(
-    file: &CacheFile,
+    file: &CacheFile<&RawValue>,
     entries: &[Entry<'_>],
     query: &DestinationQuery,
 ) -> Result<(), PlanError> {
@@ -385,28 +396,41 @@ fn check_covers(
     }
 }
 
-fn raws<T>(lists: &BTreeMap<u64, Vec<Live<T>>>) -> BTreeMap<u64, Vec<Raw>> {
+fn raws<T>(lists: &BTreeMap<u64, Vec<Live<T>>>) -> BTreeMap<u64, Vec<RawObject>> {
     lists
         .iter()
         .map(|(id, items)| (*id, items.iter().map(|item| item.raw.clone()).collect()))
         .collect()
 }
 
-fn decode<T: serde::de::DeserializeOwned>(raw: Raw) -> Result<Live<T>, PlanError> {
-    Live::from_value(Value::Object(raw))
-        .map_err(|reason| stale(&format!("{CACHE_FILE} holds an object that {reason}")))
+/// An object of the cache, a slice of its `text`, with its typed view.
+fn decode<T: serde::de::DeserializeOwned>(
+    text: &Arc<String>,
+    raw: &RawValue,
+) -> Result<Live<T>, PlanError> {
+    RawObject::within(text, raw)
+        .and_then(Live::from_raw)
+        .map_err(|reason| corrupt(&reason))
 }
 
 fn decode_lists<T: serde::de::DeserializeOwned>(
-    lists: BTreeMap<u64, Vec<Raw>>,
+    text: &Arc<String>,
+    lists: BTreeMap<u64, Vec<&RawValue>>,
 ) -> Result<BTreeMap<u64, Vec<Live<T>>>, PlanError> {
     lists
         .into_iter()
         .map(|(id, list)| {
-            let list = list.into_iter().map(decode).collect::<Result<_, _>>()?;
+            let list = list
+                .into_iter()
+                .map(|raw| decode(text, raw))
+                .collect::<Result<_, _>>()?;
             Ok((id, list))
         })
         .collect()
+}
+
+fn corrupt(reason: &str) -> PlanError {
+    stale(&format!("{CACHE_FILE} holds an object that {reason}"))
 }
 
 fn hasher(ws: &Workspace) -> Option<SecretHasher> {
@@ -436,19 +460,30 @@ fn unseal(value: &str, tokens: &[String], hasher: &SecretHasher) -> String {
         .unwrap_or_else(|| value.to_owned())
 }
 
-fn seal_pixel(raw: &Raw, hasher: &SecretHasher) -> Raw {
-    let mut raw = raw.clone();
-    if let Some(Value::String(url)) = raw.get_mut("postback_url") {
+fn seal_pixel(raw: &RawObject, hasher: &SecretHasher) -> RawObject {
+    let mut object = raw.object();
+    if let Some(Value::String(url)) = object.get_mut("postback_url") {
         *url = replace_token(url, |token| seal(token, hasher));
     }
-    raw
+    RawObject::from_map(&object)
 }
 
-fn unseal_pixel(mut raw: Raw, unseal: &impl Fn(&str) -> String) -> Raw {
-    if let Some(Value::String(url)) = raw.get_mut("postback_url") {
+/// A cached pixel with its token put back: a slice of `text` when it holds no sealed
+/// token (most do).
+fn unseal_pixel(
+    text: &Arc<String>,
+    raw: &RawValue,
+    unseal: &impl Fn(&str) -> String,
+) -> Result<RawObject, String> {
+    let raw = RawObject::within(text, raw)?;
+    if !raw.text().contains(SEALED) {
+        return Ok(raw);
+    }
+    let mut object = raw.object();
+    if let Some(Value::String(url)) = object.get_mut("postback_url") {
         *url = replace_token(url, unseal);
     }
-    raw
+    Ok(RawObject::from_map(&object))
 }
 
 fn missing(address: &Address) -> PlanError {

@@ -223,7 +223,7 @@ pub(crate) mod test_input {
         }
         SourceSnapshot::new(
             SourceOfferId(1),
-            serde_json::json!({
+            &serde_json::json!({
                 "network_offer_id": 1,
                 "name": "TrimRx GLP-1",
                 "offer_status": "active",

@@ -1793,7 +1793,7 @@ fn parse_source(bytes: &[u8]) -> Result<SourceSnapshot, String> {
         .get("network_offer_id")
         .and_then(Value::as_u64)
         .unwrap_or(1);
-    SourceSnapshot::new(SourceOfferId(id), raw, BTreeMap::new())
+    SourceSnapshot::new(SourceOfferId(id), &raw, BTreeMap::new())
 }
 
 /// What rendering a parsed offer needs, as the planner has it.
