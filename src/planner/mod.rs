@@ -273,8 +273,8 @@ pub struct Prepared<'a> {
     complete: bool,
     pub offers: BTreeMap<Address, OfferWork>,
     notes: Vec<Note>,
-    /// The last-applied source of each offer rendered with today's config.
-    previous: BTreeMap<Address, Rendered>,
+    /// For rendering an offer's last-applied source, when a change needs its reasons.
+    countries: CountryTable,
     stop_reasons: BTreeMap<Address, Reason>,
 }
 
@@ -363,7 +363,6 @@ fn prepare_with<'a>(
     let mut problems = Vec::new();
     let mut notes = Vec::new();
     let mut offers: BTreeMap<Address, OfferWork> = BTreeMap::new();
-    let mut previous: BTreeMap<Address, Rendered> = BTreeMap::new();
     let mut stop_reasons: BTreeMap<Address, Reason> = BTreeMap::new();
 
     for ((entry, pulled), state) in entries.iter().zip(pulls).zip(states) {
@@ -381,9 +380,6 @@ fn prepare_with<'a>(
                                 address: address.clone(),
                                 message: message.clone(),
                             }));
-                            if let Some(old) = previous_render(ws, network, config, &countries)? {
-                                previous.insert(address.clone(), old);
-                            }
                             work.rendered = Some(rendered);
                             work.snapshot = Some(*snapshot);
                         }
@@ -419,7 +415,7 @@ fn prepare_with<'a>(
         complete: scope.is_complete(),
         offers,
         notes,
-        previous,
+        countries,
         stop_reasons,
     })
 }
@@ -491,15 +487,19 @@ fn finish_with(
     reads: DestinationReads,
 ) -> Result<Planned, PlanError> {
     let Prepared {
-        entries: _,
+        entries,
         scope,
         kinds,
         complete,
         mut offers,
         mut notes,
-        previous,
+        countries,
         stop_reasons,
     } = prepared;
+    let configs: BTreeMap<&Address, (&DesiredNetwork, &OfferConfig)> = entries
+        .iter()
+        .filter_map(|entry| Some((&entry.address, (entry.network?, entry.config?))))
+        .collect();
     let DestinationReads {
         mut live,
         mut pixels,
@@ -522,12 +522,25 @@ fn finish_with(
             .copied()
             .unwrap_or(Reason::RemovedFromConfig);
         let context = OfferContext {
-            previous: previous.get(address),
+            previous: None,
             stop_reason,
             kinds: &kinds,
             hasher: hasher.as_ref(),
         };
         let mut found = diff_offer(address, work, &context);
+        // The last-applied source only tells the reasons of a change: rendered (which
+        // reads `offer.json`) only for an offer that has one.
+        if !found.is_empty()
+            && work.rendered.is_some()
+            && let Some(&(network, config)) = configs.get(address)
+            && let Some(previous) = previous_render(ws, network, config, &countries)?
+        {
+            let context = OfferContext {
+                previous: Some(&previous),
+                ..context
+            };
+            found = diff_offer(address, work, &context);
+        }
         if let Some(state) = work.state.as_ref().filter(|state| state.imported)
             && !found.is_empty()
         {
