@@ -201,7 +201,7 @@ pub async fn import(
         if let Some(work) = prepared.offers.get_mut(address) {
             work.state = Some(OfferState::new(ManagedOffer {
                 id: *id,
-                fingerprint: String::new(),
+                fingerprint: combined_fingerprint(&BTreeMap::new()),
                 fields: BTreeMap::new(),
                 events: BTreeMap::new(),
             }));

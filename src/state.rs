@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::desired::SourceOfferId;
 use crate::fsutil::{stable_json, write_atomic};
+use crate::plan::fields::Fingerprint;
 use crate::source::{LandingPage, SourceSnapshot};
 
 pub const STATE_DIR: &str = "state";
@@ -75,15 +76,15 @@ impl OfferState {
 }
 
 /// A managed resource other than the offer, as last applied.
-#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct ResourceRecord {
     /// The destination's id (none for targeting, which is part of the offer).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<u64>,
-    pub fingerprint: String,
+    pub fingerprint: Fingerprint,
     /// Fingerprint per managed field.
-    pub fields: BTreeMap<String, String>,
+    pub fields: BTreeMap<String, Fingerprint>,
     /// Values as applied, for what the destination does not show back (targeting; the
     /// source file of a creative).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -100,10 +101,10 @@ pub struct ManagedOffer {
     /// The destination's offer id (`network_offer_id` in iScale).
     pub id: u64,
     /// Fingerprint of every managed field as last applied.
-    pub fingerprint: String,
+    pub fingerprint: Fingerprint,
     /// Fingerprint per managed field as last applied: how a plan tells an edit made in
     /// the destination from a change at the source or in the config.
-    pub fields: BTreeMap<String, String>,
+    pub fields: BTreeMap<String, Fingerprint>,
     /// Destination event ids by entry name, as far as known.
     #[serde(default)]
     pub events: BTreeMap<String, u64>,
@@ -371,16 +372,18 @@ mod tests {
     fn state(id: u64) -> OfferState {
         let mut state = OfferState::new(ManagedOffer {
             id,
-            fingerprint: "f".into(),
-            fields: BTreeMap::from([("name".into(), "aa".into())]),
+            fingerprint: Fingerprint::of(b"offer"),
+            fields: BTreeMap::from([("name".into(), Fingerprint::of(b"name"))]),
             events: BTreeMap::from([("Base".into(), 9)]),
         });
         state.urls.insert(
             102,
             ResourceRecord {
                 id: Some(5),
-                fingerprint: "u".into(),
-                ..ResourceRecord::default()
+                fingerprint: Fingerprint::of(b"url"),
+                fields: BTreeMap::new(),
+                values: BTreeMap::new(),
+                asset_url: None,
             },
         );
         state

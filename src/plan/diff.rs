@@ -13,7 +13,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::fields::{FieldValue, Fields, event_of};
+use super::fields::{FieldValue, Fields, Fingerprint, event_of};
 use super::{Action, Address, Change, FieldChange, Reason, ResourceId, Target};
 use crate::money::{Margin, format_amount};
 
@@ -52,7 +52,7 @@ pub enum Stop {
 #[derive(Clone, Copy, Debug)]
 pub struct Applied<'a> {
     /// Fingerprint per field.
-    pub fields: &'a BTreeMap<String, String>,
+    pub fields: &'a BTreeMap<String, Fingerprint>,
     /// Values, for resources the destination does not show back.
     pub values: &'a BTreeMap<String, String>,
 }
@@ -249,7 +249,7 @@ impl Compare<'_> {
                 // recorded before values were kept would have.
                 self.applied
                     .and_then(|applied| applied.fields.get(path))
-                    .cloned()
+                    .copied()
                     != (after.is_some()).then(|| FieldValue::fingerprint(after))
             };
             if !differs {
@@ -280,7 +280,7 @@ impl Compare<'_> {
         let recorded = applied
             .fields
             .get(path)
-            .cloned()
+            .copied()
             .unwrap_or_else(|| fingerprint(None));
         let mut out = Vec::new();
         if fingerprint(desired) != recorded {

@@ -10,7 +10,7 @@ use std::fmt;
 
 use rust_decimal::Decimal;
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use sha2::{Digest, Sha256};
 
 use crate::money::format_amount;
@@ -35,18 +35,20 @@ pub enum FieldValue {
 
 impl FieldValue {
     /// A short, stable fingerprint of the value's meaning.
-    pub fn fingerprint(value: Option<&FieldValue>) -> String {
-        let canonical = match value {
-            None => "absent".to_owned(),
-            Some(FieldValue::Text(text)) => format!("text:{text}"),
-            Some(FieldValue::Symbol(text)) => format!("symbol:{text}"),
-            Some(FieldValue::Money(amount)) => format!("money:{}", amount.normalize()),
-            Some(FieldValue::Percent(amount)) => format!("percent:{}", amount.normalize()),
-            Some(FieldValue::Id(id)) => format!("id:{id}"),
-            Some(FieldValue::Bool(flag)) => format!("bool:{flag}"),
-            Some(FieldValue::Secret(digest)) => format!("secret:{digest}"),
+    pub fn fingerprint(value: Option<&FieldValue>) -> Fingerprint {
+        let (kind, text): (&str, std::borrow::Cow<'_, str>) = match value {
+            None => ("absent", "".into()),
+            Some(FieldValue::Text(text)) => ("text:", text.into()),
+            Some(FieldValue::Symbol(text)) => ("symbol:", text.into()),
+            Some(FieldValue::Money(amount)) => ("money:", amount.normalize().to_string().into()),
+            Some(FieldValue::Percent(amount)) => {
+                ("percent:", amount.normalize().to_string().into())
+            }
+            Some(FieldValue::Id(id)) => ("id:", id.to_string().into()),
+            Some(FieldValue::Bool(flag)) => ("bool:", flag.to_string().into()),
+            Some(FieldValue::Secret(digest)) => ("secret:", digest.into()),
         };
-        short_hash(canonical.as_bytes())
+        Fingerprint::of_parts(&[kind.as_bytes(), text.as_bytes()])
     }
 
     pub fn is_multiline(&self) -> bool {
@@ -95,17 +97,92 @@ impl JsonSchema for FieldValue {
     }
 }
 
+/// A short, stable digest: the first 8 bytes of a SHA-256, written as 16 hex digits
+/// (which is how `state.json` and the plan files hold it).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Fingerprint([u8; 8]);
+
+impl Fingerprint {
+    pub fn of(bytes: &[u8]) -> Self {
+        Self::of_parts(&[bytes])
+    }
+
+    /// The fingerprint of the parts written one after the other.
+    pub fn of_parts(parts: &[&[u8]]) -> Self {
+        let mut hasher = Sha256::new();
+        for part in parts {
+            hasher.update(part);
+        }
+        let digest = hasher.finalize();
+        let mut bytes = [0; 8];
+        bytes.copy_from_slice(&digest[..8]);
+        Self(bytes)
+    }
+}
+
+impl fmt::Display for Fingerprint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.iter().try_for_each(|byte| write!(f, "{byte:02x}"))
+    }
+}
+
+impl fmt::Debug for Fingerprint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl std::str::FromStr for Fingerprint {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let invalid = || {
+            format!(
+                "expected a fingerprint of 16 hex digits, got `{}`",
+                text.escape_debug()
+            )
+        };
+        if text.len() != 16 {
+            return Err(invalid());
+        }
+        let mut bytes = [0; 8];
+        for (byte, pair) in bytes.iter_mut().zip(text.as_bytes().chunks(2)) {
+            let pair = std::str::from_utf8(pair).map_err(|_| invalid())?;
+            *byte = u8::from_str_radix(pair, 16).map_err(|_| invalid())?;
+        }
+        Ok(Self(bytes))
+    }
+}
+
+impl Serialize for Fingerprint {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Fingerprint {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = Fingerprint;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a fingerprint of 16 hex digits")
+            }
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Fingerprint, E> {
+                text.parse().map_err(E::custom)
+            }
+        }
+        deserializer.deserialize_str(Visitor)
+    }
+}
+
 /// The first 16 hex digits of a SHA-256.
 pub fn short_hash(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
-    digest[..8]
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
+    Fingerprint::of(bytes).to_string()
 }
 
 /// Fingerprint per field path.
-pub fn field_fingerprints(fields: &Fields) -> BTreeMap<String, String> {
+pub fn field_fingerprints(fields: &Fields) -> BTreeMap<String, Fingerprint> {
     fields
         .iter()
         .map(|(path, value)| (path.clone(), FieldValue::fingerprint(Some(value))))
@@ -113,12 +190,12 @@ pub fn field_fingerprints(fields: &Fields) -> BTreeMap<String, String> {
 }
 
 /// One fingerprint for a whole set of field fingerprints.
-pub fn combined_fingerprint(fingerprints: &BTreeMap<String, String>) -> String {
+pub fn combined_fingerprint(fingerprints: &BTreeMap<String, Fingerprint>) -> Fingerprint {
     let text: String = fingerprints
         .iter()
         .map(|(path, fingerprint)| format!("{path}={fingerprint}\n"))
         .collect();
-    short_hash(text.as_bytes())
+    Fingerprint::of(text.as_bytes())
 }
 
 pub type Fields = Vec<(String, FieldValue)>;
@@ -140,6 +217,49 @@ mod tests {
     use std::str::FromStr;
 
     use super::*;
+
+    #[test]
+    fn fingerprints_are_the_ones_state_files_hold() {
+        // The first 16 hex digits of SHA-256("text:TrimRx") etc., as written by every
+        // earlier version: a change here would make every applied field look changed.
+        let cases = [
+            (Some(FieldValue::Text("TrimRx".into())), "68972703bacc4a5f"),
+            (None, "5ad38304b535c298"),
+            (
+                Some(FieldValue::Money(Decimal::from_str("280.00").unwrap())),
+                "920d3013d794c7f5",
+            ),
+            (Some(FieldValue::Id(7)), "cbf7819ddb9b7672"),
+        ];
+        for (value, hex) in cases {
+            let fingerprint = FieldValue::fingerprint(value.as_ref());
+            assert_eq!(fingerprint.to_string(), hex);
+            assert_eq!(Fingerprint::from_str(hex), Ok(fingerprint));
+            assert_eq!(
+                serde_json::to_string(&fingerprint).unwrap(),
+                format!("\"{hex}\"")
+            );
+        }
+    }
+
+    #[test]
+    fn a_fingerprint_is_16_hex_digits() {
+        for bad in [
+            "",
+            "68972703bacc4a5",
+            "68972703bacc4a5fa",
+            "68972703bacc4a5g",
+            "689727é3bacc4a5f",
+        ] {
+            let error = Fingerprint::from_str(bad).unwrap_err();
+            assert!(
+                error.starts_with("expected a fingerprint of 16 hex digits"),
+                "{error}"
+            );
+        }
+        let error = serde_json::from_str::<Fingerprint>("\"zz\"").unwrap_err();
+        assert!(error.to_string().contains("16 hex digits"), "{error}");
+    }
 
     #[test]
     fn money_fingerprints_ignore_scale() {
