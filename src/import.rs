@@ -13,6 +13,7 @@
 //! Pulling, rendering, reading iScale and matching are the planner's ([`planner::prepare`],
 //! [`planner::finish`]); writing files is the state store's.
 
+use litemap::LiteMap;
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::apply::{record_of, targeting_record, url_mapping};
@@ -201,8 +202,8 @@ pub async fn import(
         if let Some(work) = prepared.offers.get_mut(address) {
             work.state = Some(OfferState::new(ManagedOffer {
                 id: *id,
-                fingerprint: combined_fingerprint(&BTreeMap::new()),
-                fields: BTreeMap::new(),
+                fingerprint: combined_fingerprint(&LiteMap::new()),
+                fields: LiteMap::new(),
                 events: BTreeMap::new(),
             }));
         }

@@ -9,6 +9,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use litemap::LiteMap;
 use serde::{Deserialize, Serialize};
 
 use crate::desired::SourceOfferId;
@@ -39,19 +40,19 @@ pub struct OfferState {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub thumbnail: Option<ResourceRecord>,
     /// Offer URLs by source URL id.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub urls: BTreeMap<u64, ResourceRecord>,
+    #[serde(default, skip_serializing_if = "LiteMap::is_empty")]
+    pub urls: LiteMap<u64, ResourceRecord>,
     /// Custom payout rules by rule key (`<source event id>:<source URL ids>`).
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub rules: BTreeMap<String, ResourceRecord>,
+    #[serde(default, skip_serializing_if = "LiteMap::is_empty")]
+    pub rules: LiteMap<String, ResourceRecord>,
     /// Creatives by source creative id.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub creatives: BTreeMap<u64, ResourceRecord>,
+    #[serde(default, skip_serializing_if = "LiteMap::is_empty")]
+    pub creatives: LiteMap<u64, ResourceRecord>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub targeting: Option<ResourceRecord>,
     /// Pixels in the source network by key (`conversion`, `event:<source event id>`).
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub pixels: BTreeMap<String, ResourceRecord>,
+    #[serde(default, skip_serializing_if = "LiteMap::is_empty")]
+    pub pixels: LiteMap<String, ResourceRecord>,
     /// Recorded by `offersync import` from an offer made by hand, and not yet fully
     /// applied since: the fingerprints are of what iScale showed, not of what offersync
     /// wrote. The first complete apply of the offer clears it.
@@ -65,11 +66,11 @@ impl OfferState {
             format_version: FORMAT_VERSION,
             offer,
             thumbnail: None,
-            urls: BTreeMap::new(),
-            rules: BTreeMap::new(),
-            creatives: BTreeMap::new(),
+            urls: LiteMap::new(),
+            rules: LiteMap::new(),
+            creatives: LiteMap::new(),
             targeting: None,
-            pixels: BTreeMap::new(),
+            pixels: LiteMap::new(),
             imported: false,
         }
     }
@@ -84,11 +85,11 @@ pub struct ResourceRecord {
     pub id: Option<u64>,
     pub fingerprint: Fingerprint,
     /// Fingerprint per managed field.
-    pub fields: BTreeMap<String, Fingerprint>,
+    pub fields: LiteMap<String, Fingerprint>,
     /// Values as applied, for what the destination does not show back (targeting; the
     /// source file of a creative).
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub values: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "LiteMap::is_empty")]
+    pub values: LiteMap<String, String>,
     /// The destination's copy of an uploaded file, to tell it from a later edit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub asset_url: Option<String>,
@@ -104,7 +105,7 @@ pub struct ManagedOffer {
     pub fingerprint: Fingerprint,
     /// Fingerprint per managed field as last applied: how a plan tells an edit made in
     /// the destination from a change at the source or in the config.
-    pub fields: BTreeMap<String, Fingerprint>,
+    pub fields: LiteMap<String, Fingerprint>,
     /// Destination event ids by entry name, as far as known.
     #[serde(default)]
     pub events: BTreeMap<String, u64>,
@@ -373,7 +374,7 @@ mod tests {
         let mut state = OfferState::new(ManagedOffer {
             id,
             fingerprint: Fingerprint::of(b"offer"),
-            fields: BTreeMap::from([("name".into(), Fingerprint::of(b"name"))]),
+            fields: LiteMap::from_iter([("name".into(), Fingerprint::of(b"name"))]),
             events: BTreeMap::from([("Base".into(), 9)]),
         });
         state.urls.insert(
@@ -381,8 +382,8 @@ mod tests {
             ResourceRecord {
                 id: Some(5),
                 fingerprint: Fingerprint::of(b"url"),
-                fields: BTreeMap::new(),
-                values: BTreeMap::new(),
+                fields: LiteMap::new(),
+                values: LiteMap::new(),
                 asset_url: None,
             },
         );

@@ -14,6 +14,7 @@
 
 mod batch;
 
+use litemap::LiteMap;
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -1085,7 +1086,7 @@ impl<'a> OfferRun<'a> {
         known: (
             &[Live<T>],
             fn(&T) -> u64,
-            fn(&OfferState) -> &BTreeMap<K, ResourceRecord>,
+            fn(&OfferState) -> &LiteMap<K, ResourceRecord>,
         ),
         post: impl AsyncFn() -> Result<Live<T>, ApiError>,
         list: impl AsyncFn() -> Result<Vec<Live<T>>, ApiError>,

@@ -11,7 +11,9 @@
 //! still show null", ISCALE) is compared with what was applied instead, so it never
 //! shows as a perpetual diff while a real change at the source still does.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
+
+use litemap::LiteMap;
 
 use super::fields::{FieldValue, Fields, Fingerprint, event_of};
 use super::{Action, Address, Change, FieldChange, Reason, ResourceId, Target};
@@ -52,9 +54,9 @@ pub enum Stop {
 #[derive(Clone, Copy, Debug)]
 pub struct Applied<'a> {
     /// Fingerprint per field.
-    pub fields: &'a BTreeMap<String, Fingerprint>,
+    pub fields: &'a LiteMap<String, Fingerprint>,
     /// Values, for resources the destination does not show back.
-    pub values: &'a BTreeMap<String, String>,
+    pub values: &'a LiteMap<String, String>,
 }
 
 /// Everything known about one resource.
@@ -367,7 +369,6 @@ fn describe_lineage(
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
     use std::str::FromStr;
 
     use rust_decimal::Decimal;
@@ -429,7 +430,7 @@ mod tests {
         }
     }
 
-    const NO_VALUES: &BTreeMap<String, String> = &BTreeMap::new();
+    const NO_VALUES: &LiteMap<String, String> = &LiteMap::new();
 
     /// Diffs the offer `wanted` against `live`, with `applied` as last applied and
     /// `previous` as the last-applied source under today's config.
@@ -588,7 +589,7 @@ mod tests {
     fn diff_targeting(wanted: &TargetingSpec, applied: Option<&TargetingSpec>) -> Option<Change> {
         let address = address();
         let fields = applied.map(|spec| field_fingerprints(&targeting_fields(spec)));
-        let values: Option<BTreeMap<String, String>> = applied.map(|spec| {
+        let values: Option<LiteMap<String, String>> = applied.map(|spec| {
             targeting_fields(spec)
                 .into_iter()
                 .map(|(path, value)| (path, value.to_string()))

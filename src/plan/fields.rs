@@ -5,9 +5,9 @@
 //! meaning (280 equals 280.00) and fingerprint the same way, so a server that formats a
 //! number differently never causes a diff.
 
-use std::collections::BTreeMap;
 use std::fmt;
 
+use litemap::LiteMap;
 use rust_decimal::Decimal;
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -182,7 +182,7 @@ pub fn short_hash(bytes: &[u8]) -> String {
 }
 
 /// Fingerprint per field path.
-pub fn field_fingerprints(fields: &Fields) -> BTreeMap<String, Fingerprint> {
+pub fn field_fingerprints(fields: &Fields) -> LiteMap<String, Fingerprint> {
     fields
         .iter()
         .map(|(path, value)| (path.clone(), FieldValue::fingerprint(Some(value))))
@@ -190,7 +190,7 @@ pub fn field_fingerprints(fields: &Fields) -> BTreeMap<String, Fingerprint> {
 }
 
 /// One fingerprint for a whole set of field fingerprints.
-pub fn combined_fingerprint(fingerprints: &BTreeMap<String, Fingerprint>) -> Fingerprint {
+pub fn combined_fingerprint(fingerprints: &LiteMap<String, Fingerprint>) -> Fingerprint {
     let text: String = fingerprints
         .iter()
         .map(|(path, fingerprint)| format!("{path}={fingerprint}\n"))

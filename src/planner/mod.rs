@@ -6,6 +6,7 @@
 //! recorded id, else by name), and hands plain data to `render` and `plan::diff`. It
 //! never writes.
 
+use litemap::LiteMap;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use std::sync::atomic::Ordering;
@@ -1064,7 +1065,7 @@ fn offer_inputs<'a>(
     }
 }
 
-static EMPTY: BTreeMap<String, String> = BTreeMap::new();
+static EMPTY: LiteMap<String, String> = LiteMap::new();
 
 fn thumbnail_inputs<'a>(
     address: &'a Address,
@@ -1164,7 +1165,7 @@ fn diff_many<S, V, K: Ord + Clone>(
     kind: &Many<'_, S, V, K>,
     wanted: &[S],
     previous: Option<&[S]>,
-    records: Option<&BTreeMap<K, ResourceRecord>>,
+    records: Option<&LiteMap<K, ResourceRecord>>,
     live: &[Live<V>],
 ) -> (Vec<Change>, BTreeMap<K, u64>) {
     let mut claimed: BTreeSet<u64> = records
