@@ -9,8 +9,9 @@
 //!
 //! `planner` drives pull/render/refresh/diff for a run, `apply` carries a plan out,
 //! `import` records offers made by hand as if offersync had applied them, and
-//! `everflow` is the only module that speaks HTTP to Everflow. `sandbox` is a faithful
-//! Everflow simulator used by the demo, the tests and operators rehearsing a change.
+//! `everflow` is the only module that speaks HTTP to Everflow, `offerit` the only one
+//! that speaks to an Offerit install (the second destination). `sandbox` is a faithful
+//! simulator of both used by the demo, the tests and operators rehearsing a change.
 
 pub mod apply;
 pub mod cli;
@@ -24,6 +25,7 @@ pub mod http;
 pub mod import;
 pub mod lock;
 pub mod money;
+pub mod offerit;
 pub mod pixels;
 pub mod plan;
 pub mod planner;
