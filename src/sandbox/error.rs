@@ -1,5 +1,5 @@
-//! Errors: the HTTP error body every `/v1` route returns, and the typed errors of
-//! the sandbox's Rust API.
+//! Errors: the HTTP error body every `/v1` route returns, Offerit's error envelope
+//! for `/api`, and the typed errors of the sandbox's Rust API.
 
 use std::path::PathBuf;
 
@@ -54,6 +54,15 @@ impl IntoResponse for ApiError {
 /// `{"Error": message}` with `status`.
 pub(crate) fn error_response(status: StatusCode, message: &str) -> Response {
     (status, Json(serde_json::json!({ "Error": message }))).into_response()
+}
+
+/// Offerit's error envelope, `{"result":"error","message": message}`, with `status`.
+///
+/// Lowercase `error`: every error sample in the Offerit docs has it, none shows
+/// `Error` (offerit-api-facts.md section 2).
+pub(crate) fn offerit_error_response(status: StatusCode, message: &str) -> Response {
+    let body = serde_json::json!({ "result": "error", "message": message });
+    (status, Json(body)).into_response()
 }
 
 /// A failed call of the sandbox's Rust API (test and demo helpers).

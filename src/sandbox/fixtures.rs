@@ -48,6 +48,58 @@ pub struct Fixtures {
     /// Files of the web host by path under `/_sandbox/web/` (no leading `/`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub web: BTreeMap<String, WebFile>,
+    /// The Offerit install served under `/api` (none: `/api` answers 404).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offerit: Option<OfferitFixture>,
+}
+
+/// An Offerit install (the second destination, seed 003): one admin's credentials,
+/// its advertisers and goals. It starts without offers.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OfferitFixture {
+    /// The admin's API key (header `api-key`; written to `.env.local`).
+    pub api_key: String,
+    /// The admin's username (header `api-username`; written to `.env.local`).
+    pub api_username: String,
+    /// The install's tracking domain (`OFFERIT_TRACKING_DOMAIN`), host of the
+    /// `process_pixel.php` postbacks.
+    pub tracking_domain: String,
+    /// The id the first created offer gets (seed 003's sample answer: 400).
+    #[serde(default = "first_offerit_offer_id")]
+    pub first_offer_id: u64,
+    /// The id the first created landing page gets (seed 003's sample answer: 432).
+    #[serde(default = "first_offerit_landing_page_id")]
+    pub first_landing_page_id: u64,
+    /// Advertiser accounts: add_offer's `advertiserid` must name one.
+    pub advertisers: Vec<OfferitAdvertiserFixture>,
+    /// The goals defined in the install: set_offer_goals' `goal_id` must name one.
+    #[serde(default)]
+    pub goals: Vec<OfferitGoalFixture>,
+}
+
+/// An Offerit advertiser account (add_advertiser returns its `loginid`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OfferitAdvertiserFixture {
+    pub loginid: u64,
+    pub username: String,
+}
+
+/// A goal defined in an Offerit install.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OfferitGoalFixture {
+    pub goal_id: u64,
+    pub name: String,
+}
+
+fn first_offerit_offer_id() -> u64 {
+    400
+}
+
+fn first_offerit_landing_page_id() -> u64 {
+    432
 }
 
 /// One file of the web host: text given inline (`body`) or one of the built-in
@@ -144,6 +196,10 @@ pub struct SourceFixture {
     pub tracking_domain: String,
     /// The destination advertiser that owns this network's offers in iScale.
     pub destination_advertiser_id: u64,
+    /// The Offerit advertiser (`loginid`) that owns this network's offers in the
+    /// Offerit install (`{NETWORK}_OFFERIT_ADVERTISER_ID`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offerit_advertiser_id: Option<u64>,
     /// The postback verification token offersync should set (<= 50 chars).
     pub verification_token: String,
     /// The offers, as the Affiliate API shows them, with their landing pages.
@@ -361,6 +417,19 @@ impl Fixtures {
                 substitute_map(&mut o.offer, base);
             }
         }
+        if let Some(offerit) = &mut self.offerit {
+            for text in [
+                &mut offerit.api_key,
+                &mut offerit.api_username,
+                &mut offerit.tracking_domain,
+            ]
+            .into_iter()
+            .chain(offerit.advertisers.iter_mut().map(|a| &mut a.username))
+            .chain(offerit.goals.iter_mut().map(|g| &mut g.name))
+            {
+                substitute(text, base);
+            }
+        }
         for file in self.web.values_mut() {
             for text in [
                 Some(&mut file.content_type),
@@ -417,7 +486,9 @@ impl Fixtures {
     }
 
     /// The `.env.local` text that configures offersync for these fixtures
-    /// (DESIGN.md 4.2 names), with `EVERFLOW_API_URL` set to `api_url`.
+    /// (DESIGN.md 4.2 and 4.5 names), with `EVERFLOW_API_URL` set to `api_url`, and
+    /// with the Offerit install's settings (`OFFERIT_URL` = `api_url` too, since one
+    /// server answers both `/v1` and `/api`) when the fixtures have one.
     pub fn env_local(&self, api_url: &str) -> String {
         let d = &self.destination;
         let domain = d
@@ -444,6 +515,18 @@ impl Fixtures {
                 s.destination_advertiser_id
             );
             let _ = writeln!(out, "{prefix}_VERIFICATION_TOKEN={}", s.verification_token);
+        }
+        if let Some(offerit) = &self.offerit {
+            let _ = writeln!(out, "OFFERIT_URL={api_url}");
+            let _ = writeln!(out, "OFFERIT_API_KEY={}", offerit.api_key);
+            let _ = writeln!(out, "OFFERIT_API_USERNAME={}", offerit.api_username);
+            let _ = writeln!(out, "OFFERIT_TRACKING_DOMAIN={}", offerit.tracking_domain);
+            for s in &self.sources {
+                if let Some(id) = s.offerit_advertiser_id {
+                    let prefix = env_prefix(&s.name);
+                    let _ = writeln!(out, "{prefix}_OFFERIT_ADVERTISER_ID={id}");
+                }
+            }
         }
         out
     }
@@ -533,6 +616,51 @@ mod tests {
             .find_map(|l| l.strip_prefix("TRIMRX_VERIFICATION_TOKEN="))
             .unwrap();
         assert!(!token.is_empty() && token.len() <= 50);
+    }
+
+    #[test]
+    fn env_local_names_the_offerit_install_and_its_advertisers() {
+        let fixtures = Fixtures::builtin();
+        let env = fixtures.env_local("http://127.0.0.1:9");
+        for needle in [
+            "OFFERIT_URL=http://127.0.0.1:9\n",
+            "OFFERIT_API_KEY=sbx_oi_",
+            "OFFERIT_API_USERNAME=sbx_oi_",
+            "OFFERIT_TRACKING_DOMAIN=trk.offerit.test\n",
+            "TRIMRX_OFFERIT_ADVERTISER_ID=4003\n",
+            "DIRECTMEDS_OFFERIT_ADVERTISER_ID=4004\n",
+        ] {
+            assert!(env.contains(needle), "missing {needle:?} in\n{env}");
+        }
+        // Without an install: no Offerit settings at all.
+        let mut without = fixtures.clone();
+        without.offerit = None;
+        for source in &mut without.sources {
+            source.offerit_advertiser_id = None;
+        }
+        assert_eq!(without.problems(), Vec::<String>::new());
+        assert!(!without.env_local("http://127.0.0.1:9").contains("OFFERIT"));
+        // An advertiser id that the install does not have, or no install at all.
+        let mut unknown = fixtures.clone();
+        unknown.sources[0].offerit_advertiser_id = Some(9);
+        let problems = unknown.problems();
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.contains("offerit_advertiser_id 9")),
+            "{problems:?}"
+        );
+        without.sources[1].offerit_advertiser_id = Some(4004);
+        assert_eq!(without.problems().len(), 1, "{:?}", without.problems());
+        // The Offerit key must not be another network's.
+        let mut reused = fixtures;
+        reused.offerit.as_mut().unwrap().api_key = reused.destination.api_key.clone();
+        assert!(
+            reused
+                .problems()
+                .iter()
+                .any(|p| p.contains("reuses an api key"))
+        );
     }
 
     #[test]

@@ -1,10 +1,10 @@
-//! The request log: one entry per `/v1` request, never with headers (so never
-//! with an API key).
+//! The request log: one entry per `/v1` (Everflow) and `/api` (Offerit) request,
+//! never with headers (so never with an API key, an `api-key` or an `api-username`).
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// One `/v1` request as the sandbox saw it.
+/// One `/v1` or `/api` request as the sandbox saw it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LoggedRequest {
     /// `GET`, `POST`, ...
@@ -14,7 +14,7 @@ pub struct LoggedRequest {
     /// The raw query string (`""` when none).
     pub query: String,
     /// The rate-limit bucket (`network:7001`, `affiliate:trimrx`); `""` when the
-    /// key was missing or unknown.
+    /// key was missing or unknown, and for Offerit, which has no rate limits.
     pub bucket: String,
     /// The status the sandbox produced (for a dropped response: the status whose
     /// headers went out before the connection was cut).
@@ -25,12 +25,25 @@ pub struct LoggedRequest {
     pub is_write: bool,
     /// The request body when it was JSON.
     pub body: Option<Value>,
+    /// An Offerit request's form body as PHP decodes it (see `sandbox/form.rs`),
+    /// shown as JSON: text values, PHP arrays as lists or objects.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub form: Option<Value>,
     /// The injected fault, if any: `burst_429`, `error_500` or `drop_after_commit`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fault: Option<String>,
 }
 
 impl LoggedRequest {
+    /// `endpoint/action` of an Offerit request (`offer/add_offer` for
+    /// `/api/offer/add_offer`, `""` for `/api` itself); `None` for everything else.
+    pub fn offerit_call(&self) -> Option<&str> {
+        if self.path == "/api" {
+            return Some("");
+        }
+        self.path.strip_prefix("/api/")
+    }
+
     /// Whether this request could change something (POST/PUT/PATCH/DELETE, not
     /// a `*table` search, a bulk edit preview, a report or a tracking link).
     pub fn is_write(&self) -> bool {
@@ -58,7 +71,30 @@ pub(crate) fn is_write(method: &str, path: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::is_write;
+    use super::{LoggedRequest, is_write};
+
+    #[test]
+    fn offerit_calls_are_the_paths_under_api() {
+        let at = |path: &str| LoggedRequest {
+            method: "POST".into(),
+            path: path.into(),
+            query: String::new(),
+            bucket: String::new(),
+            status: 200,
+            is_write: true,
+            body: None,
+            form: None,
+            fault: None,
+        };
+        assert_eq!(
+            at("/api/offer/add_offer").offerit_call(),
+            Some("offer/add_offer")
+        );
+        assert_eq!(at("/api").offerit_call(), Some(""));
+        assert_eq!(at("/apis/x").offerit_call(), None);
+        assert_eq!(at("/v1/networks/offers").offerit_call(), None);
+        assert!(is_write("PATCH", "/api/offer/pause_offer"));
+    }
 
     #[test]
     fn table_searches_are_reads() {

@@ -3,9 +3,12 @@
 //! It owns a stateful, in-memory copy of one destination network (iScale, Network
 //! API) and several source networks (Affiliate API), served over HTTP on loopback
 //! with the request/response shapes, quirks, rate limits and errors documented in
-//! `reference/everflow-api-facts.md`. It also owns the fault injection (latency,
-//! 5xx, responses dropped after the write committed, bursts of 429) and the request
-//! log that tests read.
+//! `reference/everflow-api-facts.md`. On the same server, under `/api`, it runs an
+//! Offerit install (the second destination, seed 003 and
+//! `reference/offerit-api-facts.md`): PHP form bodies, the `api-key`/`api-username`
+//! headers and Offerit's `{"result", "message"}` envelopes. It also owns the fault
+//! injection (latency, 5xx, responses dropped after the write committed, bursts of
+//! 429) and the request log that tests read.
 //!
 //! It does not own the offersync HTTP client, the `offersync sandbox` command line
 //! or the demo: those call [`serve`], [`SandboxHandle`] and [`Fixtures::env_local`].
@@ -16,9 +19,12 @@
 //!   partner postbacks with their validation; source offers, their tracking
 //!   links and the affiliates' postbacks).
 //! - `pipeline`: what every `/v1` request goes through (latency, auth, rate limit,
-//!   faults, log) before its route handler.
-//! - `routes/`: one file per route family; `routes/control.rs` holds `/_sandbox/...`
-//!   control endpoints, `routes/web.rs` the web host and the asset downloads.
+//!   faults, log) before its route handler, and every `/api` (Offerit) request the
+//!   same way without the rate limit.
+//! - `form`: PHP's decoding of form bodies (bracket arrays), for the Offerit routes.
+//! - `routes/`: one file per route family; `routes/offerit.rs` is the Offerit API,
+//!   `routes/control.rs` holds `/_sandbox/...` control endpoints, `routes/web.rs` the
+//!   web host and the asset downloads.
 //! - `web`: the fixture web files (pages and images of source offers) served on
 //!   loopback, so image and page downloads never leave the machine.
 
@@ -26,6 +32,7 @@ mod conn;
 mod error;
 mod faults;
 pub mod fixtures;
+mod form;
 mod handle;
 mod log;
 mod money;
@@ -103,8 +110,17 @@ pub struct Sandbox {
     inner: Arc<Inner>,
 }
 
+/// The one Offerit admin allowed to call `/api`: headers `api-key`, `api-username`.
+#[derive(Clone)]
+pub(crate) struct OfferitAdmin {
+    pub api_key: String,
+    pub api_username: String,
+}
+
 struct Inner {
     keys: HashMap<String, KeyOwner>,
+    /// `None` when the fixtures have no Offerit install.
+    offerit_admin: Option<OfferitAdmin>,
     network_bucket: String,
     network_limit: u32,
     affiliate_limit: u32,
@@ -144,6 +160,10 @@ impl Sandbox {
                 fixtures::BASE_URL_TOKEN
             );
         }
+        let offerit_admin = fixtures.offerit.as_ref().map(|o| OfferitAdmin {
+            api_key: o.api_key.clone(),
+            api_username: o.api_username.clone(),
+        });
         let network_bucket = format!("network:{}", fixtures.destination.network_id);
         let mut keys = HashMap::new();
         keys.insert(fixtures.destination.api_key, KeyOwner::Network);
@@ -171,6 +191,7 @@ impl Sandbox {
         Sandbox {
             inner: Arc::new(Inner {
                 keys,
+                offerit_admin,
                 network_bucket,
                 network_limit: per_window(options.network_rate),
                 affiliate_limit: per_window(options.affiliate_rate),
@@ -194,7 +215,7 @@ impl Sandbox {
         lock(&self.inner.world)
     }
 
-    /// Every `/v1` request so far, in the order they completed.
+    /// Every `/v1` and `/api` request so far, in the order they completed.
     pub fn requests(&self) -> Vec<LoggedRequest> {
         lock(&self.inner.log).clone()
     }
@@ -236,7 +257,7 @@ impl Sandbox {
         lock(&self.inner.faults).faults()
     }
 
-    /// Sets the latency added before each `/v1` request.
+    /// Sets the latency added before each `/v1` and `/api` request.
     pub fn set_latency(&self, d: Duration) {
         lock(&self.inner.faults).latency = d;
     }
@@ -413,6 +434,35 @@ impl Sandbox {
             .media
             .find(url)
             .map(|a| (a.content_type.clone(), a.bytes.to_vec()))
+    }
+
+    /// The Offerit install as JSON, as `GET /_sandbox/offerit` returns it:
+    /// `{advertisers, goals, offers, landing_pages}`, each in id order. An offer is
+    /// `{offerid, status ("active"/"paused"), fields, expiry, default_landing_pageid,
+    /// landing_pageids, goals: [{offer_goal_id, goal_id, fields}]}` and a landing page
+    /// `{landing_pageid, offerid, fields}`, where `fields` are the form fields as sent
+    /// (text; PHP arrays as lists or objects). `None` without an Offerit install.
+    pub fn offerit(&self) -> Option<Value> {
+        lock(&self.inner.world)
+            .offerit
+            .as_ref()
+            .map(world::offerit::Offerit::to_json)
+    }
+
+    /// One Offerit offer in the shape of [`Sandbox::offerit`]'s `offers`.
+    pub fn offerit_offer(&self, offer_id: u64) -> Option<Value> {
+        lock(&self.inner.world)
+            .offerit
+            .as_ref()
+            .and_then(|o| o.offer_view(offer_id))
+    }
+
+    /// One Offerit landing page in the shape of [`Sandbox::offerit`]'s `landing_pages`.
+    pub fn offerit_landing_page(&self, landing_page_id: u64) -> Option<Value> {
+        lock(&self.inner.world)
+            .offerit
+            .as_ref()
+            .and_then(|o| o.landing_page_view(landing_page_id))
     }
 
     /// Simulates an iScale user setting an advertiser's postback verification

@@ -25,6 +25,25 @@
 //! until its response; one that finds them all taken gets 429 `Too Many
 //! Requests` (the docs name no status; 429 is their status for limits) and
 //! takes none.
+//!
+//! Offerit (`/api/...`, [`offerit`]) goes through the same stages where Offerit has
+//! them, answering with its envelope `{"result":"error","message":...}`:
+//! 1. latency;
+//! 2. authentication with the `api-key` and `api-username` headers (names are not
+//!    case-sensitive): both must be the install's admin's. Missing or wrong -> 400
+//!    (`api-key and api-username headers are required`, `invalid api-key or
+//!    api-username`). The docs list only 200, 400, 404 and 405, and 400 is "invalid
+//!    or unsupported request"; nothing documents a 401 or 403. The
+//!    `ADMIN_API_ALLOWED_IPS` check is not simulated (everything is on loopback);
+//! 3. no rate limit, no `burst_429`: Offerit documents no rate limits;
+//! 4. `error_rate` fault -> 500 `internal error`, before any effect;
+//! 5. a body that is not `application/x-www-form-urlencoded` -> 400; the form is
+//!    decoded as PHP does (`form.rs`) and logged (`LoggedRequest::form`);
+//! 6. the route, with the form in the request extensions ([`OfferitForm`]);
+//! 7. `drop_after_commit_rate` on a successful write, as for `/v1`.
+//!
+//! The query string of an `/api` request is logged but not read: every endpoint
+//! served takes its parameters in the body.
 
 use std::sync::atomic::Ordering;
 
@@ -36,8 +55,9 @@ use axum::response::Response;
 use serde_json::Value;
 
 use super::conn::ConnHandle;
-use super::error::error_response;
+use super::error::{error_response, offerit_error_response};
 use super::faults::Decision;
+use super::form::{self, FormMap};
 use super::log::{self, LoggedRequest};
 use super::rate_limit::Verdict;
 use super::{KeyOwner, Sandbox, lock};
@@ -84,6 +104,10 @@ pub(crate) struct Caller(pub KeyOwner);
 /// The request body parsed as JSON (`None` when empty), for the routes.
 #[derive(Clone, Debug)]
 pub(crate) struct JsonBody(pub Option<Value>);
+
+/// An Offerit request's decoded form body, for the routes.
+#[derive(Clone, Debug)]
+pub(crate) struct OfferitForm(pub FormMap);
 
 fn api_key(headers: &HeaderMap) -> Option<Result<&str, ()>> {
     // HeaderMap lookups are case-insensitive, as HTTP header names are; the docs
@@ -149,6 +173,7 @@ pub(crate) async fn v1(State(sb): State<Sandbox>, req: Request, next: Next) -> R
         status: 0,
         is_write: log::is_write(parts.method.as_str(), &path),
         body: parsed.clone().ok().flatten(),
+        form: None,
         fault: None,
     };
     let finish = |mut entry: LoggedRequest, resp: Response| {
@@ -249,9 +274,150 @@ pub(crate) async fn v1(State(sb): State<Sandbox>, req: Request, next: Next) -> R
     respond(entry, resp)
 }
 
+/// A header's value, trimmed; `None` when absent or blank, `Some(Err)` when not text.
+fn header_text<'a>(headers: &'a HeaderMap, name: &str) -> Option<Result<&'a str, ()>> {
+    match headers.get(name)?.to_str() {
+        Ok(text) if text.trim().is_empty() => None,
+        Ok(text) => Some(Ok(text.trim())),
+        Err(_) => Some(Err(())),
+    }
+}
+
+/// Whether the body is declared a form (or not declared: PHP reads it as one).
+fn is_form(headers: &HeaderMap) -> bool {
+    match headers.get(axum::http::header::CONTENT_TYPE) {
+        None => true,
+        Some(value) => value.to_str().is_ok_and(|text| {
+            text.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        }),
+    }
+}
+
+/// The `/api` (Offerit) middleware (see the module docs); other paths pass through.
+pub(crate) async fn offerit(State(sb): State<Sandbox>, req: Request, next: Next) -> Response {
+    let path = req.uri().path().to_owned();
+    if path != "/api" && !path.starts_with("/api/") {
+        return next.run(req).await;
+    }
+    let latency = lock(&sb.inner.faults).latency;
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    let (parts, body) = req.into_parts();
+    let bytes = to_bytes(body, MAX_BODY).await;
+    let empty = bytes
+        .as_ref()
+        .map_or(true, |b| b.iter().all(u8::is_ascii_whitespace));
+    let decoded: Result<FormMap, &str> = match &bytes {
+        Err(_) => Err("request body could not be read"),
+        Ok(_) if !empty && !is_form(&parts.headers) => {
+            Err("the request body must be application/x-www-form-urlencoded")
+        }
+        Ok(b) => Ok(form::decode(b)),
+    };
+    let mut entry = LoggedRequest {
+        method: parts.method.as_str().to_owned(),
+        path: path.clone(),
+        query: parts.uri.query().unwrap_or("").to_owned(),
+        bucket: String::new(),
+        status: 0,
+        is_write: log::is_write(parts.method.as_str(), &path),
+        body: None,
+        form: decoded.as_ref().ok().map(FormMap::to_json),
+        fault: None,
+    };
+    let finish = |mut entry: LoggedRequest, resp: Response| {
+        entry.status = resp.status().as_u16();
+        lock(&sb.inner.log).push(entry);
+        resp
+    };
+    let refuse =
+        |entry, status, message: &str| finish(entry, offerit_error_response(status, message));
+
+    let Some(admin) = &sb.inner.offerit_admin else {
+        return refuse(
+            entry,
+            StatusCode::NOT_FOUND,
+            "this sandbox has no Offerit install",
+        );
+    };
+    let key = header_text(&parts.headers, "api-key");
+    let username = header_text(&parts.headers, "api-username");
+    let (Some(key), Some(username)) = (key, username) else {
+        return refuse(
+            entry,
+            StatusCode::BAD_REQUEST,
+            "api-key and api-username headers are required",
+        );
+    };
+    if key != Ok(admin.api_key.as_str()) || username != Ok(admin.api_username.as_str()) {
+        return refuse(
+            entry,
+            StatusCode::BAD_REQUEST,
+            "invalid api-key or api-username",
+        );
+    }
+    let drop_if_write = match lock(&sb.inner.faults).roll() {
+        Decision::Error500 => {
+            entry.fault = Some("error_500".into());
+            return refuse(entry, StatusCode::INTERNAL_SERVER_ERROR, "internal error");
+        }
+        Decision::Pass { drop_if_write } => drop_if_write,
+    };
+    let form = match decoded {
+        Ok(form) => form,
+        Err(message) => return refuse(entry, StatusCode::BAD_REQUEST, message),
+    };
+
+    let conn = parts
+        .extensions
+        .get::<ConnectInfo<ConnHandle>>()
+        .map(|c| c.0.clone());
+    let mut req = Request::from_parts(parts, Body::empty());
+    req.extensions_mut().insert(OfferitForm(form));
+    let resp = next.run(req).await;
+
+    if drop_if_write
+        && entry.is_write
+        && resp.status().is_success()
+        && let Some(conn) = conn
+    {
+        conn.cut_after_headers();
+        entry.fault = Some("drop_after_commit".into());
+    }
+    finish(entry, resp)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn form_content_types() {
+        let mut h = HeaderMap::new();
+        assert!(is_form(&h));
+        h.insert(
+            "content-type",
+            HeaderValue::from_static("Application/X-WWW-Form-Urlencoded; charset=UTF-8"),
+        );
+        assert!(is_form(&h));
+        h.insert("content-type", HeaderValue::from_static("application/json"));
+        assert!(!is_form(&h));
+    }
+
+    #[test]
+    fn offerit_headers_blank_is_missing() {
+        let mut h = HeaderMap::new();
+        assert!(header_text(&h, "api-key").is_none());
+        h.insert("API-Key", HeaderValue::from_static(" "));
+        assert!(header_text(&h, "api-key").is_none());
+        h.insert("Api-Username", HeaderValue::from_static(" admin "));
+        assert_eq!(header_text(&h, "api-username"), Some(Ok("admin")));
+    }
 
     #[test]
     fn realms_follow_the_path_prefix() {

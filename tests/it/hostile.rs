@@ -583,26 +583,26 @@ fn corpus() -> Vec<Case> {
             Settings,
             ".env.local with broken UTF-8",
             env_line(b"TRIMRX_AFFILIATE_ID=4\xff2"),
-            &[".env.local`: line 15 is not valid UTF-8; save the file as UTF-8"],
+            &[".env.local`: line 21 is not valid UTF-8; save the file as UTF-8"],
         )
         .and_apply(),
         Case::new(
             Settings,
             ".env.local with a line that is not NAME=value",
             env_line("this line is broken"),
-            &[".env.local:15: cannot parse this line: expected `NAME=value`"],
+            &[".env.local:21: cannot parse this line: expected `NAME=value`"],
         ),
         Case::new(
             Settings,
             ".env.local with a name of spaces",
             env_line("   =value"),
-            &[".env.local:15: cannot parse this line"],
+            &[".env.local:21: cannot parse this line"],
         ),
         Case::new(
             Settings,
             ".env.local with an unterminated quote",
             env_line("TRIMRX_API_KEY=\"sbx_af_trimrx"),
-            &[".env.local:15: cannot parse this line"],
+            &[".env.local:21: cannot parse this line"],
         ),
         Case::new(
             Settings,
@@ -1085,8 +1085,8 @@ fn env_line(line: impl AsRef<[u8]>) -> Setup {
         let mut text = std::fs::read(t.path(".env.local")).unwrap();
         assert_eq!(
             text.iter().filter(|byte| **byte == b'\n').count(),
-            14,
-            "the corpus counts on .env.local having 14 lines"
+            20,
+            "the corpus counts on .env.local having 20 lines"
         );
         text.extend_from_slice(&line);
         text.push(b'\n');

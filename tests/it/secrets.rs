@@ -17,6 +17,10 @@ fn secrets(t: &TestContext) -> Vec<String> {
         secrets.extend(source.extra_api_keys.iter().cloned());
         secrets.push(source.verification_token.clone());
     }
+    if let Some(offerit) = &t.fixtures.offerit {
+        secrets.push(offerit.api_key.clone());
+        secrets.push(offerit.api_username.clone());
+    }
     secrets.retain(|secret| !secret.is_empty());
     assert!(
         secrets.len() >= 5,

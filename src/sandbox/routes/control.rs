@@ -7,6 +7,9 @@
 //!   latency_ms}` (PUT replaces all four; omitted ones become 0).
 //! - `PATCH /_sandbox/sources/{network}/offers/{id}/payouts/{entry_name}` with
 //!   `{"payout_amount": 300}` and/or `{"payout_percentage": 30}`: returns the entry.
+//! - `GET /_sandbox/offerit`: the Offerit install as JSON (advertisers, goals, offers
+//!   with the fields they were sent, landing pages; see [`Sandbox::offerit`]), since
+//!   Offerit itself has no endpoint that reads an offer back. 404 without an install.
 
 use std::time::Duration;
 
@@ -28,6 +31,7 @@ pub(super) fn routes() -> Router<Sandbox> {
     Router::new()
         .route("/_sandbox/requests", get(requests).delete(clear_requests))
         .route("/_sandbox/faults", get(faults).put(set_faults))
+        .route("/_sandbox/offerit", get(offerit))
         .route(
             "/_sandbox/sources/{network}/offers/{offer_id}/payouts/{entry_name}",
             patch(set_payout),
@@ -41,6 +45,12 @@ async fn requests(State(sb): State<Sandbox>) -> Json<Vec<LoggedRequest>> {
 async fn clear_requests(State(sb): State<Sandbox>) -> StatusCode {
     sb.clear_requests();
     StatusCode::NO_CONTENT
+}
+
+async fn offerit(State(sb): State<Sandbox>) -> Result<Json<Value>, ApiError> {
+    sb.offerit()
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found("this sandbox has no Offerit install"))
 }
 
 /// Faults plus latency, as the control API reads and writes them.

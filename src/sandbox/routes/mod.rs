@@ -22,6 +22,7 @@ mod network_pixels;
 mod network_reporting;
 mod network_tracking;
 mod network_uploads;
+mod offerit;
 mod web;
 
 use axum::Router;
@@ -36,7 +37,8 @@ pub(crate) use super::pipeline::{Caller, JsonBody};
 use super::query::{Filter, Paging, QueryParams};
 use super::{KeyOwner, Sandbox};
 
-/// The whole app: `/v1` families behind the pipeline, `/_sandbox` control routes.
+/// The whole app: `/v1` families and the Offerit `/api` behind their pipelines,
+/// `/_sandbox` control routes.
 pub(crate) fn router(sandbox: Sandbox) -> Router {
     Router::new()
         .merge(affiliate_offers::routes())
@@ -53,6 +55,7 @@ pub(crate) fn router(sandbox: Sandbox) -> Router {
         .merge(network_tracking::routes())
         .merge(network_pixels::routes())
         .merge(network_reporting::routes())
+        .merge(offerit::routes())
         .merge(meta::routes())
         .merge(control::routes())
         .merge(web::routes())
@@ -61,6 +64,7 @@ pub(crate) fn router(sandbox: Sandbox) -> Router {
         // `layer` (not `route_layer`) so unknown `/v1` paths are authenticated,
         // counted and logged like real ones before their 404.
         .layer(from_fn_with_state(sandbox.clone(), pipeline::v1))
+        .layer(from_fn_with_state(sandbox.clone(), pipeline::offerit))
         .with_state(sandbox)
 }
 

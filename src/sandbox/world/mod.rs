@@ -1,5 +1,6 @@
 //! The sandbox's in-memory data: one destination network, the source networks,
-//! and the clock that stamps `time_created`/`time_saved`.
+//! the Offerit install (a second destination, when the fixtures have one) and the
+//! clock that stamps `time_created`/`time_saved`.
 //!
 //! It knows nothing about HTTP beyond the [`ApiError`] its rules produce; the
 //! routes translate requests into calls here.
@@ -17,6 +18,7 @@ pub(crate) mod links;
 mod media;
 pub(crate) mod offer_fields;
 pub(crate) mod offer_urls;
+pub(crate) mod offerit;
 pub(crate) mod partner_pixels;
 pub(crate) mod pixels;
 mod records;
@@ -95,6 +97,8 @@ pub(crate) struct World {
     pub clock: Clock,
     pub destination: Destination,
     pub sources: BTreeMap<String, Source>,
+    /// The Offerit install under `/api`, if the fixtures have one.
+    pub offerit: Option<offerit::Offerit>,
     /// Deliveries per partner postback per offer per day in the synthetic
     /// delivery log (`delivery_log.rs`).
     pub postback_volume: u32,
@@ -115,6 +119,10 @@ impl World {
             }
         };
         check_key(&fx.destination.api_key, "destination", &mut problems);
+        let offerit = fx.offerit.as_ref().map(|o| {
+            check_key(&o.api_key, "offerit", &mut problems);
+            offerit::Offerit::new(o, &mut problems)
+        });
         let mut sources = BTreeMap::new();
         for s in &fx.sources {
             let owner = format!("source `{}`", s.name);
@@ -148,6 +156,15 @@ impl World {
                     s.destination_advertiser_id
                 ));
             }
+            if let Some(id) = s.offerit_advertiser_id
+                && !offerit
+                    .as_ref()
+                    .is_some_and(|o| o.advertisers.contains_key(&id))
+            {
+                problems.push(format!(
+                    "{owner}: offerit_advertiser_id {id} is not an Offerit advertiser"
+                ));
+            }
             if s.network_id == 0 || s.affiliate_id == 0 || s.tracking_domain.is_empty() {
                 problems.push(format!(
                     "{owner}: network_id, affiliate_id and tracking_domain are required"
@@ -175,6 +192,7 @@ impl World {
                 clock,
                 destination,
                 sources,
+                offerit,
                 postback_volume: delivery_log::DEFAULT_VOLUME,
             },
             problems,
