@@ -7,6 +7,7 @@ mod demo;
 mod e2e;
 mod hostile;
 mod import;
+mod offerit;
 mod offline;
 mod output;
 mod postbacks;
