@@ -6,7 +6,6 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -474,45 +473,10 @@ impl Checker<'_> {
     }
 }
 
-/// Parses the API base URL: https anywhere, plain http only to loopback, so a key never
-/// crosses a network in clear text. A trailing `/v1` is accepted and dropped.
+/// Parses the API base URL (the rule of [`crate::http::parse_base_url`]). A trailing
+/// `/v1` is accepted and dropped.
 pub fn parse_api_url(text: &str) -> Result<Url, String> {
-    let mut url = Url::parse(text.trim()).map_err(|_| "must be an absolute URL".to_owned())?;
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err("must not carry credentials".to_owned());
-    }
-    match url.scheme() {
-        "https" => {}
-        "http" if is_loopback(&url) => {}
-        "http" => {
-            return Err(format!(
-                "uses plain http to `{}`; plain http is allowed only to loopback",
-                crate::text::shown(url.host_str().unwrap_or_default())
-            ));
-        }
-        other => {
-            return Err(format!(
-                "must use https, got `{}`",
-                crate::text::shown(other)
-            ));
-        }
-    }
-    let path = url.path().trim_end_matches('/');
-    let path = path.strip_suffix("/v1").unwrap_or(path).to_owned();
-    url.set_path(&path);
-    url.set_query(None);
-    url.set_fragment(None);
-    Ok(url)
-}
-
-/// Whether `url` points at this machine (`localhost` or a loopback IP).
-pub fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
-        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
-        None => false,
-    }
+    crate::http::parse_base_url(text, "/v1")
 }
 
 #[cfg(test)]

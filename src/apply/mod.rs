@@ -134,7 +134,7 @@ impl StopSignal {
 /// them).
 pub fn thumbnails(ws: &Workspace) -> Thumbnails {
     Thumbnails::new(thumbnail::FetchLimits {
-        allow_loopback: crate::settings::is_loopback(&ws.settings.api_url),
+        allow_loopback: crate::http::is_loopback(&ws.settings.api_url),
         ..thumbnail::FetchLimits::default()
     })
 }

@@ -161,32 +161,7 @@ pub struct OfferCreated {
 /// A trailing `/api` is accepted and dropped: the docs write URLs as
 /// `http://domain/api/<endpoint>/<action>`, and someone copying one keeps it.
 pub fn parse_base_url(text: &str) -> Result<Url, String> {
-    let mut url = Url::parse(text.trim()).map_err(|_| "must be an absolute URL".to_owned())?;
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err("must not carry credentials".to_owned());
-    }
-    match url.scheme() {
-        "https" => {}
-        "http" if crate::settings::is_loopback(&url) => {}
-        "http" => {
-            return Err(format!(
-                "uses plain http to `{}`; plain http is allowed only to loopback",
-                crate::text::shown(url.host_str().unwrap_or_default())
-            ));
-        }
-        other => {
-            return Err(format!(
-                "must use https, got `{}`",
-                crate::text::shown(other)
-            ));
-        }
-    }
-    let path = url.path().trim_end_matches('/');
-    let path = path.strip_suffix("/api").unwrap_or(path).to_owned();
-    url.set_path(&path);
-    url.set_query(None);
-    url.set_fragment(None);
-    Ok(url)
+    crate::http::parse_base_url(text, "/api")
 }
 
 /// A client of one Offerit install, bound to one admin's key and username.
