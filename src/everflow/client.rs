@@ -5,7 +5,8 @@
 //! lost may still have created something. So a POST is re-sent only when the request
 //! certainly never reached the server (the connection could not be made, or a 429 which
 //! Everflow returns before doing anything). GET, PUT and PATCH are idempotent and are
-//! retried on connection errors, timeouts, 429 and 5xx with capped backoff.
+//! retried on connection errors, timeouts, 429 and 5xx with capped backoff. The loop
+//! and the policy are [`crate::http::retry`]'s.
 //!
 //! Every request first takes its turn from the key's rate-limit bucket ([`Limiter`]),
 //! and every answer's `X-RateLimit-*` headers correct the bucket's count. A 429 is
@@ -19,7 +20,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use reqwest::header::{HeaderMap, HeaderValue};
+use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -29,6 +30,8 @@ use url::Url;
 
 use super::pacing::{Limiter, RateLimit};
 use super::types::Paging;
+use crate::http::retry::{self, Failure, Retry, RetryOptions, Retryable};
+use crate::http::{BodyError, describe_transport};
 use crate::secret::{Redactor, Secret};
 
 /// Which Everflow API a key belongs to. A key of one kind gets 403 "Out of realm" on the
@@ -44,14 +47,7 @@ pub enum Api {
 pub struct ClientOptions {
     pub connect_timeout: Duration,
     pub request_timeout: Duration,
-    /// Attempts in all, for requests that may be retried after an error.
-    pub max_attempts: u32,
-    /// Attempts in all while the server answers 429 (it will take the request later).
-    pub max_throttled_attempts: u32,
-    pub initial_backoff: Duration,
-    pub max_backoff: Duration,
-    /// The longest `Retry-After` honoured; a longer one is cut to this.
-    pub max_retry_after: Duration,
+    pub retry: RetryOptions,
     /// Responses larger than this are refused (hostile or broken servers).
     pub max_body_bytes: usize,
     /// The key's bucket; `None` means Everflow's default for the API.
@@ -63,11 +59,7 @@ impl Default for ClientOptions {
         Self {
             connect_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(60),
-            max_attempts: 4,
-            max_throttled_attempts: 10,
-            initial_backoff: Duration::from_millis(250),
-            max_backoff: Duration::from_secs(8),
-            max_retry_after: Duration::from_secs(60),
+            retry: RetryOptions::default(),
             max_body_bytes: 64 * 1024 * 1024,
             rate_limit: None,
         }
@@ -130,6 +122,21 @@ impl ApiError {
     }
 }
 
+impl Retryable for ApiError {
+    fn status(&self) -> Option<u16> {
+        ApiError::status(self)
+    }
+
+    fn maybe_delivered(&self) -> Option<bool> {
+        match self {
+            ApiError::Transport {
+                maybe_delivered, ..
+            } => Some(*maybe_delivered),
+            _ => None,
+        }
+    }
+}
+
 /// A client bound to one key and one API.
 #[derive(Clone)]
 pub struct Client {
@@ -177,21 +184,7 @@ pub const PAGE_SIZE: u64 = 2000;
 impl Client {
     /// `base` has been validated by settings (https, or http to loopback).
     pub fn new(base: &Url, key: Secret, api: Api, options: ClientOptions) -> Self {
-        crate::http::install_crypto_provider();
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            reqwest::header::ACCEPT,
-            HeaderValue::from_static("application/json"),
-        );
-        let http = reqwest::Client::builder()
-            .default_headers(headers)
-            .connect_timeout(options.connect_timeout)
-            .timeout(options.request_timeout)
-            .user_agent(concat!("offersync/", env!("CARGO_PKG_VERSION")))
-            // Everflow's API does not redirect; a redirect would carry the key elsewhere.
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("the HTTP client configuration is valid");
+        let http = crate::http::api_client(options.connect_timeout, options.request_timeout);
         let rate_limit = options.rate_limit.unwrap_or(match api {
             Api::Network => RateLimit::NETWORK,
             Api::Affiliate => RateLimit::AFFILIATE,
@@ -371,38 +364,10 @@ impl Client {
             })?),
             None => None,
         };
-        let mut errors = 0;
-        let mut throttled = 0;
-        let mut backoff = self.options.initial_backoff;
-        loop {
-            let Failure { error, retry_after } = match self
-                .attempt(&method, &url, path, query, body.as_deref())
-                .await
-            {
-                Ok(bytes) => return Ok(bytes),
-                Err(failure) => failure,
-            };
-            if !retry.allows(&error) {
-                return Err(error);
-            }
-            let (used, budget) = if error.status() == Some(429) {
-                throttled += 1;
-                (throttled, self.options.max_throttled_attempts)
-            } else {
-                errors += 1;
-                (errors, self.options.max_attempts)
-            };
-            if used >= budget {
-                return Err(error);
-            }
-            let wait = match retry_after {
-                Some(asked) => asked.min(self.options.max_retry_after),
-                None => jitter(backoff),
-            };
-            tracing::debug!(%method, path, ?wait, "retrying after: {error}");
-            tokio::time::sleep(wait).await;
-            backoff = (backoff * 2).min(self.options.max_backoff);
-        }
+        retry::send(&self.options.retry, retry, &method, path, || {
+            self.attempt(&method, &url, path, query, body.as_deref())
+        })
+        .await
     }
 
     async fn attempt(
@@ -412,7 +377,7 @@ impl Client {
         path: &str,
         query: &[(&str, String)],
         body: Option<&[u8]>,
-    ) -> Result<Vec<u8>, Failure> {
+    ) -> Result<Vec<u8>, Failure<ApiError>> {
         let mut request = self
             .http
             .request(method.clone(), url.clone())
@@ -447,7 +412,7 @@ impl Client {
             answered_ms = booked.elapsed().as_millis(),
             "request"
         );
-        let mut response = sent.map_err(transport)?;
+        let response = sent.map_err(transport)?;
         let status = response.status();
         let headers = response.headers();
         // A 429 is answered by backing off and asking again, not by closing the bucket
@@ -458,20 +423,17 @@ impl Client {
                 header_number(headers, "x-ratelimit-remaining"),
             );
         }
-        let retry_after = header_number(headers, "retry-after")
-            .map(|seconds| Duration::from_secs(seconds.into()));
-        let mut bytes = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(transport)? {
-            if bytes.len() + chunk.len() > self.options.max_body_bytes {
-                return Err(ApiError::Decode {
+        let retry_after = retry::retry_after(headers);
+        let bytes = crate::http::read_body(response, self.options.max_body_bytes)
+            .await
+            .map_err(|error| match error {
+                BodyError::Transport(error) => transport(error),
+                BodyError::TooLarge(detail) => ApiError::Decode {
                     method: method.clone(),
                     path: path.to_owned(),
-                    detail: format!("response larger than {} bytes", self.options.max_body_bytes),
-                }
-                .into());
-            }
-            bytes.extend_from_slice(&chunk);
-        }
+                    detail,
+                },
+            })?;
         if status.is_success() {
             Ok(bytes)
         } else {
@@ -512,63 +474,13 @@ impl Client {
     }
 
     fn url(&self, path: &str) -> Url {
-        let mut url = self.base.clone();
-        let joined = format!("{}{}", self.base.path().trim_end_matches('/'), path);
-        url.set_path(&joined);
-        url
+        crate::http::join(&self.base, path)
     }
 }
 
-/// A failed attempt, and when the server asked to be tried again.
-struct Failure {
-    error: ApiError,
-    retry_after: Option<Duration>,
-}
-
-impl From<ApiError> for Failure {
-    fn from(error: ApiError) -> Self {
-        Failure {
-            error,
-            retry_after: None,
-        }
-    }
-}
-
-/// A header holding a whole number (`Retry-After` in its delay-seconds form).
+/// A header holding a whole number (the `X-RateLimit-*` counts).
 fn header_number(headers: &HeaderMap, name: &str) -> Option<u32> {
     headers.get(name)?.to_str().ok()?.trim().parse().ok()
-}
-
-/// `wait` spread over 75%..125%, so that requests throttled together do not all come
-/// back together.
-fn jitter(wait: Duration) -> Duration {
-    use std::hash::{BuildHasher, RandomState};
-    let roll = RandomState::new().hash_one(std::time::SystemTime::now()) % 1000;
-    wait.mul_f64(0.75 + roll as f64 / 2000.0)
-}
-
-#[derive(Clone, Copy)]
-enum Retry {
-    Idempotent,
-    OnlyIfUndelivered,
-}
-
-impl Retry {
-    fn allows(self, error: &ApiError) -> bool {
-        match (self, error) {
-            (_, ApiError::Status { status: 429, .. }) => true,
-            (Retry::Idempotent, ApiError::Status { status, .. }) => *status >= 500,
-            (Retry::Idempotent, ApiError::Transport { .. }) => true,
-            (
-                Retry::OnlyIfUndelivered,
-                ApiError::Transport {
-                    maybe_delivered: false,
-                    ..
-                },
-            ) => true,
-            _ => false,
-        }
-    }
 }
 
 /// Everflow errors are `{"Error": "..."}` (observed), `{"error": "..."}` (documented), or
@@ -601,19 +513,6 @@ fn truncate(text: &str, max_chars: usize) -> String {
     match text.char_indices().nth(max_chars) {
         Some((index, _)) => format!("{}...", &text[..index]),
         None => text.to_owned(),
-    }
-}
-
-fn describe_transport(error: &reqwest::Error) -> String {
-    if error.is_timeout() {
-        "timed out".to_owned()
-    } else if error.is_connect() {
-        "cannot connect".to_owned()
-    } else if error.is_body() || error.is_decode() {
-        "the connection closed before the response was complete".to_owned()
-    } else {
-        // reqwest's own text names the URL, which holds no secret (the key is a header).
-        crate::http::error_chain(error)
     }
 }
 

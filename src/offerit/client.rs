@@ -5,13 +5,13 @@
 //! Requests go to `{base}/api/<endpoint>/<action>` (offerit-api-facts.md section 2).
 //! Creates are POST, edits PATCH, bodies are PHP forms ([`Form`]) for both.
 //!
-//! Retries follow the Everflow client (`everflow/client.rs`): Offerit documents no
-//! idempotency keys, so a POST create (`add_offer`, `add_landing_page`) is sent again
-//! only when it certainly never reached the server (the connection could not be made)
-//! or was refused with 429 before anything happened. After a timeout, a cut
-//! connection or a 5xx it may have created the offer, so the error is returned and
-//! [`OfferitError::may_have_taken_effect`] says so: whoever called knows whether it is
-//! safe to look and try again, the client does not. The PATCH calls set values to what
+//! Retries are the Everflow client's, the same loop and policy ([`crate::http::retry`]):
+//! Offerit documents no idempotency keys, so a POST create (`add_offer`,
+//! `add_landing_page`) is sent again only when it certainly never reached the server
+//! (the connection could not be made) or was refused with 429 before anything
+//! happened. After a timeout, a cut connection or a 5xx it may have created the offer,
+//! so the error is returned and [`OfferitError::may_have_taken_effect`] says so:
+//! whoever called knows whether it is safe to look and try again, the client does not. The PATCH calls set values to what
 //! the form says (`edit_*`, `pause_offer`, `activate_offer`, `set_offer_goals`), so
 //! sending one twice does no harm and they are retried on transport errors, 429 and
 //! 5xx with capped backoff. Offerit documents no rate limits, so there is no pacing.
@@ -26,11 +26,12 @@ use std::fmt;
 use std::time::Duration;
 
 use reqwest::Method;
-use reqwest::header::{HeaderMap, HeaderValue};
 use url::Url;
 
 use super::envelope::Envelope;
 use super::form::{Form, FormValue};
+use crate::http::retry::{self, Failure, Retry, RetryOptions, Retryable};
+use crate::http::{BodyError, describe_transport};
 use crate::secret::{Redactor, Secret};
 
 /// Tunables of an [`OfferitApi`].
@@ -38,14 +39,7 @@ use crate::secret::{Redactor, Secret};
 pub struct OfferitOptions {
     pub connect_timeout: Duration,
     pub request_timeout: Duration,
-    /// Attempts in all, for requests that may be retried after an error.
-    pub max_attempts: u32,
-    /// Attempts in all while the server answers 429.
-    pub max_throttled_attempts: u32,
-    pub initial_backoff: Duration,
-    pub max_backoff: Duration,
-    /// The longest `Retry-After` honoured; a longer one is cut to this.
-    pub max_retry_after: Duration,
+    pub retry: RetryOptions,
     /// Answers larger than this are refused (an envelope is a few hundred bytes).
     pub max_body_bytes: usize,
 }
@@ -55,11 +49,7 @@ impl Default for OfferitOptions {
         OfferitOptions {
             connect_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(60),
-            max_attempts: 4,
-            max_throttled_attempts: 10,
-            initial_backoff: Duration::from_millis(250),
-            max_backoff: Duration::from_secs(8),
-            max_retry_after: Duration::from_secs(60),
+            retry: RetryOptions::default(),
             max_body_bytes: 4 * 1024 * 1024,
         }
     }
@@ -149,6 +139,21 @@ impl OfferitError {
     }
 }
 
+impl Retryable for OfferitError {
+    fn status(&self) -> Option<u16> {
+        OfferitError::status(self)
+    }
+
+    fn maybe_delivered(&self) -> Option<bool> {
+        match self {
+            OfferitError::Transport {
+                maybe_delivered, ..
+            } => Some(*maybe_delivered),
+            _ => None,
+        }
+    }
+}
+
 /// What `add_offer` created: the offer and its default landing page.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct OfferCreated {
@@ -183,50 +188,6 @@ impl fmt::Debug for OfferitApi {
     }
 }
 
-/// How a call may be retried (see the module docs).
-#[derive(Clone, Copy, Debug)]
-enum Retry {
-    /// PATCH that sets values: retried on any transport error, 429 and 5xx.
-    Idempotent,
-    /// POST create: retried only when certainly not delivered, or on 429.
-    OnlyIfUndelivered,
-}
-
-impl Retry {
-    fn allows(self, error: &OfferitError) -> bool {
-        if error.status() == Some(429) {
-            return true;
-        }
-        match (self, error) {
-            (Retry::Idempotent, OfferitError::Transport { .. }) => true,
-            (Retry::Idempotent, error) => error.status().is_some_and(|status| status >= 500),
-            (
-                Retry::OnlyIfUndelivered,
-                OfferitError::Transport {
-                    maybe_delivered: false,
-                    ..
-                },
-            ) => true,
-            (Retry::OnlyIfUndelivered, _) => false,
-        }
-    }
-}
-
-/// A failed attempt, and when the server asked to be tried again.
-struct Failure {
-    error: OfferitError,
-    retry_after: Option<Duration>,
-}
-
-impl From<OfferitError> for Failure {
-    fn from(error: OfferitError) -> Self {
-        Failure {
-            error,
-            retry_after: None,
-        }
-    }
-}
-
 impl OfferitApi {
     /// A client for the install at `base` (see [`parse_base_url`] for what is allowed).
     pub fn new(
@@ -236,21 +197,7 @@ impl OfferitApi {
         options: OfferitOptions,
     ) -> Result<OfferitApi, OfferitError> {
         let base = parse_base_url(base.as_str()).map_err(OfferitError::BaseUrl)?;
-        crate::http::install_crypto_provider();
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            reqwest::header::ACCEPT,
-            HeaderValue::from_static("application/json"),
-        );
-        let http = reqwest::Client::builder()
-            .default_headers(headers)
-            .connect_timeout(options.connect_timeout)
-            .timeout(options.request_timeout)
-            .user_agent(concat!("offersync/", env!("CARGO_PKG_VERSION")))
-            // A redirect would carry the key and username to wherever it points.
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("the HTTP client configuration is valid");
+        let http = crate::http::api_client(options.connect_timeout, options.request_timeout);
         Ok(OfferitApi {
             http,
             base,
@@ -383,8 +330,9 @@ impl OfferitApi {
         })
     }
 
-    /// Sends `form` to `/api/{endpoint_action}`, retrying as `retry` allows, and
-    /// returns the success envelope.
+    /// Sends `form` to `/api/{endpoint_action}`, retrying as `retry` allows (PATCH that
+    /// sets values: [`Retry::Idempotent`]; POST create: [`Retry::OnlyIfUndelivered`]),
+    /// and returns the success envelope.
     async fn call(
         &self,
         method: Method,
@@ -395,36 +343,10 @@ impl OfferitApi {
         let path = api_path(endpoint_action);
         let url = self.url(&path);
         let body = form.encode();
-        let mut errors = 0;
-        let mut throttled = 0;
-        let mut backoff = self.options.initial_backoff;
-        loop {
-            let Failure { error, retry_after } =
-                match self.attempt(&method, &url, &path, &body).await {
-                    Ok(envelope) => return Ok(envelope),
-                    Err(failure) => failure,
-                };
-            if !retry.allows(&error) {
-                return Err(error);
-            }
-            let (used, budget) = if error.status() == Some(429) {
-                throttled += 1;
-                (throttled, self.options.max_throttled_attempts)
-            } else {
-                errors += 1;
-                (errors, self.options.max_attempts)
-            };
-            if used >= budget {
-                return Err(error);
-            }
-            let wait = match retry_after {
-                Some(asked) => asked.min(self.options.max_retry_after),
-                None => jitter(backoff),
-            };
-            tracing::debug!(%method, path, ?wait, "retrying after: {error}");
-            tokio::time::sleep(wait).await;
-            backoff = (backoff * 2).min(self.options.max_backoff);
-        }
+        retry::send(&self.options.retry, retry, &method, &path, || {
+            self.attempt(&method, &url, &path, &body)
+        })
+        .await
     }
 
     async fn attempt(
@@ -433,7 +355,7 @@ impl OfferitApi {
         url: &Url,
         path: &str,
         body: &str,
-    ) -> Result<Envelope, Failure> {
+    ) -> Result<Envelope, Failure<OfferitError>> {
         let request = self
             .http
             .request(method.clone(), url.clone())
@@ -451,26 +373,19 @@ impl OfferitApi {
             // A failed connect never sent anything; anything later may have been acted on.
             maybe_delivered: !error.is_connect(),
         };
-        let mut response = request.send().await.map_err(transport)?;
+        let response = request.send().await.map_err(transport)?;
         let status = response.status();
-        let retry_after = response
-            .headers()
-            .get("retry-after")
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
-        let mut bytes = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(transport)? {
-            if bytes.len() + chunk.len() > self.options.max_body_bytes {
-                return Err(OfferitError::Decode {
+        let retry_after = retry::retry_after(response.headers());
+        let bytes = crate::http::read_body(response, self.options.max_body_bytes)
+            .await
+            .map_err(|error| match error {
+                BodyError::Transport(error) => transport(error),
+                BodyError::TooLarge(detail) => OfferitError::Decode {
                     method: method.clone(),
                     path: path.to_owned(),
-                    detail: format!("response larger than {} bytes", self.options.max_body_bytes),
-                }
-                .into());
-            }
-            bytes.extend_from_slice(&chunk);
-        }
+                    detail,
+                },
+            })?;
         let parsed = Envelope::parse(&bytes);
         let error = match parsed {
             Ok(envelope) if status.is_success() && envelope.is_success() => return Ok(envelope),
@@ -524,10 +439,7 @@ impl OfferitApi {
     }
 
     fn url(&self, path: &str) -> Url {
-        let mut url = self.base.clone();
-        let joined = format!("{}{}", self.base.path().trim_end_matches('/'), path);
-        url.set_path(&joined);
-        url
+        crate::http::join(&self.base, path)
     }
 }
 
@@ -565,27 +477,6 @@ fn with_id(
         body.set(name, value.clone());
     }
     Ok(body)
-}
-
-/// `wait` spread over 75%..125%, so that requests retried together do not all come
-/// back together.
-fn jitter(wait: Duration) -> Duration {
-    use std::hash::{BuildHasher, RandomState};
-    let roll = RandomState::new().hash_one(std::time::SystemTime::now()) % 1000;
-    wait.mul_f64(0.75 + roll as f64 / 2000.0)
-}
-
-fn describe_transport(error: &reqwest::Error) -> String {
-    if error.is_timeout() {
-        "timed out".to_owned()
-    } else if error.is_connect() {
-        "cannot connect".to_owned()
-    } else if error.is_body() || error.is_decode() {
-        "the connection closed before the response was complete".to_owned()
-    } else {
-        // reqwest's own text names the URL, which holds no secret (they are headers).
-        crate::http::error_chain(error)
-    }
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 
+use offersync::http::retry::RetryOptions;
 use offersync::offerit::{Form, OfferCreated, OfferitApi, OfferitError, OfferitOptions};
 use offersync::sandbox::{Faults, Fixtures, LoggedRequest, SandboxHandle, SandboxOptions};
 use offersync::secret::Secret;
@@ -50,8 +51,11 @@ impl Ctx {
 
     fn client_with_key(&self, key: &str) -> OfferitApi {
         let options = OfferitOptions {
-            initial_backoff: Duration::from_millis(1),
-            max_backoff: Duration::from_millis(5),
+            retry: RetryOptions {
+                initial_backoff: Duration::from_millis(1),
+                max_backoff: Duration::from_millis(5),
+                ..RetryOptions::default()
+            },
             ..OfferitOptions::default()
         };
         OfferitApi::new(
@@ -373,7 +377,7 @@ async fn a_lost_add_offer_answer_is_not_sent_again_but_edits_are() {
     assert!(error.may_have_taken_effect());
     assert_eq!(
         t.count("offer/edit_offer"),
-        OfferitOptions::default().max_attempts as usize
+        OfferitOptions::default().retry.max_attempts as usize
     );
     assert!(
         t.calls()
@@ -394,7 +398,7 @@ async fn a_lost_add_offer_answer_is_not_sent_again_but_edits_are() {
     api.pause_offer(400).await.unwrap_err();
     assert_eq!(
         t.count("offer/pause_offer"),
-        OfferitOptions::default().max_attempts as usize
+        OfferitOptions::default().retry.max_attempts as usize
     );
     sandbox.set_faults(Faults::default());
     api.pause_offer(400).await.unwrap();
