@@ -49,6 +49,7 @@ use std::sync::atomic::Ordering;
 
 use axum::body::{Body, to_bytes};
 use axum::extract::{ConnectInfo, Request, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::Response;
@@ -112,12 +113,7 @@ pub(crate) struct OfferitForm(pub FormMap);
 fn api_key(headers: &HeaderMap) -> Option<Result<&str, ()>> {
     // HeaderMap lookups are case-insensitive, as HTTP header names are; the docs
     // spell it both X-Eflow-API-Key and X-Eflow-Api-Key.
-    let raw = headers.get("x-eflow-api-key")?;
-    match raw.to_str() {
-        Ok(k) if k.trim().is_empty() => None,
-        Ok(k) => Some(Ok(k.trim())),
-        Err(_) => Some(Err(())),
-    }
+    header_text(headers, "x-eflow-api-key")
 }
 
 fn with_rate_headers(mut resp: Response, v: Verdict) -> Response {
@@ -152,10 +148,7 @@ pub(crate) async fn v1(State(sb): State<Sandbox>, req: Request, next: Next) -> R
     }
     // Held until this function returns, i.e. until the response is made.
     let report_slot = ReportSlot::take(&sb, &path);
-    let latency = lock(&sb.inner.faults).latency;
-    if !latency.is_zero() {
-        tokio::time::sleep(latency).await;
-    }
+    sleep_latency(&sb).await;
     let (parts, body) = req.into_parts();
     let bytes = to_bytes(body, MAX_BODY).await;
     let parsed: Result<Option<Value>, String> = match &bytes {
@@ -165,30 +158,17 @@ pub(crate) async fn v1(State(sb): State<Sandbox>, req: Request, next: Next) -> R
             .map(Some)
             .map_err(|e| format!("request body is not valid json: {e}")),
     };
-    let mut entry = LoggedRequest {
-        method: parts.method.as_str().to_owned(),
-        path: path.clone(),
-        query: parts.uri.query().unwrap_or("").to_owned(),
-        bucket: String::new(),
-        status: 0,
-        is_write: log::is_write(parts.method.as_str(), &path),
-        body: parsed.clone().ok().flatten(),
-        form: None,
-        fault: None,
-    };
-    let finish = |mut entry: LoggedRequest, resp: Response| {
-        entry.status = resp.status().as_u16();
-        lock(&sb.inner.log).push(entry);
-        resp
-    };
+    let mut entry = arrived(&parts, &path);
+    entry.body = parsed.clone().ok().flatten();
 
     let owner = match api_key(&parts.headers) {
         None => {
             let resp = error_response(StatusCode::UNAUTHORIZED, "No Authentication Method Found");
-            return finish(entry, resp);
+            return finish(&sb, entry, resp);
         }
         Some(Err(())) => {
             return finish(
+                &sb,
                 entry,
                 error_response(StatusCode::UNAUTHORIZED, "invalid API key"),
             );
@@ -197,6 +177,7 @@ pub(crate) async fn v1(State(sb): State<Sandbox>, req: Request, next: Next) -> R
             Some(owner) => owner.clone(),
             None => {
                 return finish(
+                    &sb,
                     entry,
                     error_response(StatusCode::UNAUTHORIZED, "invalid API key"),
                 );
@@ -220,11 +201,10 @@ pub(crate) async fn v1(State(sb): State<Sandbox>, req: Request, next: Next) -> R
             remaining: 0,
         };
         let resp = error_response(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests");
-        return finish(entry, with_rate_headers(resp, v));
+        return finish(&sb, entry, with_rate_headers(resp, v));
     }
     let verdict = lock(&sb.inner.limiter).check(&bucket, limit, elapsed);
-    let respond =
-        |entry: LoggedRequest, resp: Response| finish(entry, with_rate_headers(resp, verdict));
+    let respond = |entry, resp| finish(&sb, entry, with_rate_headers(resp, verdict));
     if !verdict.allowed {
         let resp = error_response(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests");
         return respond(entry, resp);
@@ -239,13 +219,9 @@ pub(crate) async fn v1(State(sb): State<Sandbox>, req: Request, next: Next) -> R
         let resp = error_response(StatusCode::TOO_MANY_REQUESTS, &message);
         return respond(entry, resp);
     }
-    let drop_if_write = match lock(&sb.inner.faults).roll() {
-        Decision::Error500 => {
-            entry.fault = Some("error_500".into());
-            let resp = error_response(StatusCode::INTERNAL_SERVER_ERROR, "internal error");
-            return respond(entry, resp);
-        }
-        Decision::Pass { drop_if_write } => drop_if_write,
+    let Some(drop_if_write) = roll_faults(&sb, &mut entry) else {
+        let resp = error_response(StatusCode::INTERNAL_SERVER_ERROR, "internal error");
+        return respond(entry, resp);
     };
     let body = match parsed {
         Ok(body) => body,
@@ -254,15 +230,73 @@ pub(crate) async fn v1(State(sb): State<Sandbox>, req: Request, next: Next) -> R
         }
     };
 
-    let conn = parts
-        .extensions
-        .get::<ConnectInfo<ConnHandle>>()
-        .map(|c| c.0.clone());
     let mut req = Request::from_parts(parts, Body::from(bytes.unwrap_or_default()));
     req.extensions_mut().insert(Caller(owner));
     req.extensions_mut().insert(JsonBody(body));
-    let resp = next.run(req).await;
+    let resp = run_route(next, req, drop_if_write, &mut entry).await;
+    respond(entry, resp)
+}
 
+// The stages both passes share: the latency sleep, the log entry, the fault roll and
+// the route with its dropped connection. What they answer stays with each pass.
+
+/// `latency`: the time a request takes, slept as it arrives.
+async fn sleep_latency(sb: &Sandbox) {
+    let latency = lock(&sb.inner.faults).latency;
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+}
+
+/// The log entry of a request that has just arrived (no body, bucket, status or fault
+/// yet).
+fn arrived(parts: &Parts, path: &str) -> LoggedRequest {
+    LoggedRequest {
+        method: parts.method.as_str().to_owned(),
+        path: path.to_owned(),
+        query: parts.uri.query().unwrap_or("").to_owned(),
+        bucket: String::new(),
+        status: 0,
+        is_write: log::is_write(parts.method.as_str(), path),
+        body: None,
+        form: None,
+        fault: None,
+    }
+}
+
+/// Logs `entry` with the status of `resp`, and returns `resp`.
+fn finish(sb: &Sandbox, mut entry: LoggedRequest, resp: Response) -> Response {
+    entry.status = resp.status().as_u16();
+    lock(&sb.inner.log).push(entry);
+    resp
+}
+
+/// The `error_rate` roll, before any effect: `None` for an injected 500 (noted in
+/// `entry`; the caller answers it), else whether a successful write loses its
+/// connection after the headers (`drop_after_commit_rate`).
+fn roll_faults(sb: &Sandbox, entry: &mut LoggedRequest) -> Option<bool> {
+    match lock(&sb.inner.faults).roll() {
+        Decision::Error500 => {
+            entry.fault = Some("error_500".into());
+            None
+        }
+        Decision::Pass { drop_if_write } => Some(drop_if_write),
+    }
+}
+
+/// Runs the route; when `drop_if_write`, a successful write's connection is cut after
+/// its headers (see `conn.rs`) and `entry` says so.
+async fn run_route(
+    next: Next,
+    req: Request,
+    drop_if_write: bool,
+    entry: &mut LoggedRequest,
+) -> Response {
+    let conn = req
+        .extensions()
+        .get::<ConnectInfo<ConnHandle>>()
+        .map(|c| c.0.clone());
+    let resp = next.run(req).await;
     if drop_if_write
         && entry.is_write
         && resp.status().is_success()
@@ -271,7 +305,7 @@ pub(crate) async fn v1(State(sb): State<Sandbox>, req: Request, next: Next) -> R
         conn.cut_after_headers();
         entry.fault = Some("drop_after_commit".into());
     }
-    respond(entry, resp)
+    resp
 }
 
 /// A header's value, trimmed; `None` when absent or blank, `Some(Err)` when not text.
@@ -303,10 +337,7 @@ pub(crate) async fn offerit(State(sb): State<Sandbox>, req: Request, next: Next)
     if path != "/api" && !path.starts_with("/api/") {
         return next.run(req).await;
     }
-    let latency = lock(&sb.inner.faults).latency;
-    if !latency.is_zero() {
-        tokio::time::sleep(latency).await;
-    }
+    sleep_latency(&sb).await;
     let (parts, body) = req.into_parts();
     let bytes = to_bytes(body, MAX_BODY).await;
     let empty = bytes
@@ -319,24 +350,10 @@ pub(crate) async fn offerit(State(sb): State<Sandbox>, req: Request, next: Next)
         }
         Ok(b) => Ok(form::decode(b)),
     };
-    let mut entry = LoggedRequest {
-        method: parts.method.as_str().to_owned(),
-        path: path.clone(),
-        query: parts.uri.query().unwrap_or("").to_owned(),
-        bucket: String::new(),
-        status: 0,
-        is_write: log::is_write(parts.method.as_str(), &path),
-        body: None,
-        form: decoded.as_ref().ok().map(FormMap::to_json),
-        fault: None,
-    };
-    let finish = |mut entry: LoggedRequest, resp: Response| {
-        entry.status = resp.status().as_u16();
-        lock(&sb.inner.log).push(entry);
-        resp
-    };
+    let mut entry = arrived(&parts, &path);
+    entry.form = decoded.as_ref().ok().map(FormMap::to_json);
     let refuse =
-        |entry, status, message: &str| finish(entry, offerit_error_response(status, message));
+        |entry, status, message: &str| finish(&sb, entry, offerit_error_response(status, message));
 
     let Some(admin) = &sb.inner.offerit_admin else {
         return refuse(
@@ -361,35 +378,18 @@ pub(crate) async fn offerit(State(sb): State<Sandbox>, req: Request, next: Next)
             "invalid api-key or api-username",
         );
     }
-    let drop_if_write = match lock(&sb.inner.faults).roll() {
-        Decision::Error500 => {
-            entry.fault = Some("error_500".into());
-            return refuse(entry, StatusCode::INTERNAL_SERVER_ERROR, "internal error");
-        }
-        Decision::Pass { drop_if_write } => drop_if_write,
+    let Some(drop_if_write) = roll_faults(&sb, &mut entry) else {
+        return refuse(entry, StatusCode::INTERNAL_SERVER_ERROR, "internal error");
     };
     let form = match decoded {
         Ok(form) => form,
         Err(message) => return refuse(entry, StatusCode::BAD_REQUEST, message),
     };
 
-    let conn = parts
-        .extensions
-        .get::<ConnectInfo<ConnHandle>>()
-        .map(|c| c.0.clone());
     let mut req = Request::from_parts(parts, Body::empty());
     req.extensions_mut().insert(OfferitForm(form));
-    let resp = next.run(req).await;
-
-    if drop_if_write
-        && entry.is_write
-        && resp.status().is_success()
-        && let Some(conn) = conn
-    {
-        conn.cut_after_headers();
-        entry.fault = Some("drop_after_commit".into());
-    }
-    finish(entry, resp)
+    let resp = run_route(next, req, drop_if_write, &mut entry).await;
+    finish(&sb, entry, resp)
 }
 
 #[cfg(test)]
