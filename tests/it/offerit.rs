@@ -445,6 +445,8 @@ async fn offerit_is_slowed_by_latency_but_never_rate_limited() {
     assert!(started.elapsed() >= Duration::from_millis(150));
 }
 
+const FORM: &str = "application/x-www-form-urlencoded";
+
 /// A raw request to the sandbox's `/api`, with the admin's headers unless `auth` is
 /// false; returns the status, the `Allow` header and the body.
 async fn raw(
@@ -476,22 +478,23 @@ async fn raw(
     (status, allow, body)
 }
 
+/// [`raw`] with the admin's headers and a form body, as the client sends them.
+async fn form_call(
+    t: &Ctx,
+    method: reqwest::Method,
+    path: &str,
+    body: &str,
+) -> (StatusCode, Option<String>, Value) {
+    raw(t, method, path, true, FORM, body).await
+}
+
 #[tokio::test]
 async fn the_api_answers_with_offerit_envelopes() {
     use reqwest::Method;
     let t = Ctx::new();
-    let form = "application/x-www-form-urlencoded";
     let error = |message: &str| json!({"result": "error", "message": message});
 
-    let r = raw(
-        &t,
-        Method::POST,
-        "/api/offer/add_offer",
-        true,
-        form,
-        "name=A&url=u",
-    )
-    .await;
+    let r = form_call(&t, Method::POST, "/api/offer/add_offer", "name=A&url=u").await;
     assert_eq!(
         (r.0, r.2),
         (
@@ -499,25 +502,15 @@ async fn the_api_answers_with_offerit_envelopes() {
             json!({"result": "Success", "message": {"landing_pageid": "432", "offerid": "400"}})
         )
     );
-    let r = raw(
-        &t,
-        Method::PATCH,
-        "/api/offer/pause_offer",
-        true,
-        form,
-        "offerid=400",
-    )
-    .await;
+    let r = form_call(&t, Method::PATCH, "/api/offer/pause_offer", "offerid=400").await;
     assert_eq!(
         r.2,
         json!({"result": "success", "message": "Offer expired."})
     );
-    let r = raw(
+    let r = form_call(
         &t,
         Method::PATCH,
         "/api/offer/activate_offer",
-        true,
-        form,
         "offerid=400",
     )
     .await;
@@ -525,12 +518,10 @@ async fn the_api_answers_with_offerit_envelopes() {
         r.2,
         json!({"result": "success", "message": "Offer activated."})
     );
-    let r = raw(
+    let r = form_call(
         &t,
         Method::POST,
         "/api/offer/add_landing_page",
-        true,
-        form,
         "offerid=400&name=P&url=v",
     )
     .await;
@@ -539,7 +530,7 @@ async fn the_api_answers_with_offerit_envelopes() {
         json!({"result": "Success", "message": {"landing_pageid": "433"}})
     );
 
-    let r = raw(&t, Method::GET, "/api/offer/add_offer", true, form, "").await;
+    let r = form_call(&t, Method::GET, "/api/offer/add_offer", "").await;
     assert_eq!(
         r,
         (
@@ -548,20 +539,12 @@ async fn the_api_answers_with_offerit_envelopes() {
             error("offer/add_offer takes POST, not GET")
         )
     );
-    let r = raw(
-        &t,
-        Method::POST,
-        "/api/offer/pause_offer",
-        true,
-        form,
-        "offerid=400",
-    )
-    .await;
+    let r = form_call(&t, Method::POST, "/api/offer/pause_offer", "offerid=400").await;
     assert_eq!(
         (r.0, r.1.as_deref()),
         (StatusCode::METHOD_NOT_ALLOWED, Some("PATCH"))
     );
-    let r = raw(&t, Method::POST, "/api/offer/delete_offer", true, form, "").await;
+    let r = form_call(&t, Method::POST, "/api/offer/delete_offer", "").await;
     assert_eq!(
         (r.0, r.2),
         (
@@ -569,7 +552,7 @@ async fn the_api_answers_with_offerit_envelopes() {
             error("unknown endpoint or action `offer/delete_offer`")
         )
     );
-    let r = raw(&t, Method::GET, "/api", true, form, "").await;
+    let r = form_call(&t, Method::GET, "/api", "").await;
     assert_eq!(r.0, StatusCode::NOT_FOUND);
 
     let r = raw(
@@ -577,7 +560,7 @@ async fn the_api_answers_with_offerit_envelopes() {
         Method::POST,
         "/api/offer/add_offer",
         false,
-        form,
+        FORM,
         "name=A&url=u",
     )
     .await;
@@ -589,7 +572,7 @@ async fn the_api_answers_with_offerit_envelopes() {
         )
     );
     // Authentication comes before routing, as on `/v1`.
-    let r = raw(&t, Method::GET, "/api/nothing/here", false, form, "").await;
+    let r = raw(&t, Method::GET, "/api/nothing/here", false, FORM, "").await;
     assert_eq!(r.0, StatusCode::BAD_REQUEST);
     let r = raw(
         &t,
@@ -607,12 +590,10 @@ async fn the_api_answers_with_offerit_envelopes() {
             error("the request body must be application/x-www-form-urlencoded")
         )
     );
-    let r = raw(
+    let r = form_call(
         &t,
         Method::PATCH,
         "/api/offer/set_offer_goals",
-        true,
-        form,
         "offerid=400",
     )
     .await;
