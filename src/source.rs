@@ -130,7 +130,7 @@ pub async fn pull_offers(
     arrived: &(dyn Fn(SourceOfferId, &SourceSnapshot) + Sync),
     pulled: &(dyn Fn() + Sync),
 ) -> Result<Vec<Result<Pulled, PullError>>, PullError> {
-    let mut listed: BTreeMap<u64, serde_json::Value> = BTreeMap::new();
+    let mut listed: BTreeMap<u64, RawObject> = BTreeMap::new();
     if ids.len() > 1 {
         let wanted: std::collections::BTreeSet<u64> = ids.iter().map(|id| id.0).collect();
         let offers = api
@@ -140,12 +140,15 @@ pub async fn pull_offers(
                 network: network.to_owned(),
                 source,
             })?;
+        #[derive(Deserialize)]
+        struct Listed {
+            network_offer_id: u64,
+        }
         for offer in offers {
-            if let Some(id) = offer["network_offer_id"]
-                .as_u64()
-                .filter(|id| wanted.contains(id))
+            if let Ok(Listed { network_offer_id }) = offer.decode()
+                && wanted.contains(&network_offer_id)
             {
-                listed.insert(id, offer);
+                listed.insert(network_offer_id, offer);
             }
         }
     }
@@ -167,7 +170,7 @@ async fn pull_offer(
     api: &AffiliateApi,
     network: &str,
     offer_id: SourceOfferId,
-    listed: Option<serde_json::Value>,
+    listed: Option<RawObject>,
     arrived: &(dyn Fn(SourceOfferId, &SourceSnapshot) + Sync),
 ) -> Result<Pulled, PullError> {
     let api_error = |source: ApiError| PullError::Api {
@@ -181,10 +184,10 @@ async fn pull_offer(
         detail,
     };
     let from_list = listed.is_some();
-    let raw = match listed {
-        Some(raw) => raw,
+    let snapshot = match listed {
+        Some(raw) => SourceSnapshot::from_raw(offer_id, raw, BTreeMap::new()),
         None => match api.offer(offer_id.0).await {
-            Ok(raw) => raw,
+            Ok(raw) => SourceSnapshot::new(offer_id, &raw, BTreeMap::new()),
             // Everflow answers 404 both for offers that do not exist and for offers this
             // affiliate may not see (facts file, GET /affiliates/offers/{offerId}).
             Err(error) if error.is_not_found() => {
@@ -195,7 +198,7 @@ async fn pull_offer(
             Err(error) => return Err(api_error(error)),
         },
     };
-    let mut snapshot = SourceSnapshot::new(offer_id, &raw, BTreeMap::new()).map_err(malformed)?;
+    let mut snapshot = snapshot.map_err(malformed)?;
     arrived(offer_id, &snapshot);
     // A listed offer's own `tracking_url` is its default tracking link: the default URL's
     // landing page needs no call of its own. An offer read on its own may be visible but

@@ -9,7 +9,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use super::client::{ApiError, Client};
-use super::types::{Entries, Live, PayoutType};
+use super::types::{Entries, Live, PayoutType, RawObject};
 
 /// An offer as our affiliate account in the source network sees it.
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
@@ -315,7 +315,7 @@ impl AffiliateApi {
     }
 
     /// Every offer we may run, raw, with its relationships (all pages).
-    pub async fn runnable_offers(&self) -> Result<Vec<serde_json::Value>, ApiError> {
+    pub async fn runnable_offers(&self) -> Result<Vec<RawObject>, ApiError> {
         self.client
             .pages("/v1/affiliates/offersrunnable", "offers", &[])
             .await

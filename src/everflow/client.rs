@@ -16,20 +16,21 @@
 //! Errors carry the method, the path, the status and a short excerpt of the body; never
 //! the key, which travels only in the `X-Eflow-API-Key` header.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
-use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde_json::{Map, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use tokio::sync::Semaphore;
 use url::Url;
 
 use super::pacing::{Limiter, RateLimit};
-use super::types::Paging;
+use super::types::{Paging, RawObject};
 use crate::http::retry::{self, Failure, Retry, RetryOptions, Retryable};
 use crate::http::{BodyError, describe_transport};
 use crate::secret::{Redactor, Secret};
@@ -245,13 +246,14 @@ impl Client {
 
     /// Every item of a paged list (`{<key>: [...], paging}`), raw, in order. Page 1 tells
     /// the total; the other pages are then asked for at once (each still paced by the
-    /// limiter), so a long list costs two round trips rather than one per page.
+    /// limiter), so a long list costs two round trips rather than one per page. The
+    /// items of a page are slices of its text ([`RawObject`]), never decoded into values.
     pub async fn pages(
         &self,
         path: &str,
         key: &str,
         query: &[(&str, String)],
-    ) -> Result<Vec<Value>, ApiError> {
+    ) -> Result<Vec<RawObject>, ApiError> {
         let (mut items, paging) = self.page(path, key, query, 1).await?;
         if !paging.has_more(items.len()) {
             return Ok(items);
@@ -274,24 +276,40 @@ impl Client {
         key: &str,
         query: &[(&str, String)],
         number: u64,
-    ) -> Result<(Vec<Value>, Paging), ApiError> {
+    ) -> Result<(Vec<RawObject>, Paging), ApiError> {
         let decode_error = |detail| decode_error("GET", path, detail);
         let mut query = query.to_vec();
         query.push(("page", number.to_string()));
         query.push(("page_size", PAGE_SIZE.to_string()));
-        let mut batch: Map<String, Value> = self.get(path, &query).await?;
+        let bytes = self
+            .send_bytes(Method::GET, path, &query, None::<&()>, Retry::Idempotent)
+            .await?;
+        let text = Arc::new(String::from_utf8(bytes).map_err(|error| {
+            decode_error(format!("not UTF-8 text: {}", excerpt(error.as_bytes())))
+        })?);
+        let batch: BTreeMap<String, &RawValue> =
+            self.decode(&Method::GET, path, text.as_bytes())?;
         let paging: Paging = batch
-            .remove("paging")
-            .map(serde_json::from_value)
+            .get("paging")
+            .map(|raw| serde_json::from_str(raw.get()))
             .transpose()
             .map_err(|error| decode_error(format!("paging: {error}")))?
             .unwrap_or_default();
-        let list = match batch.remove(key) {
-            Some(Value::Array(list)) => list,
-            None | Some(Value::Null) => Vec::new(),
-            Some(_) => return Err(decode_error(format!("`{key}` is not a list"))),
+        let list: Vec<&RawValue> = match batch.get(key) {
+            None => Vec::new(),
+            Some(raw) => serde_json::from_str::<Option<Vec<&RawValue>>>(raw.get())
+                .map_err(|_| decode_error(format!("`{key}` is not a list")))?
+                .unwrap_or_default(),
         };
-        Ok((list, paging))
+        let items = list
+            .into_iter()
+            .enumerate()
+            .map(|(index, item)| {
+                RawObject::within(&text, item)
+                    .map_err(|detail| decode_error(format!("{key}[{index}] {detail}")))
+            })
+            .collect::<Result<_, _>>()?;
+        Ok((items, paging))
     }
 
     /// A POST that may be sent twice without harm, retried like a GET: reads sent with
@@ -449,11 +467,11 @@ impl Client {
         }
     }
 
-    fn decode<T: DeserializeOwned>(
+    fn decode<'a, T: Deserialize<'a>>(
         &self,
         method: &Method,
         path: &str,
-        bytes: &[u8],
+        bytes: &'a [u8],
     ) -> Result<T, ApiError> {
         let mut deserializer = serde_json::Deserializer::from_slice(bytes);
         serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
@@ -583,7 +601,8 @@ mod tests {
             ..ClientOptions::default()
         };
         let client = Client::new(&url, Secret::new("key"), Api::Network, options);
-        let requests = (0..MAX_IN_FLIGHT + 100).map(|_| client.get::<Value>("/v1/x", &[]));
+        let requests =
+            (0..MAX_IN_FLIGHT + 100).map(|_| client.get::<serde_json::Value>("/v1/x", &[]));
         let answers = futures_util::future::join_all(requests).await;
         assert!(answers.iter().all(Result::is_ok));
         // All went out, never more than the cap at once (without it, all would be open

@@ -611,9 +611,9 @@ impl NetworkApi {
             .await?
             .into_iter()
             .enumerate()
-            .map(|(index, value)| {
-                serde_json::from_value(value).map_err(|error| {
-                    decode_error("GET", path, format!("advertisers[{index}]: {error}"))
+            .map(|(index, raw)| {
+                raw.decode().map_err(|detail| {
+                    decode_error("GET", path, format!("advertisers[{index}] {detail}"))
                 })
             })
             .collect()
@@ -734,8 +734,8 @@ impl NetworkApi {
             .await?
             .into_iter()
             .enumerate()
-            .map(|(index, value)| {
-                Live::from_value(value)
+            .map(|(index, raw)| {
+                Live::from_raw(raw)
                     .map_err(|detail| decode_error("GET", path, format!("{key}[{index}] {detail}")))
             })
             .collect()

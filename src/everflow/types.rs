@@ -313,8 +313,13 @@ impl RawObject {
 
     /// A typed view of the object, naming where its shape is wrong.
     pub fn decode<T: DeserializeOwned>(&self) -> Result<T, String> {
-        let mut deserializer = serde_json::Deserializer::from_str(self.text());
-        serde_path_to_error::deserialize(&mut deserializer).map_err(decode_detail)
+        serde_json::from_str(self.text()).or_else(|_| {
+            // Rare, so decoded again as a value: that names the path, and says what was
+            // found as a value does ("invalid type: null"), not where in a text nobody saw.
+            let value: serde_json::Value =
+                serde_json::from_str(self.text()).map_err(|error| error.to_string())?;
+            serde_path_to_error::deserialize(&value).map_err(decode_detail)
+        })
     }
 }
 
@@ -395,7 +400,53 @@ impl Paging {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::*;
+
+    #[test]
+    fn raw_objects_are_slices_of_the_text_they_were_read_from() {
+        let text =
+            Arc::new(r#"{"items": [{"id": 1, "n": 1.50}, {"id": 2}], "total": 2}"#.to_owned());
+        let page: BTreeMap<&str, &RawValue> = serde_json::from_str(&text).unwrap();
+        let items: Vec<&RawValue> = serde_json::from_str(page["items"].get()).unwrap();
+        let first = RawObject::within(&text, items[0]).unwrap();
+        assert!(Arc::ptr_eq(&first.text, &text), "shares the buffer");
+        assert_eq!(first.text(), r#"{"id": 1, "n": 1.50}"#);
+        // Written back as read (1.50 stays 1.50), not re-encoded.
+        assert_eq!(
+            serde_json::to_string(&vec![first.clone()]).unwrap(),
+            r#"[{"id": 1, "n": 1.50}]"#
+        );
+        assert_eq!(first.get("id"), Some(serde_json::json!(1)));
+        // Not from this buffer: kept as a copy of its own.
+        let elsewhere = RawValue::from_string(r#"{"id": 3}"#.to_owned()).unwrap();
+        let copy = RawObject::within(&text, &elsewhere).unwrap();
+        assert!(!Arc::ptr_eq(&copy.text, &text));
+        assert_eq!(copy.text(), r#"{"id": 3}"#);
+        let total = RawObject::within(&text, page["total"]).unwrap_err();
+        assert_eq!(total, "expected an object, got a number");
+    }
+
+    #[test]
+    fn a_raw_object_names_where_its_shape_is_wrong_as_a_value_would() {
+        #[derive(Debug, Deserialize)]
+        #[allow(dead_code)]
+        struct View {
+            payout_type: PayoutType,
+        }
+        let raw = RawObject::from_map(
+            serde_json::json!({"payout_type": null})
+                .as_object()
+                .unwrap(),
+        );
+        let error = raw.decode::<View>().unwrap_err();
+        assert!(
+            error.starts_with("at `payout_type`: invalid type: null"),
+            "{error}"
+        );
+        assert!(!error.contains("line 1"), "{error}");
+    }
 
     #[test]
     fn entries_accept_every_form() {
