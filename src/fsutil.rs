@@ -9,16 +9,30 @@ use serde::Serialize;
 /// one: temp file in the same folder, fsync, rename, fsync the folder.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     // A bare file name's parent is the empty path, which names no folder.
-    let dir = match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
+    let (dir, name) = match (path.parent(), path.file_name()) {
+        (Some(parent), Some(name)) if !parent.as_os_str().is_empty() => (parent, name),
+        (_, Some(name)) => (Path::new("."), name),
+        _ => return Err(std::io::Error::other("not a file path")),
     };
+    write_atomic_in(dir, &[(Path::new(name), bytes)])
+}
+
+/// [`write_atomic`] for several files of one folder (named relative to it): each is
+/// written and synced, then all are renamed into place and the folder is synced once.
+/// A crash leaves each file old or new; which ones are new is not atomic as a whole.
+pub fn write_atomic_in(dir: &Path, files: &[(&Path, &[u8])]) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
-    let mut temp = tempfile::NamedTempFile::new_in(dir)?;
-    temp.write_all(bytes)?;
-    temp.as_file().sync_all()?;
-    temp.persist(path).map_err(|error| error.error)?;
-    // The rename is durable only once the folder is synced.
+    let mut written = Vec::with_capacity(files.len());
+    for (name, bytes) in files {
+        let mut temp = tempfile::NamedTempFile::new_in(dir)?;
+        temp.write_all(bytes)?;
+        temp.as_file().sync_all()?;
+        written.push((temp, dir.join(name)));
+    }
+    for (temp, path) in written {
+        temp.persist(path).map_err(|error| error.error)?;
+    }
+    // The renames are durable only once the folder is synced.
     std::fs::File::open(dir)?.sync_all()?;
     Ok(())
 }
@@ -60,6 +74,22 @@ mod tests {
                 .parent()
                 .is_some_and(|p| p.as_os_str().is_empty())
         );
+    }
+
+    #[test]
+    fn several_files_of_a_folder_are_written_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let folder = dir.path().join("state/net/1");
+        write_atomic_in(
+            &folder,
+            &[(Path::new("a.json"), b"a"), (Path::new("b.txt"), b"b")],
+        )
+        .unwrap();
+        write_atomic_in(&folder, &[(Path::new("a.json"), b"a2")]).unwrap();
+        assert_eq!(std::fs::read(folder.join("a.json")).unwrap(), b"a2");
+        assert_eq!(std::fs::read(folder.join("b.txt")).unwrap(), b"b");
+        let leftovers = std::fs::read_dir(&folder).unwrap().count();
+        assert_eq!(leftovers, 2, "no temp files are left behind");
     }
 
     #[test]

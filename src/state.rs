@@ -13,7 +13,7 @@ use litemap::LiteMap;
 use serde::{Deserialize, Serialize};
 
 use crate::desired::SourceOfferId;
-use crate::fsutil::{stable_json, write_atomic};
+use crate::fsutil::{stable_json, write_atomic, write_atomic_in};
 use crate::plan::fields::Fingerprint;
 use crate::source::{LandingPage, SourceSnapshot};
 
@@ -242,14 +242,16 @@ impl StateStore {
         state: &OfferState,
     ) -> Result<(), StateError> {
         let dir = self.dir(network, id);
-        self.write(&dir.join(STATE_FILE), &stable_json(state))?;
-        // The id is set once, by the offer's create; the other writes leave it be.
         let offer_id = format!("{}\n", state.offer.id);
-        let path = dir.join(OFFER_ID_FILE);
-        if std::fs::read(&path).is_ok_and(|written| written == offer_id.as_bytes()) {
-            return Ok(());
+        let state = stable_json(state);
+        let mut files = vec![(Path::new(STATE_FILE), state.as_slice())];
+        // The id is set once, by the offer's create; the other writes leave it be. Both
+        // go in one folder sync.
+        let id_path = dir.join(OFFER_ID_FILE);
+        if !std::fs::read(&id_path).is_ok_and(|written| written == offer_id.as_bytes()) {
+            files.push((Path::new(OFFER_ID_FILE), offer_id.as_bytes()));
         }
-        self.write(&path, offer_id.as_bytes())
+        self.write_in(&dir, &files)
     }
 
     /// The network's advertiser as last applied (`state/<network>/advertiser.json`).
@@ -312,13 +314,28 @@ impl StateStore {
     }
 
     fn write(&self, path: &Path, bytes: &[u8]) -> Result<(), StateError> {
-        write_atomic(path, bytes).map_err(|source| StateError::Write {
+        write_atomic(path, bytes).map_err(|source| self.write_error(path, source))
+    }
+
+    /// Files of one folder, named relative to it, in one folder sync.
+    fn write_in(&self, dir: &Path, files: &[(&Path, &[u8])]) -> Result<(), StateError> {
+        write_atomic_in(dir, files).map_err(|source| {
+            let path = match files {
+                [(name, _)] => dir.join(name),
+                _ => dir.to_owned(),
+            };
+            self.write_error(&path, source)
+        })
+    }
+
+    fn write_error(&self, path: &Path, source: std::io::Error) -> StateError {
+        StateError::Write {
             path: path
                 .strip_prefix(&self.workspace)
                 .unwrap_or(path)
                 .to_owned(),
             source,
-        })
+        }
     }
 
     fn read_json<T: serde::de::DeserializeOwned>(
