@@ -518,7 +518,18 @@ impl<'a> OfferRun<'a> {
             self.leave_batches();
             done
         };
-        let (rules_done, others) = futures_util::future::join(urls_then_rules, others).await;
+        // A new offer's event ids come from a list shared with the run's other new
+        // offers: join it now, not when a rule or pixel first asks, so that the list goes
+        // out as soon as the last of them is created.
+        let events = async {
+            if self.events_ticket.borrow().is_some()
+                && let Some(change) = staged(Stage::Offer).next()
+            {
+                // A failure here is met again, and reported, by the step that needs them.
+                let _ = self.known_event_ids(change).await;
+            }
+        };
+        let (rules_done, others, ()) = tokio::join!(urls_then_rules, others, events);
         rules_done && others
     }
 
@@ -634,13 +645,18 @@ impl<'a> OfferRun<'a> {
             self.thumbnail_done.set(true);
             applied.push(self.applied(thumbnail_change, live.id(), notes));
         }
-        self.save_state().await?;
-        if let Some(payload) = create_payload {
+        // The payload is a record of what was sent, not what stops a duplicate: written
+        // alongside the state rather than after it.
+        let payload = async {
+            let Some(payload) = create_payload else {
+                return Ok(());
+            };
             let (store, network, id) = self.store();
             off_the_workers(move || store.save_create_payload(&network, id, &payload))
                 .await
-                .map_err(|source| self.record_error(source))?;
-        }
+                .map_err(|source| self.record_error(source))
+        };
+        tokio::try_join!(self.save_state(), payload)?;
         Ok(applied)
     }
 
@@ -1313,19 +1329,7 @@ impl<'a> OfferRun<'a> {
             .map(|events| events.get(name).copied());
         let id = match known {
             Some(id) => id,
-            None => {
-                let events = self
-                    .events_read
-                    .get_or_try_init(async || {
-                        let id = self.offer_id(change)?;
-                        if let Some(events) = self.listed_event_ids(change, id).await? {
-                            return Ok(events);
-                        }
-                        Ok(iscale::event_ids(&self.read_offer(change, id).await?))
-                    })
-                    .await?;
-                events.get(name).copied()
-            }
+            None => self.known_event_ids(change).await?.get(name).copied(),
         };
         id.ok_or_else(|| {
             self.other(
@@ -1333,6 +1337,20 @@ impl<'a> OfferRun<'a> {
                 format!("the iScale offer has no event named `{name}`"),
             )
         })
+    }
+
+    /// The offer's event ids as read (once per run): from the list shared with the
+    /// run's other new offers, or from the offer itself.
+    async fn known_event_ids(&self, change: &Change) -> Result<&BTreeMap<String, u64>, ApplyError> {
+        self.events_read
+            .get_or_try_init(async || {
+                let id = self.offer_id(change)?;
+                if let Some(events) = self.listed_event_ids(change, id).await? {
+                    return Ok(events);
+                }
+                Ok(iscale::event_ids(&self.read_offer(change, id).await?))
+            })
+            .await
     }
 
     /// The event ids of the new offer `id` from the list of its advertiser's offers that
