@@ -5,7 +5,7 @@
 //! every error names the file, line and column. This module reads files and nothing else:
 //! it knows nothing of settings, sources or Everflow.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -28,10 +28,12 @@ pub const DESIRED_DIR: &str = "desired";
 )]
 pub struct DesiredFile {
     /// Where this network's offers go. `iscale` (the default) is the Everflow network
-    /// configured by the `ISCALE_*` settings.
+    /// configured by the `ISCALE_*` settings; `offerit` the Offerit (Trackfinity)
+    /// install configured by the `OFFERIT_*` settings.
     #[serde(default)]
     pub destination: Destination,
-    /// Margin for this network's offers, overriding `ISCALE_PAYOUT_MARGIN`.
+    /// Margin for this network's offers, overriding `ISCALE_PAYOUT_MARGIN` (or
+    /// `OFFERIT_PAYOUT_MARGIN` for an Offerit destination).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub margin: Option<Margin>,
     /// Visibility of this network's offers in the destination unless an offer says
@@ -85,6 +87,16 @@ pub struct OfferConfig {
     /// Geo targeting overrides. Default: the source's countries and regions.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub geo: Option<GeoConfig>,
+    /// Offerit only (`destination: offerit`): source payout events carried as Offerit
+    /// offer goals, by event name, each with the id of a goal defined in the Offerit
+    /// install (`goals: {Upsell: 1}`). offersync never invents goal ids; an event without
+    /// one is listed in the plan as not carried.
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "deserialize_goals"
+    )]
+    pub goals: BTreeMap<String, GoalId>,
 }
 
 /// Safety guards of one network: what makes a plan too surprising to apply unattended.
@@ -209,12 +221,137 @@ impl JsonSchema for CountryCode {
     }
 }
 
-#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+/// Where a network's offers go (DESIGN 4.5).
+#[derive(
+    Clone, Copy, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq, Eq, PartialOrd, Ord,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Destination {
     /// The iScale Everflow network (Network API, `ISCALE_*` settings).
     #[default]
     Iscale,
+    /// An Offerit (Trackfinity) install (`OFFERIT_*` settings, seed 003).
+    Offerit,
+}
+
+impl Destination {
+    pub fn is_iscale(&self) -> bool {
+        *self == Destination::Iscale
+    }
+
+    /// The name people know it by: `iScale`, `Offerit`.
+    pub fn title(self) -> &'static str {
+        match self {
+            Destination::Iscale => "iScale",
+            Destination::Offerit => "Offerit",
+        }
+    }
+}
+
+/// The id of a goal defined in an Offerit install: a positive integer.
+#[derive(Clone, Copy, Debug, Serialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[serde(transparent)]
+pub struct GoalId(pub u64);
+
+impl<'de> Deserialize<'de> for GoalId {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer
+            .deserialize_u64(PositiveId {
+                expecting: "a positive integer goal id",
+                not_positive: "a goal id must be a positive integer",
+                check: |_| Ok(()),
+            })
+            .map(GoalId)
+    }
+}
+
+/// A visitor of positive integer ids. `check` runs inside it, so that serde_yaml points
+/// an error it raises at the id itself.
+struct PositiveId<F> {
+    expecting: &'static str,
+    not_positive: &'static str,
+    check: F,
+}
+
+impl<F: FnOnce(u64) -> Result<(), String>> serde::de::Visitor<'_> for PositiveId<F> {
+    type Value = u64;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.expecting)
+    }
+    fn visit_i64<E: serde::de::Error>(self, id: i64) -> Result<u64, E> {
+        match u64::try_from(id) {
+            Ok(id) => self.visit_u64(id),
+            Err(_) => Err(E::custom(self.not_positive)),
+        }
+    }
+    fn visit_u64<E: serde::de::Error>(self, id: u64) -> Result<u64, E> {
+        if id == 0 {
+            return Err(E::custom(self.not_positive));
+        }
+        (self.check)(id).map_err(E::custom)?;
+        Ok(id)
+    }
+}
+
+impl JsonSchema for GoalId {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "GoalId".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "The id of a goal defined in the Offerit install.",
+            "type": "integer",
+            "minimum": 1
+        })
+    }
+}
+
+thread_local! {
+    // The destination of the file being parsed, read before the file itself: `goals:`
+    // belongs to Offerit, and the error must point at it, wherever `destination:` is
+    // written. `None`: unknown (a file parsed without `parse`), nothing is checked.
+    static FILE_DESTINATION: Cell<Option<Destination>> = const { Cell::new(None) };
+}
+
+fn deserialize_goals<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<BTreeMap<String, GoalId>, D::Error> {
+    struct Goals;
+    impl<'de> serde::de::Visitor<'de> for Goals {
+        type Value = BTreeMap<String, GoalId>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a map of payout event names to Offerit goal ids, such as `{Upsell: 1}`")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            mut map: A,
+        ) -> Result<Self::Value, A::Error> {
+            let mut goals = BTreeMap::new();
+            while let Some(name) = map.next_key::<String>()? {
+                // Raised once the first key is read, so the error points into the map.
+                if FILE_DESTINATION.get() == Some(Destination::Iscale) {
+                    return Err(serde::de::Error::custom(
+                        "goals are Offerit goals: they need `destination: offerit` at the top of the file",
+                    ));
+                }
+                if name.trim().is_empty() {
+                    return Err(serde::de::Error::custom(
+                        "a goal needs the name of a source payout event",
+                    ));
+                }
+                let id: GoalId = map.next_value()?;
+                if goals.insert(name.clone(), id).is_some() {
+                    return Err(serde::de::Error::custom(format!(
+                        "payout event `{}` is mapped twice",
+                        crate::text::shown(&name)
+                    )));
+                }
+            }
+            Ok(goals)
+        }
+    }
+    deserializer.deserialize_map(Goals)
 }
 
 /// A source offer id: a positive integer, unique within its file.
@@ -237,41 +374,30 @@ thread_local! {
 
 impl<'de> Deserialize<'de> for SourceOfferId {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        // The checks run inside the visitor: an error raised there carries the position
-        // of the id itself, not of the offer around it.
-        struct Visitor;
-        impl serde::de::Visitor<'_> for Visitor {
-            type Value = SourceOfferId;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a positive integer offer id")
-            }
-            fn visit_i64<E: serde::de::Error>(self, id: i64) -> Result<SourceOfferId, E> {
-                match u64::try_from(id) {
-                    Ok(id) => self.visit_u64(id),
-                    Err(_) => Err(E::custom("source_offer_id must be a positive integer")),
+        // The duplicate check runs inside the visitor: an error raised there carries the
+        // position of the id itself, not of the offer around it.
+        let unique = |id: u64| {
+            SEEN_IDS.with(|seen| {
+                let mut seen = seen.borrow_mut();
+                let Some(seen) = seen.as_mut() else {
+                    return Ok(());
+                };
+                let index = seen.len() + 1;
+                match seen.insert(id, index) {
+                    Some(first) => Err(format!(
+                        "duplicate source_offer_id {id} (already listed as offer #{first})"
+                    )),
+                    None => Ok(()),
                 }
-            }
-            fn visit_u64<E: serde::de::Error>(self, id: u64) -> Result<SourceOfferId, E> {
-                if id == 0 {
-                    return Err(E::custom("source_offer_id must be a positive integer"));
-                }
-                SEEN_IDS.with(|seen| {
-                    let mut seen = seen.borrow_mut();
-                    let Some(seen) = seen.as_mut() else {
-                        return Ok(());
-                    };
-                    let index = seen.len() + 1;
-                    match seen.insert(id, index) {
-                        Some(first) => Err(E::custom(format!(
-                            "duplicate source_offer_id {id} (already listed as offer #{first})"
-                        ))),
-                        None => Ok(()),
-                    }
-                })?;
-                Ok(SourceOfferId(id))
-            }
-        }
-        deserializer.deserialize_u64(Visitor)
+            })
+        };
+        deserializer
+            .deserialize_u64(PositiveId {
+                expecting: "a positive integer offer id",
+                not_positive: "source_offer_id must be a positive integer",
+                check: unique,
+            })
+            .map(SourceOfferId)
     }
 }
 
@@ -478,6 +604,25 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<DesiredFile, DesiredError> {
             ),
         });
     }
+    /// What is read before the file: its destination, when it parses.
+    #[derive(Deserialize)]
+    struct Head {
+        #[serde(default)]
+        destination: Destination,
+    }
+    struct Reset;
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            FILE_DESTINATION.set(None);
+        }
+    }
+    // A file whose head does not parse fails the full parse too, which says why.
+    FILE_DESTINATION.set(
+        serde_yaml::from_str::<Head>(text)
+            .ok()
+            .map(|head| head.destination),
+    );
+    let _reset = Reset;
     serde_yaml::from_str::<DesiredFile>(text).map_err(|error| yaml_error(path, text, &error))
 }
 
@@ -593,7 +738,7 @@ mod tests {
     fn unknown_key_names_line_and_column() {
         assert_eq!(
             parse_str("offers:\n  - source_offer_id: 1\n    nmae: x\n").unwrap_err(),
-            "desired/trimrx.yaml:3:5: offers[0]: unknown field `nmae`, expected one of `source_offer_id`, `name`, `html_description`, `visibility`, `margin`, `paused`, `exclude_urls`, `geo`"
+            "desired/trimrx.yaml:3:5: offers[0]: unknown field `nmae`, expected one of `source_offer_id`, `name`, `html_description`, `visibility`, `margin`, `paused`, `exclude_urls`, `geo`, `goals`"
         );
     }
 
@@ -735,6 +880,44 @@ mod tests {
                 .unwrap_err(),
             "desired/trimrx.yaml:4:19: offers[0].geo.countries[0]: expected a two-letter country code such as US, got `USA`"
         );
+    }
+
+    #[test]
+    fn an_offerit_file_maps_events_to_goals() {
+        let file = parse_str(
+            "offers:\n  - source_offer_id: 1\n    goals: {Upsell: 1, \"Refill 2\": 3}\ndestination: offerit\n",
+        )
+        .unwrap();
+        assert_eq!(file.destination, Destination::Offerit);
+        assert_eq!(
+            file.offers[0].goals,
+            BTreeMap::from([("Refill 2".into(), GoalId(3)), ("Upsell".into(), GoalId(1))])
+        );
+        assert_eq!(
+            parse_str(
+                "destination: offerit\noffers:\n  - source_offer_id: 1\n    goals: {Upsell: 0}\n"
+            )
+            .unwrap_err(),
+            "desired/trimrx.yaml:4:21: offers[0].goals.Upsell: a goal id must be a positive integer"
+        );
+    }
+
+    #[test]
+    fn goals_in_an_iscale_file_name_their_place() {
+        // Wherever `destination:` is (or is not) written.
+        for text in [
+            "offers:\n  - source_offer_id: 1\n    goals:\n      Upsell: 1\n",
+            "offers:\n  - source_offer_id: 1\n    goals:\n      Upsell: 1\ndestination: iscale\n",
+        ] {
+            let error = parse_str(text).unwrap_err();
+            assert!(
+                error.starts_with("desired/trimrx.yaml:4:")
+                    && error.ends_with(
+                        "offers[0].goals: goals are Offerit goals: they need `destination: offerit` at the top of the file"
+                    ),
+                "{error}"
+            );
+        }
     }
 
     #[test]

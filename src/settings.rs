@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use url::Url;
 
+use crate::desired::Destination;
 use crate::everflow::RateLimit;
 use crate::everflow::pacing::EVERFLOW_WINDOW;
 use crate::money::Margin;
@@ -128,7 +129,25 @@ pub struct Settings {
     pub api_url: Url,
     /// Present when some desired file sends its offers to iScale (the default destination).
     pub iscale: Option<IscaleSettings>,
+    /// Present when some desired file sends its offers to Offerit.
+    pub offerit: Option<OfferitSettings>,
     pub networks: BTreeMap<String, NetworkSettings>,
+}
+
+/// The Offerit (Trackfinity) install of DESIGN 4.5 and issue 8.
+#[derive(Clone, Debug)]
+pub struct OfferitSettings {
+    /// `OFFERIT_URL`: the install's base URL; requests go to `{url}/api/<endpoint>/<action>`.
+    pub url: Url,
+    /// `OFFERIT_API_KEY`, sent as the `api-key` header.
+    pub api_key: Secret,
+    /// `OFFERIT_API_USERNAME`, sent as the `api-username` header.
+    pub api_username: Secret,
+    /// `OFFERIT_TRACKING_DOMAIN`: the host of `process_pixel.php`, where the source
+    /// networks' pixels post conversions.
+    pub tracking_domain: Option<String>,
+    /// `OFFERIT_PAYOUT_MARGIN`, default 0.20.
+    pub margin: Margin,
 }
 
 #[derive(Clone, Debug)]
@@ -145,9 +164,15 @@ pub struct IscaleSettings {
 #[derive(Clone, Debug)]
 pub struct NetworkSettings {
     pub name: String,
+    /// Where its offers go (the desired file's `destination`).
+    pub destination: Destination,
     pub api_key: Secret,
     pub affiliate_id: u64,
+    /// The destination's advertiser that owns this network's offers:
+    /// `{NETWORK}_ADVERTISER_ID` in iScale, `{NETWORK}_OFFERIT_ADVERTISER_ID` (the
+    /// advertiser's `loginid`) in Offerit.
     pub advertiser_id: u64,
+    /// The iScale advertiser's postback verification token (iScale destinations only).
     pub verification_token: Option<Secret>,
     /// `{NETWORK}_RATE_LIMIT`: our Affiliate API bucket there, requests per second.
     pub rate_limit: RateLimit,
@@ -158,18 +183,22 @@ pub struct NetworkSettings {
 pub struct NetworkRequest<'a> {
     pub name: &'a str,
     pub desired_file: &'a Path,
-    /// Whether its postbacks are managed (they need a token and the tracking domain).
+    /// Where its offers go.
+    pub destination: Destination,
+    /// Whether its postbacks are managed (they need the destination's tracking domain,
+    /// and for iScale a verification token).
     pub postbacks: bool,
 }
 
 impl Settings {
-    /// Resolves and validates everything the given networks need, and the destination's
-    /// settings when `needs_iscale` (some offer goes, or went, to iScale). Reports every
-    /// missing variable at once, then every invalid one.
+    /// Resolves and validates everything the given networks need, and the settings of
+    /// each destination that some network sends its offers to, or that `recorded` names
+    /// (destinations of offers state records for networks without a desired file: they
+    /// are paused there). Reports every missing variable at once, then every invalid one.
     pub fn resolve(
         env: &EnvMap,
         networks: &[NetworkRequest<'_>],
-        needs_iscale: bool,
+        recorded: &[Destination],
     ) -> Result<Self, SettingsError> {
         let mut check = Checker {
             env,
@@ -179,17 +208,38 @@ impl Settings {
 
         let api_url = check.api_url();
         let window = check.rate_window();
-        let postbacks = networks.iter().any(|network| network.postbacks);
-        let iscale = needs_iscale.then(|| IscaleSettings {
+        let needs = |destination: Destination| {
+            recorded.contains(&destination)
+                || networks
+                    .iter()
+                    .any(|network| network.destination == destination)
+        };
+        let postbacks_to = |destination: Destination| {
+            networks
+                .iter()
+                .any(|network| network.destination == destination && network.postbacks)
+        };
+        let postbacks = postbacks_to(Destination::Iscale);
+        let iscale = needs(Destination::Iscale).then(|| IscaleSettings {
             api_key: check.secret("ISCALE_API_KEY", None),
             network_id: check.id("ISCALE_NETWORK_ID"),
-            tracking_domain: if postbacks {
-                check.tracking_domain("ISCALE_TRACKING_DOMAIN")
-            } else {
-                check.optional("ISCALE_TRACKING_DOMAIN").map(str::to_owned)
-            },
+            tracking_domain: check.tracking_domain(
+                "ISCALE_TRACKING_DOMAIN",
+                postbacks.then_some("postback domain; `offersync setup` discovers it"),
+            ),
             margin: check.margin("ISCALE_PAYOUT_MARGIN"),
             rate_limit: check.rate_limit("ISCALE_RATE_LIMIT", RateLimit::NETWORK, window),
+        });
+        let offerit = needs(Destination::Offerit).then(|| OfferitSettings {
+            url: check.offerit_url(),
+            api_key: check.secret("OFFERIT_API_KEY", None),
+            api_username: check.secret_for("OFFERIT_API_USERNAME", "the Offerit admin's username"),
+            tracking_domain: check.tracking_domain(
+                "OFFERIT_TRACKING_DOMAIN",
+                postbacks_to(Destination::Offerit)
+                    .then_some("the Offerit install's tracking domain, where postbacks go"),
+            ),
+            margin: check.margin("OFFERIT_PAYOUT_MARGIN"),
         });
 
         let mut resolved = BTreeMap::new();
@@ -197,9 +247,14 @@ impl Settings {
             let prefix = env_prefix(request.name);
             let api_key = check.secret(&format!("{prefix}_API_KEY"), Some(request.desired_file));
             let affiliate_id = check.id(&format!("{prefix}_AFFILIATE_ID"));
-            let advertiser_id = check.id(&format!("{prefix}_ADVERTISER_ID"));
+            let advertiser_id = match request.destination {
+                Destination::Iscale => check.id(&format!("{prefix}_ADVERTISER_ID")),
+                Destination::Offerit => check.id(&format!("{prefix}_OFFERIT_ADVERTISER_ID")),
+            };
             let token_name = format!("{prefix}_VERIFICATION_TOKEN");
-            let verification_token = if request.postbacks {
+            // The token is iScale's (its advertiser postback checks it); Offerit's
+            // process_pixel.php knows none.
+            let verification_token = if request.postbacks && request.destination.is_iscale() {
                 Some(check.secret_for(&token_name, "postback verification token"))
             } else {
                 check.optional(&token_name).map(Secret::new)
@@ -219,6 +274,7 @@ impl Settings {
             );
             let network = NetworkSettings {
                 name: request.name.to_owned(),
+                destination: request.destination,
                 api_key,
                 affiliate_id,
                 advertiser_id,
@@ -234,6 +290,7 @@ impl Settings {
         let settings = Settings {
             api_url,
             iscale,
+            offerit,
             networks: resolved,
         };
         if !check.invalid.is_empty() {
@@ -252,10 +309,24 @@ impl Settings {
     /// Every secret these settings hold, for scrubbing output.
     pub fn redactor(&self) -> Redactor {
         let iscale = self.iscale.iter().map(|iscale| iscale.api_key.clone());
+        let offerit = self
+            .offerit
+            .iter()
+            .flat_map(|offerit| [offerit.api_key.clone(), offerit.api_username.clone()]);
         let networks = self.networks.values().flat_map(|network| {
             std::iter::once(network.api_key.clone()).chain(network.verification_token.clone())
         });
-        Redactor::new(iscale.chain(networks))
+        Redactor::new(iscale.chain(offerit).chain(networks))
+    }
+
+    /// The margin for a destination's offers when the desired file sets none:
+    /// `ISCALE_PAYOUT_MARGIN` or `OFFERIT_PAYOUT_MARGIN`.
+    pub fn default_margin(&self, destination: Destination) -> Margin {
+        let margin = match destination {
+            Destination::Iscale => self.iscale.as_ref().map(|iscale| iscale.margin),
+            Destination::Offerit => self.offerit.as_ref().map(|offerit| offerit.margin),
+        };
+        margin.unwrap_or_default()
     }
 
     pub fn network(&self, name: &str) -> &NetworkSettings {
@@ -365,11 +436,12 @@ impl Checker<'_> {
     }
 
     /// The domain postbacks are sent to: a host name (a scheme or path is dropped).
-    fn tracking_domain(&mut self, name: &str) -> Option<String> {
-        let value = self.required(
-            name,
-            Some("postback domain; `offersync setup` discovers it".to_owned()),
-        )?;
+    /// Required when postbacks go there (`required` says why), else taken as it is.
+    fn tracking_domain(&mut self, name: &str, required: Option<&str>) -> Option<String> {
+        let Some(why) = required else {
+            return self.optional(name).map(str::to_owned);
+        };
+        let value = self.required(name, Some(why.to_owned()))?;
         let host = value
             .trim_start_matches("https://")
             .trim_start_matches("http://")
@@ -457,6 +529,23 @@ impl Checker<'_> {
         }
     }
 
+    /// `OFFERIT_URL`, under the rule of [`crate::offerit::parse_base_url`].
+    fn offerit_url(&mut self) -> Url {
+        const NAME: &str = "OFFERIT_URL";
+        let fallback = || Url::parse("https://offerit.invalid/").expect("a valid URL");
+        let Some(text) = self.required(NAME, Some("the Offerit install's base URL".to_owned()))
+        else {
+            return fallback();
+        };
+        match crate::offerit::parse_base_url(text) {
+            Ok(url) => url,
+            Err(reason) => {
+                self.invalid.push(format!("`{NAME}` {reason}"));
+                fallback()
+            }
+        }
+    }
+
     fn api_url(&mut self) -> Url {
         const NAME: &str = "EVERFLOW_API_URL";
         let default = || Url::parse(DEFAULT_API_URL).expect("the default API URL is valid");
@@ -498,10 +587,11 @@ mod tests {
             .map(|(name, file)| NetworkRequest {
                 name,
                 desired_file: file,
+                destination: Destination::Iscale,
                 postbacks: false,
             })
             .collect();
-        Settings::resolve(&env, &requests, !networks.is_empty())
+        Settings::resolve(&env, &requests, &[])
     }
 
     const GOOD: &[(&str, &str)] = &[
@@ -545,9 +635,10 @@ mod tests {
         let request = NetworkRequest {
             name: "trimrx",
             desired_file: &file,
+            destination: Destination::Iscale,
             postbacks: true,
         };
-        let error = Settings::resolve(&env, &[request], true).unwrap_err();
+        let error = Settings::resolve(&env, &[request], &[]).unwrap_err();
         assert_eq!(
             error.to_string(),
             "missing settings: `ISCALE_TRACKING_DOMAIN` (postback domain; `offersync setup` discovers it), \
@@ -577,6 +668,105 @@ mod tests {
             "invalid settings: `TRIMRX_VERIFICATION_TOKEN` is 51 characters long; Everflow accepts at most 50"
         );
         assert!(!error.contains(&token));
+    }
+
+    fn offerit_request(file: &Path, postbacks: bool) -> NetworkRequest<'_> {
+        NetworkRequest {
+            name: "trimrx",
+            desired_file: file,
+            destination: Destination::Offerit,
+            postbacks,
+        }
+    }
+
+    const OFFERIT: &[(&str, &str)] = &[
+        ("OFFERIT_URL", "https://net.trackfinity.test/api"),
+        ("OFFERIT_API_KEY", "oi-key-0123456789"),
+        ("OFFERIT_API_USERNAME", "oi-admin-user"),
+        ("OFFERIT_TRACKING_DOMAIN", "https://trk.offerit.test/"),
+        ("TRIMRX_API_KEY", "aff-key-0123456789"),
+        ("TRIMRX_AFFILIATE_ID", "42"),
+        ("TRIMRX_OFFERIT_ADVERTISER_ID", "4003"),
+    ];
+
+    #[test]
+    fn a_workspace_sending_everything_to_offerit_needs_no_iscale_setting() {
+        let env = EnvMap::from_pairs(OFFERIT.iter().copied());
+        let file = PathBuf::from("desired/trimrx.yaml");
+        let settings = Settings::resolve(&env, &[offerit_request(&file, true)], &[]).unwrap();
+        assert!(settings.iscale.is_none());
+        let offerit = settings.offerit.as_ref().unwrap();
+        assert_eq!(offerit.url.as_str(), "https://net.trackfinity.test/");
+        assert_eq!(offerit.tracking_domain.as_deref(), Some("trk.offerit.test"));
+        assert_eq!(offerit.margin, Margin::default());
+        let network = settings.network("trimrx");
+        assert_eq!(
+            (network.destination, network.advertiser_id),
+            (Destination::Offerit, 4003)
+        );
+        // No verification token: Offerit's postback checks none.
+        assert!(network.verification_token.is_none());
+        let redactor = settings.redactor();
+        assert_eq!(
+            redactor.redact("oi-key-0123456789 oi-admin-user"),
+            "******** ********"
+        );
+        assert_eq!(
+            settings.default_margin(Destination::Offerit),
+            Margin::default()
+        );
+    }
+
+    #[test]
+    fn missing_offerit_settings_are_named_and_secrets_never_quoted() {
+        let file = PathBuf::from("desired/trimrx.yaml");
+        let env = EnvMap::from_pairs([
+            ("TRIMRX_API_KEY", "aff-key-0123456789"),
+            ("TRIMRX_AFFILIATE_ID", "42"),
+        ]);
+        let error = Settings::resolve(&env, &[offerit_request(&file, true)], &[])
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            error,
+            "missing settings: `OFFERIT_URL` (the Offerit install's base URL), `OFFERIT_API_KEY`, \
+             `OFFERIT_API_USERNAME` (the Offerit admin's username), `OFFERIT_TRACKING_DOMAIN` \
+             (the Offerit install's tracking domain, where postbacks go), \
+             `TRIMRX_OFFERIT_ADVERTISER_ID`; set them in .env.local or the environment"
+        );
+
+        let mut pairs = OFFERIT.to_vec();
+        pairs.push(("OFFERIT_URL", "http://net.trackfinity.test"));
+        pairs.push(("OFFERIT_PAYOUT_MARGIN", "1"));
+        // A key pasted into the wrong setting is never quoted back.
+        pairs.push(("TRIMRX_OFFERIT_ADVERTISER_ID", "oi-key-0123456789"));
+        let env = EnvMap::from_pairs(pairs.iter().copied());
+        let error = Settings::resolve(&env, &[offerit_request(&file, false)], &[])
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("`OFFERIT_URL` uses plain http"), "{error}");
+        assert!(
+            error.contains("`OFFERIT_PAYOUT_MARGIN` must be at least 0 and less than 1, got 1"),
+            "{error}"
+        );
+        assert!(
+            error.contains(
+                "`TRIMRX_OFFERIT_ADVERTISER_ID` must be a positive integer, got `********`"
+            ),
+            "{error}"
+        );
+        assert!(!error.contains("oi-key-0123456789"), "{error}");
+    }
+
+    #[test]
+    fn offers_recorded_in_a_destination_need_its_settings() {
+        let env = EnvMap::from_pairs(OFFERIT.iter().copied());
+        let settings = Settings::resolve(&env, &[], &[Destination::Offerit]).unwrap();
+        assert!(settings.offerit.is_some() && settings.iscale.is_none());
+        let error = Settings::resolve(&env, &[], &[Destination::Iscale])
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("`ISCALE_API_KEY`"), "{error}");
     }
 
     #[test]

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use litemap::LiteMap;
 use serde::{Deserialize, Serialize};
 
-use crate::desired::SourceOfferId;
+use crate::desired::{Destination, SourceOfferId};
 use crate::fsutil::{stable_json, write_atomic, write_atomic_in};
 use crate::plan::fields::Fingerprint;
 use crate::source::{LandingPage, SourceSnapshot};
@@ -23,6 +23,8 @@ const OFFER_FILE: &str = "offer.json";
 const URL_MAPPING_FILE: &str = "url_mapping.json";
 const CREATE_PAYLOAD_FILE: &str = "create_payload.json";
 const OFFER_ID_FILE: &str = "iscale_offer_id.txt";
+/// The same for an offer that lives in Offerit.
+const OFFERIT_OFFER_ID_FILE: &str = "offerit_offer_id.txt";
 /// What a network itself has in iScale (its advertiser's token), beside its offers.
 const ADVERTISER_FILE: &str = "advertiser.json";
 
@@ -58,9 +60,38 @@ pub struct OfferState {
     /// wrote. The first complete apply of the offer clears it.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub imported: bool,
+    /// Set when the offer lives in Offerit rather than iScale: what Offerit cannot show
+    /// back. `offer` then records the Offerit offer (its `offerid` and fields), `urls`
+    /// its further landing pages, `pixels` the source's pixels posting to Offerit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offerit: Option<OfferitRecord>,
+}
+
+/// What state keeps of an Offerit offer besides its id and field fingerprints: Offerit
+/// has no endpoint that reads an offer back, so the values as applied are what the next
+/// plan compares with and shows as "before".
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct OfferitRecord {
+    /// The landing page `add_offer` made with the offer (the first source URL's).
+    pub landing_page_id: u64,
+    /// The offer's managed values as last applied, as text.
+    pub values: LiteMap<String, String>,
+    /// The offer's goals as last set (`set_offer_goals`), when any were.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub goals: Option<ResourceRecord>,
 }
 
 impl OfferState {
+    /// Where the offer lives.
+    pub fn destination(&self) -> Destination {
+        if self.offerit.is_some() {
+            Destination::Offerit
+        } else {
+            Destination::Iscale
+        }
+    }
+
     pub fn new(offer: ManagedOffer) -> Self {
         Self {
             format_version: FORMAT_VERSION,
@@ -72,6 +103,7 @@ impl OfferState {
             targeting: None,
             pixels: LiteMap::new(),
             imported: false,
+            offerit: None,
         }
     }
 }
@@ -99,7 +131,7 @@ pub struct ResourceRecord {
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct ManagedOffer {
-    /// The destination's offer id (`network_offer_id` in iScale).
+    /// The destination's offer id (`network_offer_id` in iScale, `offerid` in Offerit).
     pub id: u64,
     /// Fingerprint of every managed field as last applied.
     pub fingerprint: Fingerprint,
@@ -243,13 +275,16 @@ impl StateStore {
     ) -> Result<(), StateError> {
         let dir = self.dir(network, id);
         let offer_id = format!("{}\n", state.offer.id);
+        let name = match state.destination() {
+            Destination::Iscale => OFFER_ID_FILE,
+            Destination::Offerit => OFFERIT_OFFER_ID_FILE,
+        };
         let state = stable_json(state);
         let mut files = vec![(Path::new(STATE_FILE), state.as_slice())];
         // The id is set once, by the offer's create; the other writes leave it be. Both
         // go in one folder sync.
-        let id_path = dir.join(OFFER_ID_FILE);
-        if !std::fs::read(&id_path).is_ok_and(|written| written == offer_id.as_bytes()) {
-            files.push((Path::new(OFFER_ID_FILE), offer_id.as_bytes()));
+        if !std::fs::read(dir.join(name)).is_ok_and(|written| written == offer_id.as_bytes()) {
+            files.push((Path::new(name), offer_id.as_bytes()));
         }
         self.write_in(&dir, &files)
     }

@@ -4,10 +4,11 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::desired::{self, DesiredError, DesiredNetwork};
+use crate::desired::{self, DesiredError, DesiredNetwork, Destination};
 use crate::everflow::affiliate::AffiliateApi;
 use crate::everflow::network::NetworkApi;
 use crate::everflow::{Api, Client, ClientOptions};
+use crate::offerit::{OfferitApi, OfferitOptions};
 use crate::plan::Address;
 use crate::settings::{EnvMap, NetworkRequest, Settings, SettingsError};
 use crate::state::{StateError, StateStore};
@@ -49,14 +50,15 @@ impl Workspace {
             .map(|network| NetworkRequest {
                 name: &network.name,
                 desired_file: &network.path,
+                destination: network.file.destination,
                 postbacks: network.file.postbacks,
             })
             .collect();
         let store = StateStore::new(root);
-        // Offers recorded for a network whose desired file is gone still live in iScale
-        // (they will be paused), so iScale settings are needed for them too.
-        let needs_iscale = !desired.is_empty() || !store.networks()?.is_empty();
-        let settings = Settings::resolve(&env, &requests, needs_iscale)?;
+        // Offers recorded for a network whose desired file is gone still live in their
+        // destination (they will be paused there), so its settings are needed too.
+        let recorded = orphan_destinations(&store, &desired)?;
+        let settings = Settings::resolve(&env, &requests, &recorded)?;
         Ok(Self {
             root: root.to_owned(),
             desired,
@@ -67,6 +69,19 @@ impl Workspace {
 
     pub fn network(&self, name: &str) -> Option<&DesiredNetwork> {
         self.desired.iter().find(|network| network.name == name)
+    }
+
+    /// Where a network's offers go: its desired file's destination, else (a network
+    /// only state remembers) where they were recorded, else iScale.
+    pub fn destination(&self, network: &str) -> Destination {
+        if let Some(desired) = self.network(network) {
+            return desired.file.destination;
+        }
+        let recorded = self.store.offer_ids(network).ok().and_then(|ids| {
+            let first = *ids.first()?;
+            Some(self.store.load(network, first).ok()??.destination())
+        });
+        recorded.unwrap_or_default()
     }
 
     /// Whether a plan can cover `address`: a network with a desired file, or an offer
@@ -88,10 +103,33 @@ impl Workspace {
     }
 }
 
-/// API clients for one run: the destination and each source network.
+/// The destinations of the offers state records for networks without a desired file.
+fn orphan_destinations(
+    store: &StateStore,
+    desired: &[DesiredNetwork],
+) -> Result<Vec<Destination>, StateError> {
+    let mut found = Vec::new();
+    for network in store.networks()? {
+        if desired.iter().any(|desired| desired.name == network) {
+            continue;
+        }
+        for id in store.offer_ids(&network)? {
+            if let Some(state) = store.load(&network, id)?
+                && !found.contains(&state.destination())
+            {
+                found.push(state.destination());
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// API clients for one run: the destinations and each source network.
 #[derive(Clone, Debug)]
 pub struct Clients {
     pub iscale: Option<NetworkApi>,
+    /// The Offerit install, when some network sends its offers there.
+    pub offerit: Option<OfferitApi>,
     pub sources: std::collections::BTreeMap<String, AffiliateApi>,
 }
 
@@ -108,6 +146,17 @@ impl Clients {
                 Api::Network,
                 options,
             ))
+        });
+        // The URL was checked when the settings were read; a client that still cannot be
+        // made leaves Offerit unreachable, which apply reports per offer.
+        let offerit = settings.offerit.as_ref().and_then(|offerit| {
+            OfferitApi::new(
+                &offerit.url,
+                offerit.api_key.clone(),
+                offerit.api_username.clone(),
+                OfferitOptions::default(),
+            )
+            .ok()
         });
         let sources = settings
             .networks
@@ -126,7 +175,11 @@ impl Clients {
                 (network.name.clone(), AffiliateApi::new(client))
             })
             .collect();
-        Self { iscale, sources }
+        Self {
+            iscale,
+            offerit,
+            sources,
+        }
     }
 
     /// The clients of `workspace`'s settings, each bucket's limiter told what earlier runs

@@ -186,6 +186,7 @@ pub(crate) mod test_input {
     pub(crate) fn network() -> NetworkSettings {
         NetworkSettings {
             name: "trimrx".into(),
+            destination: crate::desired::Destination::Iscale,
             api_key: Secret::new("aff-key-0123456789"),
             affiliate_id: 42,
             advertiser_id: 13,

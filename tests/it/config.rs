@@ -74,7 +74,7 @@ fn unknown_key() {
     assert_rejected(
         &t,
         &[],
-        "desired/trimrx.yaml:3:5: offers[0]: unknown field `visiblity`, expected one of `source_offer_id`, `name`, `html_description`, `visibility`, `margin`, `paused`, `exclude_urls`, `geo`",
+        "desired/trimrx.yaml:3:5: offers[0]: unknown field `visiblity`, expected one of `source_offer_id`, `name`, `html_description`, `visibility`, `margin`, `paused`, `exclude_urls`, `geo`, `goals`",
     );
 }
 

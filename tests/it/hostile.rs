@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use offersync::desired::{self, SourceOfferId};
+use offersync::desired::{self, Destination, SourceOfferId};
 use offersync::everflow::affiliate::SourceOffer;
 use offersync::money::Margin;
 use offersync::render::{CountryTable, PostbackTarget, RenderInput, render};
@@ -211,8 +211,20 @@ fn corpus() -> Vec<Case> {
         Case::new(
             Desired,
             "an unknown destination",
-            trimrx("destination: offerit\noffers: []\n"),
-            &["desired/trimrx.yaml:1:14: destination: unknown variant `offerit`, expected `iscale`"],
+            trimrx("destination: offerit2\noffers: []\n"),
+            &["desired/trimrx.yaml:1:14: destination: unknown variant `offerit2`, expected `iscale` or `offerit`"],
+        ),
+        Case::new(
+            Desired,
+            "goals in a file for iScale",
+            trimrx("offers:\n  - source_offer_id: 1\n    goals: {Upsell: 1}\n"),
+            &["desired/trimrx.yaml:3:", "offers[0].goals: goals are Offerit goals: they need `destination: offerit`"],
+        ),
+        Case::new(
+            Desired,
+            "a goal id that is not a positive integer",
+            trimrx("destination: offerit\noffers:\n  - source_offer_id: 1\n    goals: {Upsell: -3}\n"),
+            &["desired/trimrx.yaml:4:21: offers[0].goals.Upsell: invalid type: integer `-3`, expected a positive integer goal id"],
         ),
         Case::new(
             Desired,
@@ -1818,9 +1830,10 @@ impl Renderer {
         let request = NetworkRequest {
             name: "trimrx",
             desired_file: Path::new(TRIMRX),
+            destination: Destination::Iscale,
             postbacks: true,
         };
-        let settings = Settings::resolve(&env, &[request], true).expect("valid settings");
+        let settings = Settings::resolve(&env, &[request], &[]).expect("valid settings");
         let files = [
             "offers:\n  - source_offer_id: 1\n",
             "margin: 0.99\noffers:\n  - source_offer_id: 1\n    exclude_urls: [101, 1202]\n    geo: {countries: [US, CA], regions: false}\n",
@@ -2306,9 +2319,10 @@ fn load_settings(dir: &Path, bytes: &[u8]) -> Result<Settings, String> {
     let request = NetworkRequest {
         name: "trimrx",
         desired_file: Path::new(TRIMRX),
+        destination: Destination::Iscale,
         postbacks: true,
     };
-    Settings::resolve(&env, &[request], true).map_err(|error| error.to_string())
+    Settings::resolve(&env, &[request], &[]).map_err(|error| error.to_string())
 }
 
 #[test]
