@@ -19,6 +19,18 @@ use crate::render::{
     CreativeContent, CreativeSpec, EventSpec, GeoEntry, OfferSpec, RuleSpec, TargetingSpec, UrlSpec,
 };
 
+/// iScale is an Everflow network: it holds everything offersync carries.
+pub const CAPABILITIES: super::Capabilities = super::Capabilities {
+    name: "iScale",
+    readable: true,
+    creatives: true,
+    payout_rules: true,
+    regions: true,
+    every_event: true,
+    event_postbacks: true,
+    visibility: true,
+};
+
 /// Fields a GET returns that are not part of a PUT body.
 const OFFER_OUTPUT_ONLY: &[&str] = &[
     "relationship",

@@ -54,6 +54,36 @@ impl FieldValue {
     pub fn is_multiline(&self) -> bool {
         matches!(self, FieldValue::Text(text) if text.contains('\n'))
     }
+
+    /// The value as state records it, for a destination that cannot show it back: text
+    /// as it is, numbers with their exact digits. Never a secret (its digest stands in).
+    pub fn recorded(&self) -> String {
+        match self {
+            FieldValue::Text(text) | FieldValue::Symbol(text) | FieldValue::Secret(text) => {
+                text.clone()
+            }
+            FieldValue::Money(amount) | FieldValue::Percent(amount) => {
+                amount.normalize().to_string()
+            }
+            FieldValue::Id(id) => id.to_string(),
+            FieldValue::Bool(flag) => flag.to_string(),
+        }
+    }
+
+    /// A recorded value read back with the type of `like` (the value wanted now), so
+    /// that a plan shows `280.00 -> 296.00` as money, and guards compare amounts.
+    /// Text that does not parse as that type, or with nothing to go by, stays a symbol.
+    pub fn from_recorded(like: Option<&FieldValue>, text: &str) -> FieldValue {
+        let parsed = match like {
+            Some(FieldValue::Text(_)) => Some(FieldValue::Text(text.to_owned())),
+            Some(FieldValue::Money(_)) => text.parse().ok().map(FieldValue::Money),
+            Some(FieldValue::Percent(_)) => text.parse().ok().map(FieldValue::Percent),
+            Some(FieldValue::Id(_)) => text.parse().ok().map(FieldValue::Id),
+            Some(FieldValue::Bool(_)) => text.parse().ok().map(FieldValue::Bool),
+            Some(FieldValue::Symbol(_) | FieldValue::Secret(_)) | None => None,
+        };
+        parsed.unwrap_or_else(|| FieldValue::Symbol(text.to_owned()))
+    }
 }
 
 impl fmt::Display for FieldValue {
@@ -205,6 +235,26 @@ pub fn event_path(entry_name: &str, field: &str) -> String {
     format!("events[{entry_name:?}].{field}")
 }
 
+/// The path of one field of an Offerit goal, by its source event's name.
+pub fn goal_path(entry_name: &str, field: &str) -> String {
+    format!("goals[{entry_name:?}].{field}")
+}
+
+/// Whether a field holds what affiliates are paid, in any destination: iScale's
+/// `payout_amount` and `payout_percentage` (of events and rules), Offerit's commission
+/// fields and goal amounts. Guards watch these.
+pub fn is_payout_field(path: &str) -> bool {
+    const OFFERIT: [&str; 3] = [
+        "flat_amount_per_conversion",
+        "percentage_of_customer_conversion",
+        "flat_amount_per_click",
+    ];
+    path.ends_with("payout_amount")
+        || path.ends_with("payout_percentage")
+        || OFFERIT.contains(&path)
+        || (path.starts_with("goals[") && path.ends_with("].amount"))
+}
+
 /// The entry name in an event path, if it is one.
 pub fn event_of(path: &str) -> Option<(&str, &str)> {
     let rest = path.strip_prefix("events[\"")?;
@@ -278,6 +328,48 @@ mod tests {
             FieldValue::fingerprint(None),
             FieldValue::fingerprint(Some(&a))
         );
+    }
+
+    #[test]
+    fn recorded_values_read_back_as_what_is_wanted() {
+        let money = FieldValue::Money(Decimal::from_str("296.00").unwrap());
+        assert_eq!(money.recorded(), "296");
+        assert_eq!(
+            FieldValue::from_recorded(Some(&money), "280"),
+            FieldValue::Money(Decimal::from(280))
+        );
+        let text = FieldValue::Text("a\nb".into());
+        assert_eq!(
+            FieldValue::from_recorded(Some(&text), &text.recorded()),
+            text
+        );
+        assert_eq!(
+            FieldValue::from_recorded(Some(&FieldValue::Id(1)), "x"),
+            FieldValue::Symbol("x".into())
+        );
+        assert_eq!(
+            FieldValue::from_recorded(None, "paused"),
+            FieldValue::Symbol("paused".into())
+        );
+    }
+
+    #[test]
+    fn payout_fields_of_every_destination() {
+        for path in [
+            r#"events["Base"].payout_amount"#,
+            "payout_percentage",
+            "flat_amount_per_conversion",
+            r#"goals["Upsell"].amount"#,
+        ] {
+            assert!(is_payout_field(path), "{path}");
+        }
+        for path in [
+            "advertiser_cost_flat",
+            r#"goals["Upsell"].revenue_amount"#,
+            "name",
+        ] {
+            assert!(!is_payout_field(path), "{path}");
+        }
     }
 
     #[test]

@@ -8,9 +8,10 @@ use std::collections::BTreeMap;
 
 use rust_decimal::Decimal;
 
-use super::fields::{FieldValue, Fields, event_path};
+use super::fields::{FieldValue, Fields, event_path, goal_path};
 use crate::everflow::affiliate::PixelView;
 use crate::everflow::network::{CreativeView, LiveOfferView, RuleView, UrlView};
+use crate::render::offerit::{GoalSpec, OfferitOfferSpec};
 use crate::render::{
     CreativeContent, CreativeSpec, OfferSpec, PixelSpec, RuleSpec, TargetingSpec, ThumbnailSpec,
     UrlSpec, split_token,
@@ -140,6 +141,100 @@ fn flatten<'a>(offer: OfferValues<'a>, events: impl Iterator<Item = EventValues<
                 path("revenue_percentage"),
                 FieldValue::Percent(event.revenue_percentage),
             ),
+        ]);
+    }
+    fields
+}
+
+/// The managed fields of an Offerit offer, named as `add_offer` names them, plus
+/// `offer_status` (which `pause_offer` and `activate_offer` set). Empty values are left
+/// out: Offerit is not sent what the source does not have.
+pub fn offerit_offer_fields(spec: &OfferitOfferSpec) -> Fields {
+    let commission = &spec.commission;
+    let money = |amount: Decimal| {
+        if commission.basis.is_percentage() {
+            FieldValue::Percent(amount)
+        } else {
+            FieldValue::Money(amount)
+        }
+    };
+    let text = |name: &str, value: &str| {
+        (!value.is_empty()).then(|| (name.to_owned(), FieldValue::Text(value.to_owned())))
+    };
+    let codes = |name: &str, codes: &[String]| {
+        (!codes.is_empty()).then(|| (name.to_owned(), FieldValue::Symbol(codes.join(","))))
+    };
+    let symbol =
+        |name: &str, value: &str| Some((name.to_owned(), FieldValue::Symbol(value.to_owned())));
+    [
+        text("name", &spec.name),
+        text("offer_description", &spec.offer_description),
+        codes("authorized", &spec.authorized),
+        codes("unauthorized", &spec.unauthorized),
+        Some((
+            "advertiserid".to_owned(),
+            FieldValue::Id(spec.advertiser_id),
+        )),
+        symbol(
+            "advertiser_cost_type",
+            commission.basis.advertiser_cost_type(),
+        ),
+        Some(("advertiser_cost_flat".to_owned(), money(commission.revenue))),
+        symbol("commission_type", commission.basis.commission_type()),
+        Some((
+            commission.basis.commission_field().to_owned(),
+            money(commission.payout),
+        )),
+        text("url", &spec.url),
+        text("preview_url", &spec.preview_url),
+        text("thumb_url", &spec.thumb_url),
+        symbol("offer_status", spec.offer_status.as_str()),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
+/// An Offerit landing page, named as `add_landing_page` names its fields.
+pub fn landing_page_fields(spec: &UrlSpec) -> Fields {
+    let mut fields = vec![
+        ("name".into(), FieldValue::Text(spec.name.clone())),
+        ("url".into(), FieldValue::Text(spec.destination_url.clone())),
+    ];
+    if !spec.preview_url.is_empty() {
+        fields.push((
+            "preview_url".into(),
+            FieldValue::Text(spec.preview_url.clone()),
+        ));
+    }
+    fields
+}
+
+/// An Offerit offer's goals: `goals["Upsell"].amount` and the like, as `set_offer_goals`
+/// takes each `goal_vars` entry.
+pub fn goal_fields(goals: &[GoalSpec]) -> Fields {
+    let mut fields = Vec::new();
+    for goal in goals {
+        let path = |field| goal_path(&goal.entry_name, field);
+        let money = |amount| {
+            if goal.percentage {
+                FieldValue::Percent(amount)
+            } else {
+                FieldValue::Money(amount)
+            }
+        };
+        fields.extend([
+            (path("goal_id"), FieldValue::Id(goal.goal_id)),
+            (
+                path("commission_type"),
+                FieldValue::Symbol(goal.commission_type().to_owned()),
+            ),
+            (path("amount"), money(goal.amount)),
+            (
+                path("revenue_type"),
+                FieldValue::Symbol(goal.revenue_type().to_owned()),
+            ),
+            (path("revenue_amount"), money(goal.revenue_amount)),
         ]);
     }
     fields
@@ -422,16 +517,16 @@ pub fn pixel_fields(spec: &PixelSpec, hasher: &SecretHasher) -> Fields {
         "specific",
         ACTIVE,
         spec.shown_url(),
-        FieldValue::Secret(hasher.digest(spec.token.expose())),
+        // A pixel posting to Offerit carries no token: the field is not there.
+        spec.token()
+            .map(|token| FieldValue::Secret(hasher.digest(token.expose()))),
     )
 }
 
+/// A live pixel. One whose URL has no token has no `verification_token` field.
 pub fn live_pixel_fields(view: &PixelView, hasher: &SecretHasher) -> Fields {
     let (shown, token) = split_token(&view.postback_url);
-    let token = match token {
-        Some(token) => FieldValue::Secret(hasher.digest(&token)),
-        None => FieldValue::Symbol("none".to_owned()),
-    };
+    let token = token.map(|token| FieldValue::Secret(hasher.digest(&token)));
     pixel_values(
         &view.pixel_type,
         view.network_offer_payout_revenue_id,
@@ -450,9 +545,9 @@ fn pixel_values(
     pixel_level: &str,
     status: &str,
     url: String,
-    token: FieldValue,
+    token: Option<FieldValue>,
 ) -> Fields {
-    vec![
+    let mut fields = vec![
         (
             "pixel_type".into(),
             FieldValue::Symbol(pixel_type.to_owned()),
@@ -471,8 +566,9 @@ fn pixel_values(
         ),
         ("pixel_status".into(), FieldValue::Symbol(status.to_owned())),
         ("postback_url".into(), FieldValue::Text(url)),
-        ("verification_token".into(), token),
-    ]
+    ];
+    fields.extend(token.map(|token| ("verification_token".into(), token)));
+    fields
 }
 
 /// An advertiser's verification token, compared by keyed digest, shown masked.

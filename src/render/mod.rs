@@ -8,6 +8,7 @@
 
 mod creatives;
 mod offer;
+pub mod offerit;
 mod pixels;
 mod rules;
 mod targeting;
@@ -24,7 +25,7 @@ use crate::text::shown;
 
 pub use creatives::{CreativeContent, CreativeSpec};
 pub use offer::{EventSpec, OfferSpec};
-pub use pixels::{PixelSpec, PostbackTarget, replace_token, split_token};
+pub use pixels::{PixelSpec, Postback, PostbackTarget, replace_token, split_token};
 pub use rules::{RuleKey, RuleSpec};
 pub use targeting::{CountryTable, GeoEntry, TargetingSpec};
 pub use urls::UrlSpec;
@@ -32,6 +33,10 @@ pub use urls::UrlSpec;
 /// The Everflow macro that becomes iScale's click id at redirect time; passed to the
 /// source as `sub5` so the source's postback can send it back (seed 000).
 pub const TRANSACTION_ID_MACRO: &str = "{transaction_id}";
+
+/// Offerit's macro for its click id (the "click hash"), which the offer URL must carry
+/// for server-to-server conversions (offerit-api-facts.md section 4).
+pub const CLICK_HASH_MACRO: &str = "%%click_hash%%";
 
 /// Everything the destination should hold for one source offer.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -155,13 +160,18 @@ fn thumbnail_spec(input: &RenderInput<'_>, offer: &OfferSpec) -> ThumbnailSpec {
     }
 }
 
-/// `{landing page}?[uid={url}&]oid={offer}&affid={affiliate}&sub5={transaction_id}`: the
-/// source sees our affiliate id and its own ids, and carries iScale's click id in `sub5`
-/// so its postback can report the conversion back (seed 000, "URL Destination Format").
+/// `{landing page}?[uid={url}&]oid={offer}&affid={affiliate}&sub5={click id}`: the
+/// source sees our affiliate id and its own ids, and carries the destination's click id
+/// in `sub5` (iScale's `{transaction_id}`, Offerit's `%%click_hash%%`) so its postback
+/// can report the conversion back (seed 000, "URL Destination Format").
 fn attributed_url(landing: &str, source_url_id: Option<u64>, input: &RenderInput<'_>) -> String {
     let uid = source_url_id.map_or_else(String::new, |id| format!("uid={id}&"));
+    let click = match input.network.destination {
+        crate::desired::Destination::Iscale => TRANSACTION_ID_MACRO,
+        crate::desired::Destination::Offerit => CLICK_HASH_MACRO,
+    };
     format!(
-        "{landing}?{uid}oid={}&affid={}&sub5={TRANSACTION_ID_MACRO}",
+        "{landing}?{uid}oid={}&affid={}&sub5={click}",
         input.snapshot.offer.network_offer_id, input.network.affiliate_id
     )
 }

@@ -1,12 +1,16 @@
 //! Postback pixels (DESIGN section 5 item 8): in each SOURCE network, a `conversion`
 //! pixel for the base event and a `post_conversion` pixel per other payout event, each
-//! posting the conversion back to iScale.
+//! posting the conversion back to the destination.
 //!
-//! The postback URL is `https://{tracking domain}/?nid={network id}&transaction_id={sub5}
-//! &verification_token={token}`, plus `&event_id={iScale event id}` for events. The
-//! parameter is `event_id`, never `adv_event_id`: Everflow's advertiser postback reads
-//! `event_id`, and `adv_event_id` silently drops events (seed 000, ISCALE). `{sub5}` is
-//! the source's macro for the sub5 we put on every link: iScale's transaction id.
+//! For iScale the postback URL is `https://{tracking domain}/?nid={network id}
+//! &transaction_id={sub5}&verification_token={token}`, plus `&event_id={iScale event id}`
+//! for events. The parameter is `event_id`, never `adv_event_id`: Everflow's advertiser
+//! postback reads `event_id`, and `adv_event_id` silently drops events (seed 000,
+//! ISCALE). For Offerit it is `https://{tracking domain}/signup/process_pixel.php
+//! ?click_hash={sub5}` (issue 8; offerit-api-facts.md section 4). `{sub5}` is the
+//! source's macro for the sub5 we put on every link: the destination's click id
+//! (iScale's transaction id, Offerit's click hash). No amount is ever written into a
+//! URL, so a payout change never needs a pixel write.
 
 use super::{OfferSpec, RenderInput};
 use crate::secret::Secret;
@@ -17,6 +21,19 @@ pub struct PostbackTarget<'a> {
     pub tracking_domain: &'a str,
     pub network_id: u64,
     pub token: &'a Secret,
+}
+
+/// Where a pixel posts, and what its URL needs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Postback {
+    /// iScale's advertiser postback.
+    Iscale {
+        tracking_domain: String,
+        network_id: u64,
+        token: Secret,
+    },
+    /// Offerit's `process_pixel.php` on the install's tracking domain.
+    Offerit { tracking_domain: String },
 }
 
 /// One pixel in a source network.
@@ -33,12 +50,22 @@ pub struct PixelSpec {
     /// That event's destination id, once known (resolved at plan time when the iScale
     /// offer exists, else at apply).
     pub event_id: Option<u64>,
-    pub tracking_domain: String,
-    pub network_id: u64,
-    pub token: Secret,
+    pub postback: Postback,
 }
 
 impl PixelSpec {
+    /// A `conversion` pixel for the base event, posting to `postback`.
+    pub fn conversion(postback: Postback) -> Self {
+        PixelSpec {
+            key: "conversion".to_owned(),
+            pixel_type: "conversion",
+            source_event_id: 0,
+            event: None,
+            event_id: None,
+            postback,
+        }
+    }
+
     /// The URL as it must be sent. `None` while the event id is still unknown.
     pub fn postback_url(&self) -> Option<String> {
         let event = match (&self.event, self.event_id) {
@@ -46,12 +73,7 @@ impl PixelSpec {
             (Some(_), Some(id)) => Some(id.to_string()),
             (Some(_), None) => return None,
         };
-        Some(postback_url(
-            &self.tracking_domain,
-            self.network_id,
-            self.token.expose(),
-            event.as_deref(),
-        ))
+        Some(self.url(|token| token.expose(), event.as_deref()))
     }
 
     /// The URL as people see it: the token masked, an unknown event id named.
@@ -61,18 +83,34 @@ impl PixelSpec {
             (Some(_), Some(id)) => Some(id.to_string()),
             (Some(name), None) => Some(format!("<iScale id of {name:?}>")),
         };
-        postback_url(
-            &self.tracking_domain,
-            self.network_id,
-            MASK,
-            event.as_deref(),
-        )
+        self.url(|_| MASK, event.as_deref())
+    }
+
+    /// The iScale token it carries, if any.
+    pub fn token(&self) -> Option<&Secret> {
+        match &self.postback {
+            Postback::Iscale { token, .. } => Some(token),
+            Postback::Offerit { .. } => None,
+        }
+    }
+
+    fn url<'s>(&'s self, token: impl Fn(&'s Secret) -> &'s str, event_id: Option<&str>) -> String {
+        match &self.postback {
+            Postback::Iscale {
+                tracking_domain,
+                network_id,
+                token: secret,
+            } => iscale_url(tracking_domain, *network_id, token(secret), event_id),
+            Postback::Offerit { tracking_domain } => {
+                format!("https://{tracking_domain}/signup/process_pixel.php?click_hash={{sub5}}")
+            }
+        }
     }
 }
 
 const MASK: &str = "********";
 
-fn postback_url(domain: &str, network_id: u64, token: &str, event_id: Option<&str>) -> String {
+fn iscale_url(domain: &str, network_id: u64, token: &str, event_id: Option<&str>) -> String {
     let token: String = url::form_urlencoded::byte_serialize(token.as_bytes()).collect();
     let mut url = format!(
         "https://{domain}/?nid={network_id}&transaction_id={{sub5}}&verification_token={token}"
@@ -141,9 +179,11 @@ pub(super) fn pixel_specs(input: &RenderInput<'_>, offer: &OfferSpec) -> Vec<Pix
                 source_event_id,
                 event: destination_event,
                 event_id: None,
-                tracking_domain: target.tracking_domain.to_owned(),
-                network_id: target.network_id,
-                token: target.token.clone(),
+                postback: Postback::Iscale {
+                    tracking_domain: target.tracking_domain.to_owned(),
+                    network_id: target.network_id,
+                    token: target.token.clone(),
+                },
             }
         })
         .collect()
