@@ -14,7 +14,7 @@ use std::fmt;
 use rust_decimal::Decimal;
 
 use crate::desired::Guards;
-use crate::plan::fields::FieldValue;
+use crate::plan::fields::{FieldValue, is_payout_field};
 use crate::plan::{Action, Change, Reason, ResourceId, Target};
 use crate::planner::Planned;
 use crate::workspace::Workspace;
@@ -138,6 +138,8 @@ fn low_margin(change: &Change, guards: &Guards) -> Option<Tripped> {
     let (margin, what) = match &change.target {
         Target::Offer(offer) => (offer.margin, "its payouts".to_owned()),
         Target::Rule(rule) => (rule.margin, format!("payout rule `{}`", rule.name)),
+        Target::OfferitOffer(offer) => (offer.margin, "its commission".to_owned()),
+        Target::Goals(goals) => (goals.first()?.margin, "its goals".to_owned()),
         _ => return None,
     };
     (margin.value() < minimum.value()).then(|| Tripped {
@@ -156,9 +158,7 @@ fn payout_rises(change: &Change, guards: &Guards) -> Vec<Tripped> {
     change
         .fields
         .iter()
-        .filter(|field| {
-            field.field.ends_with("payout_amount") || field.field.ends_with("payout_percentage")
-        })
+        .filter(|field| is_payout_field(&field.field))
         .filter_map(|field| {
             let (before, after) = match (&field.before, &field.after) {
                 (

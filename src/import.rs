@@ -97,6 +97,10 @@ pub struct Imported {
 pub enum ImportError {
     #[error("no desired file for network `{0}`")]
     UnknownNetwork(String),
+    #[error(
+        "network `{0}` sends its offers to Offerit, which cannot be read back; import adopts iScale offers only"
+    )]
+    NotIscale(String),
     #[error("`{address}` is not in {file}; add it there first")]
     NotConfigured { address: Address, file: String },
     #[error("{address} is already managed: state records iScale offer {offer_id}")]
@@ -292,6 +296,9 @@ fn check_one(
     let network = ws
         .network(&address.network)
         .ok_or_else(|| ImportError::UnknownNetwork(address.network.clone()))?;
+    if !network.file.destination.is_iscale() {
+        return Err(ImportError::NotIscale(address.network.clone()));
+    }
     if network.offer(address.source_offer_id).is_none() {
         return Err(ImportError::NotConfigured {
             address: address.clone(),
@@ -351,13 +358,20 @@ fn check_carrier(
 /// not record.
 fn unrecorded(ws: &Workspace, networks: &[String]) -> Result<Vec<Address>, ImportError> {
     for name in networks {
-        if ws.network(name).is_none() {
-            return Err(ImportError::UnknownNetwork(name.clone()));
+        match ws.network(name) {
+            None => return Err(ImportError::UnknownNetwork(name.clone())),
+            Some(network) if !network.file.destination.is_iscale() => {
+                return Err(ImportError::NotIscale(name.clone()));
+            }
+            Some(_) => {}
         }
     }
     let mut addresses = Vec::new();
     for network in &ws.desired {
-        if !networks.is_empty() && !networks.contains(&network.name) {
+        // Offerit cannot be read back: there is nothing there to find and adopt.
+        if (!networks.is_empty() && !networks.contains(&network.name))
+            || !network.file.destination.is_iscale()
+        {
             continue;
         }
         for offer in &network.file.offers {

@@ -9,7 +9,8 @@
 //! exactly the changes that were saved (planning unchanged inputs gives the same
 //! changes, and that too is checked).
 //!
-//! Fingerprints are keyed digests (`SecretHasher`, keyed with the iScale key), so a plan
+//! Fingerprints are keyed digests (`SecretHasher`, keyed with the iScale key, or the
+//! Offerit key where there is no iScale), so a plan
 //! file says nothing about the values behind them; tokens in the plan are masked as
 //! everywhere. A plan file is tied to the offersync version that wrote it, like
 //! Terraform's: the fingerprints cover internal shapes that may change between versions.
@@ -346,8 +347,15 @@ fn config_digest(digest: &Digester, ws: &Workspace, address: &Address) -> String
             iscale.margin.to_string(),
         )
     });
-    let text =
-        serde_json::to_string(&(options, entry, settings, iscale)).expect("config serializes");
+    let offerit = ws.settings.offerit.as_ref().map(|offerit| {
+        (
+            offerit.url.as_str(),
+            offerit.tracking_domain.clone(),
+            offerit.margin.to_string(),
+        )
+    });
+    let text = serde_json::to_string(&(options, entry, settings, iscale, offerit))
+        .expect("config serializes");
     digest.of(&text)
 }
 
@@ -356,12 +364,7 @@ struct Digester(Option<SecretHasher>);
 
 impl Digester {
     fn new(ws: &Workspace) -> Self {
-        Self(
-            ws.settings
-                .iscale
-                .as_ref()
-                .map(|iscale| SecretHasher::new(&iscale.api_key)),
-        )
+        Self(crate::planner::secret_hasher(&ws.settings))
     }
 
     fn of(&self, text: &str) -> String {

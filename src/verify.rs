@@ -58,6 +58,19 @@ pub fn verify(inputs: Inputs<'_>) -> Vec<Check> {
         checks.push(token_check(inputs.settings, network, advertiser));
     }
     for (address, work) in &inputs.planned.offers {
+        // Offerit cannot be read back: nothing live to check.
+        if let (Some(_), Some(state)) = (&work.offerit, &work.state) {
+            checks.push(check(
+                address.to_string(),
+                "offer",
+                Outcome::NotVisible,
+                format!(
+                    "Offerit offer {} cannot be read back; check it in Offerit",
+                    state.offer.id
+                ),
+            ));
+            continue;
+        }
         // Offers that stop running (removed from their desired file) are not verified.
         if work.rendered.is_none() || work.state.is_none() {
             continue;

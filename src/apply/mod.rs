@@ -13,6 +13,7 @@
 //! offers' event ids) is made once for all of them (`batch`).
 
 mod batch;
+mod offerit;
 
 use litemap::LiteMap;
 use std::cell::{Cell, RefCell};
@@ -23,13 +24,14 @@ use tokio::sync::OnceCell;
 
 use batch::{Batch, Ticket};
 
-use crate::desired::SourceOfferId;
+use crate::desired::{Destination, SourceOfferId};
 use crate::destination::iscale::{self, TempFile};
 use crate::everflow::ApiError;
-use crate::everflow::affiliate::{AffiliateApi, PixelView};
+use crate::everflow::affiliate::{AffiliateApi, LivePixel, PixelView};
 use crate::everflow::network::{CreativeView, Live, LiveOffer, NetworkApi, RuleView, UrlView};
 use crate::everflow::types::RawObject;
 use crate::fsutil::off_the_workers;
+use crate::offerit::OfferitError;
 use crate::pixels;
 use crate::plan::fields::{FieldValue, Fields, combined_fingerprint, field_fingerprints};
 use crate::plan::flatten::{
@@ -79,7 +81,14 @@ pub enum ApplyError {
         resource: ResourceId,
         message: String,
     },
-    #[error("{address}: the change was made in iScale but recording it failed: {source}")]
+    #[error("{address} {resource}: {source}")]
+    Offerit {
+        address: Address,
+        resource: ResourceId,
+        #[source]
+        source: Box<crate::offerit::OfferitError>,
+    },
+    #[error("{address}: the change was made but recording it failed: {source}")]
     Record {
         address: Address,
         #[source]
@@ -88,6 +97,23 @@ pub enum ApplyError {
 }
 
 impl ApplyError {
+    /// `change` of `address` cannot be made, for the reason `message` gives.
+    fn other(address: &Address, change: &Change, message: String) -> Self {
+        ApplyError::Other {
+            address: address.clone(),
+            resource: change.resource.clone(),
+            message,
+        }
+    }
+
+    /// A write to `address` was made but could not be recorded.
+    fn record(address: &Address, source: crate::state::StateError) -> Self {
+        ApplyError::Record {
+            address: address.clone(),
+            source,
+        }
+    }
+
     /// Whether the failure is the API's (unreachable, failing, throttling past every
     /// retry) rather than one offer's: then starting other offers is pointless.
     pub fn is_systemic(&self) -> bool {
@@ -97,9 +123,29 @@ impl ApplyError {
                 ApiError::Status { status, .. } => *status == 429 || *status >= 500,
                 ApiError::Decode { .. } => false,
             },
+            ApplyError::Offerit { source, .. } => match source.as_ref() {
+                OfferitError::Transport { .. } => true,
+                OfferitError::Status { status, .. } | OfferitError::Rejected { status, .. } => {
+                    *status == 429 || *status >= 500
+                }
+                _ => false,
+            },
             ApplyError::Other { .. } => false,
             // The workspace cannot be written: nothing more may be done unrecorded.
             ApplyError::Record { .. } => true,
+        }
+    }
+}
+
+impl Applied {
+    /// `change` of `address`, made to the destination's `destination_id`.
+    fn of(address: &Address, change: &Change, destination_id: u64, notes: Vec<String>) -> Self {
+        Applied {
+            address: address.clone(),
+            resource: change.resource.clone(),
+            action: change.action,
+            destination_id,
+            notes,
         }
     }
 }
@@ -154,18 +200,6 @@ pub async fn apply(
     stop: &StopSignal,
 ) -> ApplyReport {
     let report = RefCell::new(ApplyReport::default());
-    let Some(api) = clients.iscale.as_ref() else {
-        return report.into_inner();
-    };
-    let Some(hasher) = ws
-        .settings
-        .iscale
-        .as_ref()
-        .map(|iscale| SecretHasher::new(&iscale.api_key))
-    else {
-        return report.into_inner();
-    };
-    let tracking_domain = OnceCell::new();
     // A failure of the API itself (not of one offer's data) stops what has not begun.
     let halt = StopSignal::default();
     let stopped = || stop.is_stopped() || halt.is_stopped();
@@ -182,7 +216,25 @@ pub async fn apply(
         }
     };
 
-    let groups = group_by_address(&planned.plan.changes);
+    // Offers that go to Offerit are applied by `offerit`, next to iScale's.
+    let (offerit_groups, groups): (Vec<&[Change]>, Vec<&[Change]>) =
+        group_by_address(&planned.plan.changes)
+            .into_iter()
+            .partition(|group| group[0].destination == Destination::Offerit);
+    let offerit = offerit::apply_offers(ws, clients, planned, &offerit_groups, &record, &stopped);
+    let iscale = clients.iscale.as_ref().zip(
+        ws.settings
+            .iscale
+            .as_ref()
+            .map(|iscale| SecretHasher::new(&iscale.api_key)),
+    );
+    let Some((api, hasher)) = iscale else {
+        offerit.await;
+        let mut report = report.into_inner();
+        report.interrupted = stop.is_stopped();
+        return report;
+    };
+    let tracking_domain = OnceCell::new();
     let shared = SharedCalls::for_groups(&groups);
     let tokens = groups
         .iter()
@@ -244,9 +296,10 @@ pub async fn apply(
             }
         });
     // Everything at once: the buckets' limiters pace the requests.
-    futures_util::future::join(
+    futures_util::future::join3(
         futures_util::future::join_all(tokens),
         futures_util::future::join_all(offers),
+        offerit,
     )
     .await;
     let mut report = report.into_inner();
@@ -450,7 +503,10 @@ enum Stage {
 impl Stage {
     fn of(change: &Change) -> Stage {
         match change.resource {
-            ResourceId::Advertiser | ResourceId::Offer | ResourceId::Thumbnail => Stage::Offer,
+            ResourceId::Advertiser
+            | ResourceId::Offer
+            | ResourceId::Thumbnail
+            | ResourceId::Goals => Stage::Offer,
             ResourceId::Rule(_) => Stage::AfterUrls,
             ResourceId::Url(_)
             | ResourceId::Creative(_)
@@ -553,6 +609,9 @@ impl<'a> OfferRun<'a> {
                 change,
                 "the token belongs to the network, not an offer".to_owned(),
             )),
+            Target::OfferitOffer(_) | Target::Goals(_) => {
+                Err(self.other(change, "an Offerit change is not iScale's".to_owned()))
+            }
             Target::Delete => self.delete(change).await.map(|applied| vec![applied]),
         }
     }
@@ -1000,31 +1059,12 @@ impl<'a> OfferRun<'a> {
             .destination_id
             .map(|id| self.live_of(change, &self.work.live_pixels, id, pixel_id))
             .transpose()?;
-        let body = pixels::pixel_body(
-            self.address.source_offer_id.0,
-            spec.pixel_type,
-            spec.source_event_id,
-            &url,
-            live,
-        );
-        let written = match live {
-            None => {
-                let offer = self.address.source_offer_id.0;
-                self.create_child(
-                    change,
-                    (&self.work.live_pixels, pixel_id, |state| &state.pixels),
-                    async || source.create_pixel(&body).await,
-                    async || source.pixels().await,
-                    |pixel| pixel.network_offer_id == offer && pixels::pixel_key(pixel) == spec.key,
-                )
-                .await?
-            }
-            Some(live) => source
-                .replace_pixel(live.view.network_pixel_id, &body)
-                .await
-                .map_err(|source| self.api_error(change, source))?,
-        };
-        let id = written.view.network_pixel_id;
+        let known = self.known_ids(&self.work.live_pixels, pixel_id, |state| &state.pixels);
+        let written = write_pixel(self.address, source, &spec, &url, live, &known)
+            .await
+            .map_err(|source| self.api_error(change, source))?;
+        self.pending_notes.borrow_mut().extend(written.note);
+        let id = written.made.view.network_pixel_id;
         let record = record_of(Some(id), &pixel_fields(&spec, self.hasher), [], None);
         self.update_state(change, |state| {
             state.pixels.insert(spec.key.clone(), record);
@@ -1043,34 +1083,12 @@ impl<'a> OfferRun<'a> {
         post: impl AsyncFn() -> Result<T, ApiError>,
         find: impl AsyncFn() -> Result<Option<T>, ApiError>,
     ) -> Result<T, ApplyError> {
-        let mut sent = 1;
-        loop {
-            let error = match post().await {
-                Ok(created) => return Ok(created),
-                Err(error) => error,
-            };
-            if !error.may_have_taken_effect() {
-                return Err(self.api_error(change, error));
-            }
-            tracing::debug!(
-                "{} {}: the create's outcome is unknown ({error}); looking for it",
-                self.address,
-                change.resource
-            );
-            match find().await {
-                Ok(Some(found)) => {
-                    self.pending_notes.borrow_mut().push(format!(
-                        "the answer to the create was lost ({error}); what it made was found \
-                         and recorded instead of creating it again"
-                    ));
-                    return Ok(found);
-                }
-                Ok(None) if sent < CREATE_ATTEMPTS => sent += 1,
-                Ok(None) => return Err(self.api_error(change, error)),
-                // Cannot tell whether it exists: stop; the next plan looks again.
-                Err(lookup) => return Err(self.api_error(change, lookup)),
-            }
-        }
+        let label = format!("{} {}", self.address, change.resource);
+        let created = create_once(&label, post, find)
+            .await
+            .map_err(|error| self.api_error(change, error))?;
+        self.pending_notes.borrow_mut().extend(created.note);
+        Ok(created.made)
     }
 
     /// The offer carrying `marker`, if a create made it (the oldest, like planning).
@@ -1109,20 +1127,24 @@ impl<'a> OfferRun<'a> {
         is_it: impl Fn(&T) -> bool,
     ) -> Result<Live<T>, ApplyError> {
         let (live, id_of, records) = known;
-        let known: BTreeSet<u64> = {
-            let state = self.state.borrow();
-            let recorded = state
-                .iter()
-                .flat_map(|state| records(state).values().filter_map(|record| record.id));
-            live.iter()
-                .map(|item| id_of(&item.view))
-                .chain(recorded)
-                .collect()
-        };
+        let known = self.known_ids(live, id_of, records);
         self.create_once(change, post, async || {
             Ok(newly_made(list().await?, &known, id_of, &is_it))
         })
         .await
+    }
+
+    /// The ids of an offer's objects of one kind known before a create: read while
+    /// planning (`live`, ids by `id_of`) or recorded in state (the records `records`
+    /// picks). What a lost create made is none of them.
+    fn known_ids<T, K>(
+        &self,
+        live: &[Live<T>],
+        id_of: fn(&T) -> u64,
+        records: fn(&OfferState) -> &LiteMap<K, ResourceRecord>,
+    ) -> BTreeSet<u64> {
+        let state = self.state.borrow();
+        known_ids(live, id_of, state.as_ref().map(records))
     }
 
     fn source_api(&self, change: &Change) -> Result<&'a AffiliateApi, ApplyError> {
@@ -1408,13 +1430,7 @@ impl<'a> OfferRun<'a> {
 
     fn applied(&self, change: &Change, destination_id: u64, mut notes: Vec<String>) -> Applied {
         notes.splice(0..0, self.pending_notes.take());
-        Applied {
-            address: self.address.clone(),
-            resource: change.resource.clone(),
-            action: change.action,
-            destination_id,
-            notes,
-        }
+        Applied::of(self.address, change, destination_id, notes)
     }
 
     fn api_error(&self, change: &Change, source: ApiError) -> ApplyError {
@@ -1426,18 +1442,11 @@ impl<'a> OfferRun<'a> {
     }
 
     fn other(&self, change: &Change, message: String) -> ApplyError {
-        ApplyError::Other {
-            address: self.address.clone(),
-            resource: change.resource.clone(),
-            message,
-        }
+        ApplyError::other(self.address, change, message)
     }
 
     fn record_error(&self, source: crate::state::StateError) -> ApplyError {
-        ApplyError::Record {
-            address: self.address.clone(),
-            source,
-        }
+        ApplyError::record(self.address, source)
     }
 }
 
@@ -1455,6 +1464,100 @@ fn rule_id(view: &RuleView) -> u64 {
 
 fn creative_id(view: &CreativeView) -> u64 {
     view.network_offer_creative_id
+}
+
+/// The ids of `live` objects and of `recorded` ones.
+fn known_ids<T, K>(
+    live: &[Live<T>],
+    id_of: fn(&T) -> u64,
+    recorded: Option<&LiteMap<K, ResourceRecord>>,
+) -> BTreeSet<u64> {
+    let recorded = recorded
+        .into_iter()
+        .flat_map(|records| records.values().filter_map(|record| record.id));
+    live.iter()
+        .map(|item| id_of(&item.view))
+        .chain(recorded)
+        .collect()
+}
+
+/// What a create made, and what to tell when its answer was lost and it was found.
+pub(crate) struct Created<T> {
+    pub made: T,
+    pub note: Option<String>,
+}
+
+/// Sends a create. Everflow has no idempotency keys, so when the outcome is unknown (the
+/// answer was lost, or the server failed after the request reached it) this first looks
+/// for what the create would have made (`find`) and adopts it; only when nothing is
+/// there is the create sent again. `label` names the resource in logs.
+async fn create_once<T>(
+    label: &str,
+    post: impl AsyncFn() -> Result<T, ApiError>,
+    find: impl AsyncFn() -> Result<Option<T>, ApiError>,
+) -> Result<Created<T>, ApiError> {
+    let mut sent = 1;
+    loop {
+        let error = match post().await {
+            Ok(made) => return Ok(Created { made, note: None }),
+            Err(error) => error,
+        };
+        if !error.may_have_taken_effect() {
+            return Err(error);
+        }
+        tracing::debug!("{label}: the create's outcome is unknown ({error}); looking for it");
+        match find().await {
+            Ok(Some(made)) => {
+                let note = format!(
+                    "the answer to the create was lost ({error}); what it made was found \
+                     and recorded instead of creating it again"
+                );
+                return Ok(Created {
+                    made,
+                    note: Some(note),
+                });
+            }
+            Ok(None) if sent < CREATE_ATTEMPTS => sent += 1,
+            Ok(None) => return Err(error),
+            // Cannot tell whether it exists: stop; the next plan looks again.
+            Err(lookup) => return Err(lookup),
+        }
+    }
+}
+
+/// Writes one of `address`'s pixels in its source network, posting to `url`: a full PUT
+/// over the `live` pixel, or a create sent once ([`create_once`]: a lost one is found
+/// among the offer's pixels by type and event, none of the `known` ids).
+async fn write_pixel(
+    address: &Address,
+    source: &AffiliateApi,
+    spec: &PixelSpec,
+    url: &str,
+    live: Option<&LivePixel>,
+    known: &BTreeSet<u64>,
+) -> Result<Created<LivePixel>, ApiError> {
+    let offer = address.source_offer_id.0;
+    let body = pixels::pixel_body(offer, spec.pixel_type, spec.source_event_id, url, live);
+    match live {
+        None => {
+            let label = format!("{address} {}", ResourceId::Pixel(spec.key.clone()));
+            let is_it = |pixel: &PixelView| {
+                pixel.network_offer_id == offer && pixels::pixel_key(pixel) == spec.key
+            };
+            create_once(
+                &label,
+                async || source.create_pixel(&body).await,
+                async || Ok(newly_made(source.pixels().await?, known, pixel_id, is_it)),
+            )
+            .await
+        }
+        Some(live) => Ok(Created {
+            made: source
+                .replace_pixel(live.view.network_pixel_id, &body)
+                .await?,
+            note: None,
+        }),
+    }
 }
 
 /// The one object among `items` that no one knew of before and that `is_it` recognises;
@@ -1489,16 +1592,24 @@ fn keep_event_ids(answer: &mut LiveOffer, before: &LiveOffer) {
 /// What `url_mapping.json` says of a source and what was made of it: each source URL,
 /// its landing page, and the destination URL built from it.
 pub(crate) fn url_mapping(snapshot: &SourceSnapshot, rendered: &Rendered) -> Vec<UrlMapping> {
+    url_mapping_of(snapshot, &rendered.offer.destination_url, &rendered.urls)
+}
+
+/// The same, for any destination: `default_url` is what the source's default URL
+/// became, `urls` what the others did.
+fn url_mapping_of(
+    snapshot: &SourceSnapshot,
+    default_url: &str,
+    urls: &[crate::render::UrlSpec],
+) -> Vec<UrlMapping> {
     snapshot
         .landing_pages
         .iter()
         .map(|(&source_url_id, page)| {
             let destination_url = if source_url_id == crate::source::DEFAULT_URL_ID {
-                rendered.offer.destination_url.clone()
+                default_url.to_owned()
             } else {
-                rendered
-                    .urls
-                    .iter()
+                urls.iter()
                     .find(|url| url.source_url_id == source_url_id)
                     .map(|url| url.destination_url.clone())
                     .unwrap_or_default()

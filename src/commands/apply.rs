@@ -8,6 +8,7 @@ use anyhow::bail;
 use super::{Context, ExitStatus};
 use crate::apply::{Applied, StopSignal, apply};
 use crate::cli::ApplyArgs;
+use crate::desired::Destination;
 use crate::everflow::ClientOptions;
 use crate::lock::WorkspaceLock;
 use crate::plan::show::render_text;
@@ -82,7 +83,10 @@ pub async fn run(ctx: &mut Context<'_>, args: &ApplyArgs) -> anyhow::Result<Exit
     let total = planned.plan.changes.len();
     let done = std::sync::atomic::AtomicUsize::new(0);
     let progress = |applied: &Applied| {
-        printer.status(&describe(applied));
+        printer.status(&describe(
+            applied,
+            workspace.destination(&applied.address.network),
+        ));
         let done = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
         bar.update(done, total);
     };
@@ -200,15 +204,23 @@ async fn saved(
     })
 }
 
-fn describe(applied: &Applied) -> String {
+fn describe(applied: &Applied, destination: Destination) -> String {
+    let offerit = destination == Destination::Offerit;
     let verb = match applied.action {
         Action::Create => "created",
         Action::Update => "updated",
         Action::Pause => "paused",
+        Action::Delete if offerit => "made private",
         Action::Delete => "marked deleted",
     };
     let what = match &applied.resource {
-        ResourceId::Offer => format!("{verb} iScale offer {}", applied.destination_id),
+        ResourceId::Offer => format!(
+            "{verb} {} offer {}",
+            destination.title(),
+            applied.destination_id
+        ),
+        ResourceId::Goals => format!("set the goals of Offerit offer {}", applied.destination_id),
+        ResourceId::Url(_) if offerit => format!("{verb} landing page {}", applied.destination_id),
         ResourceId::Thumbnail => format!(
             "set the thumbnail of iScale offer {}",
             applied.destination_id

@@ -32,6 +32,10 @@ pub enum LiveState {
     Missing,
     /// It exists but cannot be read back; compare with what was applied.
     Unobservable,
+    /// It exists in a destination that cannot read anything back (Offerit), under the
+    /// id state recorded: compared with what was applied, and `status` is the status
+    /// recorded as applied (what a stop compares with).
+    Recorded { id: u64, status: String },
 }
 
 /// What happens to a resource that should no longer be there.
@@ -114,18 +118,18 @@ pub fn diff_resource(inputs: ResourceInputs<'_>) -> Option<Change> {
             (!changes.is_empty())
                 .then(|| change(address, resource, Action::Update, Some(id), changes, target))
         }
-        (Some((wanted, target)), LiveState::Unobservable) => {
+        // Compared with what was applied; a recorded resource is updated under its id.
+        (Some((wanted, target)), live @ (LiveState::Unobservable | LiveState::Recorded { .. })) => {
             let Some(recorded) = applied else {
                 return Some(create(address, resource, wanted, target, Reason::FirstSync));
             };
-            let have: Fields = recorded
-                .values
-                .iter()
-                .map(|(path, value)| (path.clone(), FieldValue::Symbol(value.clone())))
-                .collect();
+            let id = match live {
+                LiveState::Recorded { id, .. } => Some(id),
+                _ => None,
+            };
             let compare = Compare {
                 wanted: &wanted,
-                have: &have,
+                have: &recorded_fields(recorded, &wanted),
                 previous: previous.as_ref(),
                 applied,
                 observable: false,
@@ -133,13 +137,26 @@ pub fn diff_resource(inputs: ResourceInputs<'_>) -> Option<Change> {
             };
             let changes = compare.fields(&target);
             (!changes.is_empty())
-                .then(|| change(address, resource, Action::Update, None, changes, target))
+                .then(|| change(address, resource, Action::Update, id, changes, target))
         }
-        (None, LiveState::Known { id, status, .. }) => {
+        (None, LiveState::Known { id, status, .. } | LiveState::Recorded { id, status }) => {
             stop_change(address, resource, id, &status, stop)
         }
         (None, LiveState::Missing | LiveState::Unobservable) => None,
     }
+}
+
+/// The values state recorded as applied, each read back with the type of the value
+/// wanted at its path (see [`FieldValue::from_recorded`]).
+fn recorded_fields(recorded: Applied<'_>, wanted: &Fields) -> Fields {
+    recorded
+        .values
+        .iter()
+        .map(|(path, value)| {
+            let like = lookup(wanted, path);
+            (path.clone(), FieldValue::from_recorded(like, value))
+        })
+        .collect()
 }
 
 fn create(
@@ -176,6 +193,7 @@ fn change(
         .collect();
     Change {
         address: address.clone(),
+        destination: crate::desired::Destination::Iscale,
         resource,
         action,
         destination_id,
@@ -344,6 +362,37 @@ fn lineage(path: &str, target: &Target) -> Option<String> {
                 rule.payout_percentage,
                 rule.margin,
             ),
+            Target::OfferitOffer(spec) => {
+                let commission = &spec.commission;
+                if path != commission.basis.commission_field() {
+                    return None;
+                }
+                let unit = if commission.basis.is_percentage() {
+                    "%"
+                } else {
+                    ""
+                };
+                return Some(describe_lineage(
+                    commission.revenue,
+                    spec.margin,
+                    commission.payout,
+                    unit,
+                ));
+            }
+            Target::Goals(goals) => {
+                let goal = goals.iter().find(|goal| {
+                    path.strip_prefix("goals[")
+                        .and_then(|rest| rest.strip_suffix("].amount"))
+                        == Some(&format!("{:?}", goal.entry_name))
+                })?;
+                let unit = if goal.percentage { "%" } else { "" };
+                return Some(describe_lineage(
+                    goal.revenue_amount,
+                    goal.margin,
+                    goal.amount,
+                    unit,
+                ));
+            }
             _ => return None,
         };
     let (source, payout, unit) = match field {
@@ -631,5 +680,64 @@ mod tests {
             dropped.fields[0].before,
             Some(FieldValue::Symbol("include".into()))
         );
+    }
+
+    /// An Offerit offer: compared with what state recorded as applied, values included.
+    fn diff_recorded(wanted: Option<&str>, applied: &str, status: &str) -> Option<Change> {
+        let address = address();
+        let fields = |amount: &str| -> Fields {
+            vec![
+                ("name".into(), FieldValue::Text("Visit".into())),
+                (
+                    "flat_amount_per_conversion".into(),
+                    FieldValue::Money(dec(amount)),
+                ),
+            ]
+        };
+        let recorded = fields(applied);
+        let fingerprints = field_fingerprints(&recorded);
+        let values: LiteMap<String, String> = recorded
+            .iter()
+            .map(|(path, value)| (path.clone(), value.recorded()))
+            .collect();
+        diff_resource(ResourceInputs {
+            address: &address,
+            resource: ResourceId::Offer,
+            desired: wanted.map(|amount| (fields(amount), Target::Pause)),
+            previous: Some(Some(recorded.clone())),
+            applied: Some(Applied {
+                fields: &fingerprints,
+                values: &values,
+            }),
+            live: LiveState::Recorded {
+                id: 400,
+                status: status.into(),
+            },
+            stop: Stop::Pause(Reason::RemovedFromConfig),
+            drift: Reason::ChangedInDestination,
+        })
+    }
+
+    #[test]
+    fn a_recorded_resource_is_compared_with_what_was_applied() {
+        assert_eq!(diff_recorded(Some("84.99"), "84.99", "active"), None);
+        let change = diff_recorded(Some("93.49"), "84.99", "active").unwrap();
+        assert_eq!(
+            (change.action, change.destination_id),
+            (Action::Update, Some(400))
+        );
+        assert_eq!(change.fields.len(), 1);
+        // Read back as money, so that guards and the plan see amounts.
+        assert_eq!(
+            change.fields[0].before,
+            Some(FieldValue::Money(dec("84.99")))
+        );
+        assert_eq!(change.fields[0].reasons, [Reason::SourceChanged]);
+        let pause = diff_recorded(None, "84.99", "active").unwrap();
+        assert_eq!(
+            (pause.action, pause.destination_id),
+            (Action::Pause, Some(400))
+        );
+        assert_eq!(diff_recorded(None, "84.99", "paused"), None);
     }
 }

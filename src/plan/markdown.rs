@@ -550,6 +550,7 @@ mod tests {
     ) -> Change {
         Change {
             address,
+            destination: crate::desired::Destination::Iscale,
             resource,
             action,
             destination_id: (action != Action::Create).then_some(1003),

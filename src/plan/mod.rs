@@ -16,7 +16,8 @@ use std::fmt;
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Serialize, Serializer};
 
-use crate::desired::SourceOfferId;
+use crate::desired::{Destination, SourceOfferId};
+use crate::render::offerit::{GoalSpec, OfferitOfferSpec};
 use crate::render::{
     CreativeSpec, OfferSpec, PixelSpec, RuleKey, RuleSpec, TargetingSpec, ThumbnailSpec, UrlSpec,
 };
@@ -113,7 +114,7 @@ pub enum Action {
     /// Offers are never deleted: one that should no longer run is paused.
     Pause,
     /// URLs, rules and creatives have no DELETE: their status becomes `deleted`
-    /// (`inactive` for pixels).
+    /// (`inactive` for pixels; an Offerit landing page is made private).
     Delete,
 }
 
@@ -191,8 +192,8 @@ pub struct FieldChange {
 }
 
 /// What the JSON promises of some fields by their name, beyond their types: a
-/// verification token is always masked (a live pixel or advertiser without one reads
-/// `none`), and money and percentages are numbers.
+/// verification token is always masked (a pixel without one has no such field; earlier
+/// versions read `none`), and money and percentages are numbers.
 fn field_rules(schema: &mut Schema) {
     let masked = fields::MASK;
     schema.insert(
@@ -210,7 +211,7 @@ fn field_rules(schema: &mut Schema) {
             {
                 "if": {
                     "properties": {
-                        "field": { "pattern": "(^|\\.)(payout|revenue)_(amount|percentage)$" }
+                        "field": { "pattern": "(^|\\.)(payout|revenue)_(amount|percentage)$|^(advertiser_cost_flat|flat_amount_per_conversion|flat_amount_per_click|percentage_of_customer_conversion)$|^goals\\[.*\\]\\.(amount|revenue_amount)$" }
                     }
                 },
                 "then": {
@@ -230,13 +231,18 @@ fn field_rules(schema: &mut Schema) {
 pub struct Change {
     /// The source offer (or network) the resource belongs to.
     pub address: Address,
+    /// Where the resource is: iScale (the default, left out) or Offerit. A pixel is in
+    /// the source network, and posts to this destination.
+    #[serde(default, skip_serializing_if = "Destination::is_iscale")]
+    pub destination: Destination,
     /// Which resource of it changes.
     pub resource: ResourceId,
     /// What the change does to the resource.
     pub action: Action,
-    /// The destination's id of the resource, when it exists: the iScale offer's for
-    /// `offer` and `thumbnail`, the advertiser's for `advertiser`, the pixel's in the
-    /// source network for `pixel`; `null` for a create and for `targeting`.
+    /// The destination's id of the resource, when it exists: the iScale (or Offerit)
+    /// offer's for `offer`, `thumbnail` and `goals`, the advertiser's for `advertiser`,
+    /// the Offerit landing page's for an Offerit `url`, the pixel's in the source network
+    /// for `pixel`; `null` for a create and for `targeting`.
     pub destination_id: Option<u64>,
     /// Every reason behind the field changes, in a fixed order.
     #[schemars(extend("uniqueItems" = true))]
@@ -256,6 +262,8 @@ pub enum ResourceId {
     Advertiser,
     Offer,
     Thumbnail,
+    /// The goals of an Offerit offer (its non-default payout events).
+    Goals,
     Url(u64),
     Rule(RuleKey),
     Creative(u64),
@@ -267,7 +275,7 @@ pub enum ResourceId {
 impl ResourceId {
     pub fn kind(&self) -> ResourceKind {
         match self {
-            ResourceId::Offer | ResourceId::Thumbnail => ResourceKind::Offer,
+            ResourceId::Offer | ResourceId::Thumbnail | ResourceId::Goals => ResourceKind::Offer,
             ResourceId::Url(_) => ResourceKind::Urls,
             ResourceId::Rule(_) => ResourceKind::Rules,
             ResourceId::Creative(_) => ResourceKind::Creatives,
@@ -281,6 +289,7 @@ impl ResourceId {
         match self {
             ResourceId::Offer => "offer",
             ResourceId::Thumbnail => "thumbnail",
+            ResourceId::Goals => "goals",
             ResourceId::Url(_) => "url",
             ResourceId::Rule(_) => "rule",
             ResourceId::Creative(_) => "creative",
@@ -298,6 +307,7 @@ impl ResourceId {
             ResourceId::Pixel(key) => Some(key.clone()),
             ResourceId::Offer
             | ResourceId::Thumbnail
+            | ResourceId::Goals
             | ResourceId::Targeting
             | ResourceId::Advertiser => None,
         }
@@ -336,6 +346,7 @@ impl JsonSchema for ResourceId {
             ResourceId::Advertiser,
             ResourceId::Offer,
             ResourceId::Thumbnail,
+            ResourceId::Goals,
             ResourceId::Url(0),
             ResourceId::Rule(RuleKey(String::new())),
             ResourceId::Creative(0),
@@ -351,12 +362,16 @@ impl JsonSchema for ResourceId {
                     none.clone(),
                 ),
                 ResourceId::Offer => (
-                    "The iScale offer: basic info and payout events.",
+                    "The destination offer: basic info and payout events (iScale), or its fields and commission (Offerit).",
                     none.clone(),
                 ),
                 ResourceId::Thumbnail => ("The iScale offer's thumbnail.", none.clone()),
+                ResourceId::Goals => (
+                    "The goals of an Offerit offer: the payout events its desired entry maps to goal ids.",
+                    none.clone(),
+                ),
                 ResourceId::Url(_) => (
-                    "A landing-page URL of the offer; the key is the source URL id.",
+                    "A landing-page URL of the offer (an Offerit landing page); the key is the source URL id.",
                     digits.clone(),
                 ),
                 ResourceId::Rule(_) => (
@@ -432,10 +447,14 @@ pub enum ResourceKind {
     Postbacks,
 }
 
-/// What a resource should be after a change.
+/// What a resource should be after a change. An Offerit landing page is a
+/// [`Target::Url`], as an iScale offer URL is.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Target {
     Offer(Box<OfferSpec>),
+    OfferitOffer(Box<OfferitOfferSpec>),
+    /// An Offerit offer's goals, all of them (`set_offer_goals` replaces the list).
+    Goals(Vec<GoalSpec>),
     Thumbnail(ThumbnailSpec),
     Url(UrlSpec),
     Rule(RuleSpec),
@@ -491,7 +510,8 @@ pub struct Summary {
     pub update: usize,
     /// Offers to pause.
     pub pause: usize,
-    /// Resources to mark deleted (or inactive, for pixels).
+    /// Resources to mark deleted (inactive, for pixels; private, for Offerit landing
+    /// pages, which cannot be deleted).
     pub delete: usize,
     /// Managed offers that need nothing.
     pub unchanged: usize,

@@ -10,6 +10,7 @@ use similar::{ChangeTag, TextDiff};
 
 use super::fields::FieldValue;
 use super::{Action, Change, FieldChange, Plan, Reason, ResourceId};
+use crate::desired::Destination;
 
 /// ANSI styling, or none.
 #[derive(Clone, Copy, Debug, Default)]
@@ -113,10 +114,19 @@ fn render_change(out: &mut String, change: &Change, style: Style) {
 
 /// What the change does, in words: `create offer URL`, `update iScale offer 1003`.
 pub(super) fn describe_target(change: &Change) -> String {
+    let offerit = change.destination == Destination::Offerit;
     let what = match &change.resource {
+        ResourceId::Offer if offerit => "Offerit offer",
         ResourceId::Offer => "iScale offer",
         ResourceId::Thumbnail => return "set the thumbnail".to_owned(),
         ResourceId::Targeting => return "set geo targeting".to_owned(),
+        ResourceId::Goals => {
+            return match change.destination_id {
+                Some(id) => format!("set the goals of Offerit offer {id}"),
+                None => "set the offer's goals".to_owned(),
+            };
+        }
+        ResourceId::Url(_) if offerit => "landing page",
         ResourceId::Url(_) => "offer URL",
         ResourceId::Rule(_) => "payout rule",
         ResourceId::Creative(_) => "creative",
@@ -133,6 +143,8 @@ pub(super) fn describe_target(change: &Change) -> String {
         Action::Update => "update",
         Action::Pause => "pause",
         Action::Delete if matches!(change.resource, ResourceId::Pixel(_)) => "deactivate",
+        // Offerit cannot delete a landing page.
+        Action::Delete if offerit => "make private",
         Action::Delete => "mark deleted",
     };
     match change.destination_id {

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use std::sync::atomic::Ordering;
 
-use crate::desired::{DesiredNetwork, OfferConfig, SourceOfferId};
+use crate::desired::{DesiredNetwork, Destination, OfferConfig, SourceOfferId};
 use crate::destination::iscale::{self, LiveDestination};
 use crate::everflow::ApiError;
 use crate::everflow::affiliate::{LivePixel, PixelView};
@@ -26,17 +26,20 @@ use crate::plan::flatten::{
     pixel_fields, rule_fields, targeting_fields, thumbnail_fields, token_fields, url_fields,
 };
 use crate::plan::{Address, Change, Note, Plan, Reason, ResourceId, ResourceKind, Target};
+use crate::render::offerit::OfferitRendered;
 use crate::render::{
     CountryTable, CreativeSpec, PixelSpec, PostbackTarget, RenderInput, Rendered, RuleKey,
     RuleSpec, UrlSpec, render,
 };
 use crate::secret::SecretHasher;
+use crate::settings::Settings;
 use crate::source::{self, PullError, Pulled, SourceSnapshot};
 use crate::state::{ManagedOffer, OfferState, ResourceRecord};
 use crate::thumbnail::Thumbnails;
 use crate::workspace::{Clients, Workspace};
 
 mod cache;
+mod offerit;
 
 pub use cache::{CACHE_FILE, forget as forget_cache};
 
@@ -100,10 +103,14 @@ pub struct Planned {
 /// What planning learned about one offer.
 #[derive(Debug, Default)]
 pub struct OfferWork {
+    /// Where the offer lives (or is to be created).
+    pub destination: Destination,
     /// The source as pulled now (absent when the offer is to stop).
     pub snapshot: Option<SourceSnapshot>,
-    /// What the destination should hold (absent when the offer is to stop).
+    /// What iScale should hold (absent when the offer is to stop, or goes to Offerit).
     pub rendered: Option<Rendered>,
+    /// What Offerit should hold, for an offer that goes there (absent when it stops).
+    pub offerit: Option<OfferitRendered>,
     pub state: Option<OfferState>,
     pub live: Option<LiveOffer>,
     pub live_urls: Vec<LiveUrl>,
@@ -155,6 +162,27 @@ struct Entry<'a> {
     address: Address,
     network: Option<&'a DesiredNetwork>,
     config: Option<&'a OfferConfig>,
+}
+
+impl Entry<'_> {
+    /// Where its desired file sends the network's offers (iScale without a file).
+    fn destination(&self) -> Destination {
+        self.network
+            .map(|network| network.file.destination)
+            .unwrap_or_default()
+    }
+}
+
+/// What secret fields (tokens) are fingerprinted with: a keyed digest under the iScale
+/// key, else (a workspace that sends everything to Offerit, whose pixels carry no
+/// token) the Offerit key; `None` without either.
+pub fn secret_hasher(settings: &Settings) -> Option<SecretHasher> {
+    let key = match (&settings.iscale, &settings.offerit) {
+        (Some(iscale), _) => &iscale.api_key,
+        (None, Some(offerit)) => &offerit.api_key,
+        (None, None) => return None,
+    };
+    Some(SecretHasher::new(key))
 }
 
 /// Where a plan's reads come from.
@@ -254,7 +282,9 @@ fn new_offers<'e>(
     entries
         .iter()
         .zip(states)
-        .filter(|(entry, state)| state.is_none() && entry.config.is_some())
+        .filter(|(entry, state)| {
+            state.is_none() && entry.config.is_some() && entry.destination().is_iscale()
+        })
         .map(|(entry, _)| {
             (
                 entry.address.network.as_str(),
@@ -368,20 +398,42 @@ fn prepare_with<'a>(
 
     for ((entry, pulled), state) in entries.iter().zip(pulls).zip(states) {
         let address = &entry.address;
+        let destination = entry.destination();
+        if let Err(problem) = offerit::check_entry(ws, entry, state.as_ref()) {
+            problems.push(problem);
+            continue;
+        }
         let mut work = OfferWork {
+            destination: state.as_ref().map_or(destination, OfferState::destination),
             state,
             ..OfferWork::default()
         };
         match (entry.network, entry.config, pulled) {
             (Some(network), Some(config), Some(pulled)) => match pulled {
                 Ok(Pulled::Found(snapshot)) => {
-                    match render_entry(ws, network, config, &snapshot, &countries) {
-                        Ok(rendered) => {
-                            notes.extend(rendered.notes.iter().map(|message| Note {
-                                address: address.clone(),
-                                message: message.clone(),
-                            }));
+                    let rendered = match destination {
+                        Destination::Iscale => render_entry(
+                            ws, network, config, &snapshot, &countries,
+                        )
+                        .map(|rendered| {
+                            let notes = rendered.notes.clone();
                             work.rendered = Some(rendered);
+                            notes
+                        }),
+                        Destination::Offerit => {
+                            offerit::render_entry(ws, network, config, &snapshot).map(|rendered| {
+                                let notes = rendered.notes.clone();
+                                work.offerit = Some(rendered);
+                                notes
+                            })
+                        }
+                    };
+                    match rendered {
+                        Ok(messages) => {
+                            notes.extend(messages.into_iter().map(|message| Note {
+                                address: address.clone(),
+                                message,
+                            }));
                             work.snapshot = Some(*snapshot);
                         }
                         Err(problem) => problems.push(format!("{address}: {problem}")),
@@ -391,7 +443,10 @@ fn prepare_with<'a>(
                     if work.state.is_some() {
                         notes.push(Note {
                             address: address.clone(),
-                            message: format!("{reason}; its iScale offer is paused"),
+                            message: format!(
+                                "{reason}; its {} offer is paused",
+                                work.destination.title()
+                            ),
                         });
                         stop_reasons.insert(address.clone(), Reason::UnavailableAtSource);
                     } else {
@@ -475,7 +530,10 @@ pub async fn finish(
 ) -> Result<Planned, PlanError> {
     let query = DestinationQuery::new(ws, &prepared.scope, &prepared.entries, |index| {
         let work = &prepared.offers[&prepared.entries[index].address];
-        (work.state.as_ref(), work.rendered.is_some())
+        (
+            work.state.as_ref(),
+            work.rendered.is_some() || work.offerit.is_some(),
+        )
     });
     let reads = read_destination(ws, clients, &query).await?;
     finish_with(ws, prepared, reads)
@@ -507,17 +565,36 @@ fn finish_with(
         advertisers,
     } = reads;
     adopt_unrecorded(&mut offers, &mut live, &mut notes);
-    let hasher = ws
-        .settings
-        .iscale
-        .as_ref()
-        .map(|iscale| SecretHasher::new(&iscale.api_key));
+    let hasher = secret_hasher(&ws.settings);
+    notes.extend(offerit::not_visible_notes(&offers));
 
     let mut changes = Vec::new();
     let mut unchanged = 0;
     for (address, work) in &mut offers {
-        attach_live(work, &mut live);
         work.live_pixels = pixels.remove(address).unwrap_or_default();
+        if work.destination == Destination::Offerit {
+            let stop_reason = stop_reasons
+                .get(address)
+                .copied()
+                .unwrap_or(Reason::RemovedFromConfig);
+            let config = configs.get(address).copied();
+            let found = offerit::diff(
+                ws,
+                address,
+                work,
+                config,
+                &kinds,
+                stop_reason,
+                hasher.as_ref(),
+                &mut notes,
+            )?;
+            match found.is_empty() {
+                true if work.state.is_some() => unchanged += 1,
+                _ => changes.extend(found),
+            }
+            continue;
+        }
+        attach_live(work, &mut live);
         let stop_reason = stop_reasons
             .get(address)
             .copied()
@@ -534,7 +611,9 @@ fn finish_with(
         if !found.is_empty()
             && work.rendered.is_some()
             && let Some(&(network, config)) = configs.get(address)
-            && let Some(previous) = previous_render(ws, network, config, &countries)?
+            && let Some(previous) = previous_render(ws, network, config, |snapshot| {
+                render_entry(ws, network, config, snapshot, &countries).ok()
+            })?
         {
             let context = OfferContext {
                 previous: Some(&previous),
@@ -682,26 +761,31 @@ fn render_entry(
 
 /// The last-applied source rendered with today's config: what tells a source change from
 /// a config change. Unknown when nothing was applied yet or it no longer renders.
-fn previous_render(
+/// `render` is the destination's render of a snapshot.
+fn previous_render<T>(
     ws: &Workspace,
     network: &DesiredNetwork,
     config: &OfferConfig,
-    countries: &CountryTable,
-) -> Result<Option<Rendered>, PlanError> {
+    render: impl FnOnce(&SourceSnapshot) -> Option<T>,
+) -> Result<Option<T>, PlanError> {
     let snapshot = ws
         .store
         .load_snapshot(&network.name, config.source_offer_id)?;
-    Ok(snapshot.and_then(|snapshot| render_entry(ws, network, config, &snapshot, countries).ok()))
+    Ok(snapshot.as_ref().and_then(render))
 }
 
 /// Whether some `geo.countries` override needs the country table.
 fn needs_countries(entries: &[Entry<'_>]) -> bool {
-    entries.iter().any(|entry| {
-        entry
-            .config
-            .and_then(|config| config.geo.as_ref())
-            .is_some_and(|geo| geo.countries.is_some())
-    })
+    // Offerit takes countries by code: only iScale needs their ids.
+    entries
+        .iter()
+        .filter(|entry| entry.destination().is_iscale())
+        .any(|entry| {
+            entry
+                .config
+                .and_then(|config| config.geo.as_ref())
+                .is_some_and(|geo| geo.countries.is_some())
+        })
 }
 
 /// Country ids by code, read only when some `geo.countries` override needs them.
@@ -760,7 +844,19 @@ impl DestinationQuery {
             kinds,
         };
         for (index, entry) in entries.iter().enumerate() {
-            match offer(index) {
+            let (state, wanted) = offer(index);
+            if let Some(network) = entry.network
+                && entry.config.is_some()
+                && network.file.postbacks
+            {
+                query.pixel_networks.insert(network.name.clone());
+            }
+            // Offerit is never read: what it holds is what state recorded.
+            let destination = state.map_or(entry.destination(), OfferState::destination);
+            if destination == Destination::Offerit {
+                continue;
+            }
+            match (state, wanted) {
                 (Some(state), _) => {
                     query.ids.insert(state.offer.id);
                 }
@@ -773,9 +869,6 @@ impl DestinationQuery {
                 query
                     .advertisers
                     .insert(ws.settings.network(&network.name).advertiser_id);
-                if entry.config.is_some() && network.file.postbacks {
-                    query.pixel_networks.insert(network.name.clone());
-                }
             }
         }
         if !query.kinds.contains(&ResourceKind::Postbacks) {
@@ -784,7 +877,11 @@ impl DestinationQuery {
             query.token_networks = ws
                 .desired
                 .iter()
-                .filter(|network| scope.network(&network.name) && network.file.postbacks)
+                .filter(|network| {
+                    scope.network(&network.name)
+                        && network.file.postbacks
+                        && network.file.destination.is_iscale()
+                })
                 .filter(|network| {
                     ws.settings
                         .network(&network.name)
@@ -926,7 +1023,7 @@ struct OfferContext<'a> {
     previous: Option<&'a Rendered>,
     stop_reason: Reason,
     kinds: &'a BTreeSet<ResourceKind>,
-    /// Keyed digests for secret fields; present whenever iScale settings are.
+    /// Keyed digests for secret fields ([`secret_hasher`]).
     hasher: Option<&'a SecretHasher>,
 }
 
@@ -993,11 +1090,15 @@ fn diff_offer(address: &Address, work: &mut OfferWork, context: &OfferContext<'_
         work.creative_ids = creative_ids;
         changes.extend(creative_changes);
     }
-    if let (true, Some(hasher)) = (kinds.contains(&ResourceKind::Postbacks), context.hasher) {
-        let (pixel_changes, pixel_ids) =
-            diff_pixels(address, work, &rendered, previous, state_ref, hasher);
-        work.pixel_ids = pixel_ids;
-        changes.extend(pixel_changes);
+    if kinds.contains(&ResourceKind::Postbacks) {
+        let previous = previous.map(|old| old.pixels.as_slice());
+        changes.extend(pixel_changes(
+            address,
+            work,
+            (&rendered.pixels, previous),
+            state_ref,
+            context.hasher,
+        ));
     }
     if kinds.contains(&ResourceKind::Targeting) {
         let record = state_ref.and_then(|state| state.targeting.as_ref());
@@ -1239,20 +1340,7 @@ fn diff_urls(
     previous: Option<&Rendered>,
     state: Option<&OfferState>,
 ) -> (Vec<Change>, BTreeMap<u64, u64>) {
-    // A URL still at the source but no longer wanted was left out by the config.
-    let at_source = |id: &u64| {
-        work.snapshot.as_ref().is_some_and(|snapshot| {
-            let urls = &snapshot.offer.relationship.urls.0;
-            urls.iter().any(|url| url.network_offer_url_id == *id)
-        })
-    };
-    let removal_reason = |id: &u64| {
-        if at_source(id) {
-            Reason::ConfigChanged
-        } else {
-            Reason::SourceChanged
-        }
-    };
+    let removal_reason = |id: &u64| url_removal_reason(work, *id);
     let kind = Many {
         resource: |id: &u64| ResourceId::Url(*id),
         key: |spec: &UrlSpec| spec.source_url_id,
@@ -1281,6 +1369,20 @@ fn diff_urls(
         state.map(|state| &state.urls),
         &work.live_urls,
     )
+}
+
+/// Why a recorded URL (or landing page) is no longer wanted: one still at the source was
+/// left out by the config; otherwise the source dropped it.
+fn url_removal_reason(work: &OfferWork, id: u64) -> Reason {
+    let at_source = work.snapshot.as_ref().is_some_and(|snapshot| {
+        let urls = &snapshot.offer.relationship.urls.0;
+        urls.iter().any(|url| url.network_offer_url_id == id)
+    });
+    if at_source {
+        Reason::ConfigChanged
+    } else {
+        Reason::SourceChanged
+    }
 }
 
 /// How the live rules of an offer read in source terms: they name events and URLs by
@@ -1392,16 +1494,33 @@ fn diff_creatives(
     )
 }
 
+/// The changes of an offer's pixels (`pixels` wanted now, and in the last-applied
+/// render), with the pixel ids they matched kept in `work`. None without a hasher.
+fn pixel_changes(
+    address: &Address,
+    work: &mut OfferWork,
+    (pixels, previous): (&[PixelSpec], Option<&[PixelSpec]>),
+    state: Option<&OfferState>,
+    hasher: Option<&SecretHasher>,
+) -> Vec<Change> {
+    let Some(hasher) = hasher else {
+        return Vec::new();
+    };
+    let (changes, pixel_ids) = diff_pixels(address, work, pixels, previous, state, hasher);
+    work.pixel_ids = pixel_ids;
+    changes
+}
+
 fn diff_pixels(
     address: &Address,
     work: &OfferWork,
-    rendered: &Rendered,
-    previous: Option<&Rendered>,
+    pixels: &[PixelSpec],
+    previous: Option<&[PixelSpec]>,
     state: Option<&OfferState>,
     hasher: &SecretHasher,
 ) -> (Vec<Change>, BTreeMap<String, u64>) {
     // `postbacks: false`: the pixels are the operator's to manage; leave them alone.
-    if rendered.pixels.is_empty() {
+    if pixels.is_empty() {
         return (Vec::new(), BTreeMap::new());
     }
     // Event pixels report iScale's event id: known once the iScale offer exists.
@@ -1423,8 +1542,8 @@ fn diff_pixels(
             })
             .collect()
     };
-    let wanted = resolve(&rendered.pixels);
-    let before = previous.map(|old| resolve(&old.pixels));
+    let wanted = resolve(pixels);
+    let before = previous.map(resolve);
     let fields = |spec: &PixelSpec| pixel_fields(spec, hasher);
     let live_state = |pixel: &LivePixel, _: Option<&ResourceRecord>| {
         known(
@@ -1625,6 +1744,7 @@ mod tests {
     fn after_import_a_config_difference_reads_as_not_applied_since_import() {
         let mut change = Change {
             address: Address::network("trimrx"),
+            destination: Destination::Iscale,
             resource: ResourceId::Offer,
             action: Action::Update,
             destination_id: Some(1003),

@@ -117,6 +117,18 @@ impl TestContext {
         std::fs::read_to_string(self.path(relative)).unwrap()
     }
 
+    /// Rewrites `.env.local` with only the lines `keep` accepts, and returns it.
+    pub fn keep_settings(&self, keep: impl Fn(&str) -> bool) -> String {
+        let kept: String = self
+            .read(".env.local")
+            .lines()
+            .filter(|line| keep(line))
+            .map(|line| format!("{line}\n"))
+            .collect();
+        self.write(".env.local", &kept);
+        kept
+    }
+
     pub fn sandbox(&self) -> &Sandbox {
         self.handle.sandbox()
     }

@@ -487,13 +487,7 @@ fn removing_a_whole_desired_file_pauses_its_offers_without_its_settings() {
     t.run(&["apply", "--auto-approve"]).expect(0);
     std::fs::remove_file(t.path("desired/directmeds.yaml")).unwrap();
     // The network's own settings are no longer needed to pause what it left behind.
-    let env = t.read(".env.local");
-    let kept: String = env
-        .lines()
-        .filter(|line| !line.starts_with("DIRECTMEDS_"))
-        .map(|line| format!("{line}\n"))
-        .collect();
-    t.write(".env.local", &kept);
+    t.keep_settings(|line| !line.starts_with("DIRECTMEDS_"));
 
     let plan = t.run(&["plan"]).expect(0);
     assert!(

@@ -8,6 +8,7 @@ mod e2e;
 mod hostile;
 mod import;
 mod offerit;
+mod offerit_e2e;
 mod offline;
 mod output;
 mod postbacks;

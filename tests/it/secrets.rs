@@ -113,6 +113,85 @@ fn no_command_prints_or_stores_a_secret() {
     }
 }
 
+/// The same for a network sent to Offerit: its key and username travel in headers only.
+#[test]
+fn the_offerit_key_and_username_are_never_printed_or_stored() {
+    let t = TestContext::new();
+    let secrets = secrets(&t);
+    let offerit = t
+        .fixtures
+        .offerit
+        .as_ref()
+        .expect("the fixtures have an Offerit install");
+    t.write(
+        "desired/directmeds.yaml",
+        "destination: offerit\noffers:\n  - source_offer_id: 12\n    goals: {Refill: 3}\n  - source_offer_id: 15\n",
+    );
+    let mut runs = vec![
+        t.run(&["validate"]),
+        t.run(&["plan"]),
+        t.run(&["plan", "--json"]),
+        t.run(&["plan", "--markdown"]),
+        t.run(&["plan", "--out", "plans/first.json"]),
+    ];
+    // Lost answers and retries with every log line on, then an apply that finishes
+    // (after the lost creates are let go of by hand).
+    t.sandbox().set_faults(Faults {
+        error_rate: 0.3,
+        drop_after_commit_rate: 0.3,
+        burst_429: 2,
+    });
+    runs.push(t.run_with(&["apply", "--auto-approve"], &[("OFFERSYNC_LOG", "trace")]));
+    t.sandbox().set_faults(Faults::default());
+    for id in [12, 15] {
+        let _ =
+            std::fs::remove_file(t.path(&format!("state/directmeds/{id}/offerit_pending.json")));
+    }
+    runs.push(t.run_with(&["apply", "--auto-approve"], &[("OFFERSYNC_LOG", "debug")]));
+    t.sandbox()
+        .set_source_payout("directmeds", 12, "Base", Decimal::from(120))
+        .unwrap();
+    runs.push(t.run(&["plan", "--out", "plans/update.json"]).expect(0));
+    runs.push(t.run(&["apply", "plans/update.json"]).expect(0));
+    runs.push(t.run(&["verify"]));
+    // A wrong key: Offerit refuses, and the error names no key.
+    runs.push(t.run_with(
+        &["apply", "--auto-approve"],
+        &[
+            ("OFFERIT_API_KEY", "sbx_oi_admin_SomeoneElsesKey"),
+            ("OFFERSYNC_LOG", "debug"),
+        ],
+    ));
+    t.write(
+        "desired/directmeds.yaml",
+        "destination: offerit\noffers: []\n",
+    );
+    runs.push(t.run(&["apply", "--auto-approve"]));
+    for run in &runs {
+        assert_clean(&secrets, "stdout", &run.stdout);
+        assert_clean(&secrets, "stderr", &run.stderr);
+    }
+    assert!(
+        runs.iter()
+            .any(|run| run.stdout.contains("pause Offerit offer")),
+        "the runs reached Offerit"
+    );
+    let mut files = Vec::new();
+    files_under(&t.path("state"), &mut files);
+    files_under(&t.path("plans"), &mut files);
+    assert!(
+        files
+            .iter()
+            .any(|file| file.ends_with("offerit_offer_id.txt")),
+        "state was written: {files:?}"
+    );
+    for file in files {
+        let text = String::from_utf8_lossy(&std::fs::read(&file).unwrap()).into_owned();
+        assert_clean(&secrets, &file.display().to_string(), &text);
+        assert!(!text.contains(&offerit.api_username), "{}", file.display());
+    }
+}
+
 #[test]
 fn the_sandbox_command_writes_its_settings_but_never_prints_them() {
     let t = TestContext::new();
