@@ -1,6 +1,8 @@
 //! `offersync demo`: the whole job, end to end, on the in-process sandbox in a temporary
 //! workspace: plan, apply, plan again ("No changes"), a payout change at the source, a
-//! plan that shows exactly that change and why, and the apply that sends one write.
+//! plan that shows exactly that change and why, and the apply that sends one write per
+//! destination. TrimRx goes to iScale (the Everflow destination); DirectMeds goes to
+//! the sandbox's Offerit install, the second destination.
 //!
 //! It runs the same command functions as the command line, so what it shows is what an
 //! operator gets; only the workspace and the Everflow behind it are throwaway.
@@ -17,20 +19,20 @@ use crate::printer::Printer;
 use crate::sandbox::{Fixtures, SandboxHandle, SandboxOptions};
 use crate::settings::ENV_FILE;
 
-/// The example desired files of this repository, so the demo shows what a newcomer reads.
+/// The example desired files of this repository, so the demo shows what a newcomer reads:
+/// TrimRx's as it is, DirectMeds' sent to Offerit, its Refill event as goal 3 there.
 const DESIRED: &[(&str, &str)] = &[
     ("trimrx.yaml", include_str!("../../desired/trimrx.yaml")),
-    (
-        "directmeds.yaml",
-        include_str!("../../desired/directmeds.yaml"),
-    ),
+    ("directmeds.yaml", DIRECTMEDS_TO_OFFERIT),
 ];
 
-/// The source-side change the demo makes.
-const CHANGED_NETWORK: &str = "trimrx";
-const CHANGED_OFFER: u64 = 1;
-const CHANGED_EVENT: &str = "Base";
-const CHANGED_AMOUNT: &str = "370.00";
+const DIRECTMEDS_TO_OFFERIT: &str = include_str!("../../docs/examples/directmeds-offerit.yaml");
+
+/// The source-side changes the demo makes: one offer per destination.
+const CHANGES: [(&str, u64, &str, &str); 2] = [
+    ("trimrx", 1, "Base", "370.00"),
+    ("directmeds", 12, "Base", "109.99"),
+];
 
 pub async fn run(printer: &mut Printer) -> anyhow::Result<ExitStatus> {
     let fixtures = Fixtures::builtin();
@@ -51,8 +53,8 @@ pub async fn run(printer: &mut Printer) -> anyhow::Result<ExitStatus> {
 
     printer.data(&format!(
         "offersync demo: the whole job against the built-in Everflow sandbox\n\
-         \x20 sandbox    {} (source networks trimrx and directmeds, destination iScale)\n\
-         \x20 workspace  {} (desired/trimrx.yaml, desired/directmeds.yaml)\n",
+         \x20 sandbox    {} (source networks trimrx and directmeds; destinations iScale and Offerit)\n\
+         \x20 workspace  {} (desired/trimrx.yaml to iScale, desired/directmeds.yaml to Offerit)\n",
         handle.url(),
         root.display()
     ));
@@ -77,18 +79,21 @@ pub async fn run(printer: &mut Printer) -> anyhow::Result<ExitStatus> {
     super::plan::run(&mut ctx, &plan_args()).await?;
     writes_since(&mut ctx, sandbox, "plan");
 
-    let amount = Decimal::from_str(CHANGED_AMOUNT).expect("a valid amount");
-    step(
-        &mut ctx,
-        &format!(
-            "4. At the source: {CHANGED_NETWORK} raises the {CHANGED_EVENT} payout of offer {CHANGED_OFFER} to {CHANGED_AMOUNT}"
-        ),
-    );
-    sandbox.set_source_payout(CHANGED_NETWORK, CHANGED_OFFER, CHANGED_EVENT, amount)?;
+    let told: Vec<String> = CHANGES
+        .iter()
+        .map(|(network, offer, event, amount)| {
+            format!("{network} raises the {event} payout of offer {offer} to {amount}")
+        })
+        .collect();
+    step(&mut ctx, &format!("4. At the source: {}", told.join("; ")));
+    for (network, offer, event, amount) in CHANGES {
+        let amount = Decimal::from_str(amount).expect("a valid amount");
+        sandbox.set_source_payout(network, offer, event, amount)?;
+    }
 
     step(
         &mut ctx,
-        "5. offersync plan (shows exactly that change, and why)",
+        "5. offersync plan (shows exactly those changes, and why)",
     );
     super::plan::run(&mut ctx, &plan_args()).await?;
     writes_since(&mut ctx, sandbox, "plan");
@@ -99,7 +104,7 @@ pub async fn run(printer: &mut Printer) -> anyhow::Result<ExitStatus> {
 
     step(
         &mut ctx,
-        "7. offersync verify (live state, across iScale and the source networks)",
+        "7. offersync verify (live state, across iScale and the source networks; Offerit cannot be read back)",
     );
     super::verify::run(
         &mut ctx,
@@ -143,7 +148,8 @@ fn step(ctx: &mut Context<'_>, title: &str) {
     ctx.printer.data(&format!("\n━━ {title} ━━\n\n"));
 }
 
-/// Says what the step sent to Everflow, from the sandbox's request log, then clears it.
+/// Says what the step sent to Everflow and Offerit, from the sandbox's request log, then
+/// clears it.
 fn writes_since(ctx: &mut Context<'_>, sandbox: &crate::sandbox::Sandbox, what: &str) {
     let requests = sandbox.requests();
     sandbox.clear_requests();
