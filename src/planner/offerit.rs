@@ -41,15 +41,16 @@ pub(super) fn check_entry(
     {
         return Err(format!(
             "{address}: state records it in {}, but {} sends the network's offers to {}; \
-             moving offers between destinations is not supported\nhint: remove the offer \
-             from the file and apply (it is paused in {}), then move its state folder \
-             {} away before adding it to a file for the other destination",
+             moving offers between destinations is not supported\nhint: to pause it in {}, \
+             set `destination:` back and remove it from the file, and apply; then move its \
+             state folder {} away before sending it to {}",
             state.destination().title(),
             network.path.display(),
             network.file.destination.title(),
             state.destination().title(),
             crate::state::StateStore::shown_dir(&address.network, address.source_offer_id)
                 .display(),
+            network.file.destination.title(),
         ));
     }
     let destination = state.map_or(entry.destination(), OfferState::destination);

@@ -612,6 +612,23 @@ fn a_network_moved_to_offerit_after_an_apply_to_iscale_is_refused_by_name() {
         "{}",
         plan.stderr
     );
+
+    // What the hint says works: pause them where they are, put their state away, move.
+    t.write("desired/directmeds.yaml", "offers: []\n");
+    let pause = t
+        .run(&["apply", "--auto-approve", "--network", "directmeds"])
+        .expect(0);
+    assert!(
+        pause.stdout.contains("0 created, 0 updated, 2 paused"),
+        "{}",
+        pause.stdout
+    );
+    std::fs::rename(t.path("state/directmeds"), t.path("moved-directmeds")).unwrap();
+    t.write("desired/directmeds.yaml", DIRECTMEDS_TO_OFFERIT);
+    t.clear_log();
+    t.run(&["apply", "--auto-approve", "--network", "directmeds"])
+        .expect(0);
+    assert_eq!(offerit_counts(&t)["offer/add_offer"], 2);
 }
 
 #[test]
