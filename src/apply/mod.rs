@@ -10,7 +10,8 @@
 //! URLs, rules and creatives that should go are marked deleted (Everflow has no DELETE for
 //! URLs). Files (thumbnails, image creatives) go through single-use temp uploads. A call
 //! that can serve several offers at once (the targeting PATCH, the offer list giving new
-//! offers' event ids) is made once for all of them (`batch`).
+//! offers' event ids) is made once for all of them (`batch`). Offers that go to Offerit
+//! are applied by `offerit`, next to these, with the pixel writes shared.
 
 mod batch;
 mod offerit;
@@ -1482,9 +1483,9 @@ fn known_ids<T, K>(
 }
 
 /// What a create made, and what to tell when its answer was lost and it was found.
-pub(crate) struct Created<T> {
-    pub made: T,
-    pub note: Option<String>,
+struct Created<T> {
+    made: T,
+    note: Option<String>,
 }
 
 /// Sends a create. Everflow has no idempotency keys, so when the outcome is unknown (the

@@ -704,7 +704,7 @@ mod tests {
             address: &address,
             resource: ResourceId::Offer,
             desired: wanted.map(|amount| (fields(amount), Target::Pause)),
-            previous: Some(Some(recorded.clone())),
+            previous: Some(Some(recorded)),
             applied: Some(Applied {
                 fields: &fingerprints,
                 values: &values,

@@ -255,6 +255,15 @@ pub fn is_payout_field(path: &str) -> bool {
         || (path.starts_with("goals[") && path.ends_with("].amount"))
 }
 
+/// Whether a field holds what the source pays, in any destination: iScale's
+/// `revenue_amount` and `revenue_percentage`, Offerit's `advertiser_cost_flat` and goal
+/// revenue amounts.
+pub fn is_revenue_field(path: &str) -> bool {
+    path.ends_with("revenue_amount")
+        || path.ends_with("revenue_percentage")
+        || path == "advertiser_cost_flat"
+}
+
 /// The entry name in an event path, if it is one.
 pub fn event_of(path: &str) -> Option<(&str, &str)> {
     let rest = path.strip_prefix("events[\"")?;
@@ -370,6 +379,14 @@ mod tests {
         ] {
             assert!(!is_payout_field(path), "{path}");
         }
+        for path in [
+            "advertiser_cost_flat",
+            r#"goals["Upsell"].revenue_amount"#,
+            "revenue_amount",
+        ] {
+            assert!(is_revenue_field(path), "{path}");
+        }
+        assert!(!is_revenue_field("flat_amount_per_conversion"));
     }
 
     #[test]

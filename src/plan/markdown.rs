@@ -16,7 +16,7 @@ use std::fmt::Write as _;
 use rust_decimal::Decimal;
 use similar::{ChangeTag, TextDiff};
 
-use super::fields::{FieldValue, MASK};
+use super::fields::{FieldValue, MASK, is_payout_field, is_revenue_field};
 use super::show::{describe, describe_target, is_noise, plural};
 use super::{Action, Address, Change, FieldChange, Note, Plan, ResourceId};
 
@@ -454,10 +454,10 @@ impl Money {
     fn of<'a>(changes: impl Iterator<Item = &'a Change>) -> Self {
         let mut money = Money::default();
         for field in changes.flat_map(|change| &change.fields) {
-            let is = |name: &str| field.field == name || field.field.ends_with(&format!(".{name}"));
-            let total = if is("payout_amount") {
+            // Percentages are left out below: only money amounts add up.
+            let total = if is_payout_field(&field.field) {
                 &mut money.payouts
-            } else if is("revenue_amount") {
+            } else if is_revenue_field(&field.field) {
                 &mut money.revenue
             } else {
                 continue;

@@ -528,6 +528,8 @@ fn offerit_changes_read_in_json_and_markdown_and_a_dropped_url_is_made_private()
         "set the goals of Offerit offer",
         &format!("make private landing page {discreet}"),
         "pause Offerit offer",
+        // The goal's payout and revenue count like iScale's events'.
+        "payouts +4.25, revenue +5.00",
     ] {
         assert!(
             markdown.stdout.contains(shown),
