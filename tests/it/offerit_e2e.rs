@@ -68,6 +68,18 @@ fn affiliate_id(t: &TestContext) -> u64 {
         .affiliate_id
 }
 
+/// Without `OFFERIT_API_KEY` the workspace cannot be planned, and the error names it.
+#[track_caller]
+fn refused_without_the_offerit_key(t: &TestContext) {
+    t.keep_settings(|line| !line.starts_with("OFFERIT_API_KEY="));
+    let error = t.run(&["plan"]).expect(1);
+    assert!(
+        error.stderr.contains("`OFFERIT_API_KEY`"),
+        "{}",
+        error.stderr
+    );
+}
+
 #[test]
 fn plan_apply_creates_each_offer_once_and_a_second_plan_sends_nothing() {
     let t = offerit_workspace();
@@ -352,13 +364,7 @@ fn a_workspace_that_sends_everything_to_offerit_needs_no_iscale_setting() {
     t.run(&["plan", "--detailed-exitcode"]).expect(0);
 
     // A missing Offerit setting is named, with no value quoted.
-    t.keep_settings(|line| !line.starts_with("OFFERIT_API_KEY="));
-    let error = t.run(&["plan"]).expect(1);
-    assert!(
-        error.stderr.contains("`OFFERIT_API_KEY`"),
-        "{}",
-        error.stderr
-    );
+    refused_without_the_offerit_key(&t);
 }
 
 #[test]
@@ -590,13 +596,7 @@ fn removing_the_whole_offerit_file_pauses_its_offers_there() {
     t.run(&["apply", "--auto-approve"]).expect(0);
     assert_eq!(offerit_counts(&t), counts(&[("offer/pause_offer", 2)]));
 
-    t.keep_settings(|line| !line.starts_with("OFFERIT_API_KEY="));
-    let error = t.run(&["plan"]).expect(1);
-    assert!(
-        error.stderr.contains("`OFFERIT_API_KEY`"),
-        "{}",
-        error.stderr
-    );
+    refused_without_the_offerit_key(&t);
 }
 
 #[test]
