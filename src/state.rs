@@ -331,8 +331,14 @@ impl StateStore {
         url_mapping: &[UrlMapping],
     ) -> Result<(), StateError> {
         let dir = self.dir(network, id);
-        self.write(&dir.join(OFFER_FILE), &stable_json(&snapshot.raw))?;
-        self.write(&dir.join(URL_MAPPING_FILE), &stable_json(url_mapping))
+        let (offer, mapping) = (stable_json(&snapshot.raw), stable_json(url_mapping));
+        self.write_in(
+            &dir,
+            &[
+                (Path::new(OFFER_FILE), &offer),
+                (Path::new(URL_MAPPING_FILE), &mapping),
+            ],
+        )
     }
 
     /// Keeps the body an offer was created with (`create_payload.json`, seed 000).
