@@ -298,19 +298,8 @@ mod tests {
                 margin: Margin::default(),
             },
         ];
-        let vars = goal_forms(&goals)
-            .into_iter()
-            .map(|goal| {
-                FormValue::Map(
-                    goal.iter()
-                        .map(|(k, v)| (k.to_owned(), v.clone()))
-                        .collect(),
-                )
-            })
-            .collect();
-        let body = Form::new()
-            .with("offerid", 400u64)
-            .with("goal_vars", FormValue::List(vars));
+        // The body the client sends, not a copy of how it builds one.
+        let body = crate::offerit::goals_form(400, &goal_forms(&goals));
         insta::assert_snapshot!(shown(&body));
     }
 

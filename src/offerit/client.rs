@@ -169,6 +169,24 @@ pub fn parse_base_url(text: &str) -> Result<Url, String> {
     crate::http::parse_base_url(text, "/api")
 }
 
+/// The body of `set_offer_goals`: `offerid` and one `goal_vars[i][...]` map per goal,
+/// in order.
+pub fn goals_form(offer_id: u64, goals: &[Form]) -> Form {
+    let vars = goals
+        .iter()
+        .map(|goal| {
+            FormValue::Map(
+                goal.iter()
+                    .map(|(name, value)| (name.to_owned(), value.clone()))
+                    .collect(),
+            )
+        })
+        .collect();
+    Form::new()
+        .with("offerid", offer_id)
+        .with("goal_vars", FormValue::List(vars))
+}
+
 /// A client of one Offerit install, bound to one admin's key and username.
 #[derive(Clone)]
 pub struct OfferitApi {
@@ -298,19 +316,7 @@ impl OfferitApi {
                 "no goals to set: an empty `goal_vars` cannot be sent in a form".to_owned(),
             ));
         }
-        let vars = goals
-            .iter()
-            .map(|goal| {
-                FormValue::Map(
-                    goal.iter()
-                        .map(|(name, value)| (name.to_owned(), value.clone()))
-                        .collect(),
-                )
-            })
-            .collect();
-        let body = Form::new()
-            .with("offerid", offer_id)
-            .with("goal_vars", FormValue::List(vars));
+        let body = goals_form(offer_id, goals);
         self.call(method, path, &body, Retry::Idempotent).await?;
         Ok(())
     }

@@ -12,6 +12,8 @@ pub mod client;
 pub mod envelope;
 pub mod form;
 
-pub use client::{OfferCreated, OfferitApi, OfferitError, OfferitOptions, parse_base_url};
+pub use client::{
+    OfferCreated, OfferitApi, OfferitError, OfferitOptions, goals_form, parse_base_url,
+};
 pub use envelope::{Envelope, Payload};
 pub use form::{Form, FormValue};
