@@ -35,7 +35,7 @@ pub fn pixel_body(
     postback_url: &str,
     live: Option<&LivePixel>,
 ) -> Value {
-    let mut body = live.map(|live| live.raw.object()).unwrap_or_default();
+    let mut body = live.map(|live| live.raw().object()).unwrap_or_default();
     for key in OUTPUT_ONLY {
         body.remove(*key);
     }
@@ -57,7 +57,7 @@ pub fn pixel_body(
 /// Affiliate pixels have no DELETE and no `deleted` status: one no longer wanted is made
 /// inactive.
 pub fn deactivate_body(live: &LivePixel) -> Value {
-    let mut body = live.raw.object();
+    let mut body = live.raw().object();
     for key in OUTPUT_ONLY {
         body.remove(*key);
     }

@@ -13,17 +13,20 @@ use serde::{Deserialize, Serialize};
 use crate::desired::SourceOfferId;
 use crate::everflow::ApiError;
 use crate::everflow::affiliate::{AffiliateApi, SourceOffer};
-use crate::everflow::types::{RawObject, decode_detail, json_kind};
+use crate::everflow::types::{RAW_INVARIANT, RawObject, decode_detail, json_kind};
 
 /// The URL id Everflow uses for an offer's default landing page.
 pub const DEFAULT_URL_ID: u64 = 0;
 
 /// One source offer as pulled.
+///
+/// The offer as the API returned it is absent from a snapshot loaded from the read cache
+/// (`plan --refresh=false`): a plan reads the typed offer only, and the raw one is only
+/// written (`offer.json`) by an apply, which never runs a plan from the cache.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SourceSnapshot {
     pub offer_id: SourceOfferId,
-    /// The offer exactly as the API returned it (`offer.json`).
-    pub raw: RawObject,
+    raw: Option<RawObject>,
     pub offer: SourceOffer,
     /// Landing page per source URL id (0: the offer's default URL).
     pub landing_pages: BTreeMap<u64, LandingPage>,
@@ -48,7 +51,12 @@ impl SourceSnapshot {
             return Err(format!("expected an offer object, got {}", json_kind(raw)));
         };
         let offer = serde_path_to_error::deserialize(raw).map_err(decode_detail)?;
-        Self::checked(offer_id, RawObject::from_map(object), offer, landing_pages)
+        Self::checked(
+            offer_id,
+            Some(RawObject::from_map(object)),
+            offer,
+            landing_pages,
+        )
     }
 
     /// [`SourceSnapshot::new`] for an offer kept as text.
@@ -58,12 +66,31 @@ impl SourceSnapshot {
         landing_pages: BTreeMap<u64, LandingPage>,
     ) -> Result<Self, String> {
         let offer = raw.decode()?;
-        Self::checked(offer_id, raw, offer, landing_pages)
+        Self::checked(offer_id, Some(raw), offer, landing_pages)
+    }
+
+    /// [`SourceSnapshot::new`] for an offer known by its typed view alone, as the read
+    /// cache gives it: it has no [`SourceSnapshot::raw`].
+    pub fn view_only(
+        offer_id: SourceOfferId,
+        offer: SourceOffer,
+        landing_pages: BTreeMap<u64, LandingPage>,
+    ) -> Result<Self, String> {
+        Self::checked(offer_id, None, offer, landing_pages)
+    }
+
+    /// The offer exactly as the API returned it, for `offer.json`.
+    ///
+    /// # Panics
+    ///
+    /// When the snapshot came from the read cache, which keeps views only.
+    pub fn raw(&self) -> &RawObject {
+        self.raw.as_ref().expect(RAW_INVARIANT)
     }
 
     fn checked(
         offer_id: SourceOfferId,
-        raw: RawObject,
+        raw: Option<RawObject>,
         offer: SourceOffer,
         landing_pages: BTreeMap<u64, LandingPage>,
     ) -> Result<Self, String> {

@@ -331,7 +331,7 @@ impl StateStore {
         url_mapping: &[UrlMapping],
     ) -> Result<(), StateError> {
         let dir = self.dir(network, id);
-        let (offer, mapping) = (stable_json(&snapshot.raw), stable_json(url_mapping));
+        let (offer, mapping) = (stable_json(snapshot.raw()), stable_json(url_mapping));
         self.write_in(
             &dir,
             &[

@@ -1581,11 +1581,11 @@ fn newly_made<T>(
 /// A PUT answer may not carry the events; fall back to the ids read just before.
 fn keep_event_ids(answer: &mut LiveOffer, before: &LiveOffer) {
     if iscale::event_ids(answer).is_empty()
-        && let Some(relationship) = before.raw.get("relationship")
+        && let Some(relationship) = before.raw().get("relationship")
     {
-        let mut object = answer.raw.object();
+        let mut object = answer.raw().object();
         object.insert("relationship".to_owned(), relationship);
-        answer.raw = RawObject::from_map(&object);
+        answer.set_raw(RawObject::from_map(&object));
         answer.view.relationship = before.view.relationship.clone();
     }
 }

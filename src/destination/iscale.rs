@@ -146,7 +146,7 @@ fn live_entries(live: &LiveOffer) -> Vec<Value> {
 }
 
 fn base_body(live: &LiveOffer) -> Map<String, Value> {
-    let mut body = live.raw.object();
+    let mut body = live.raw().object();
     for key in OFFER_OUTPUT_ONLY {
         body.remove(*key);
     }
@@ -445,7 +445,7 @@ const URL_OUTPUT_ONLY: &[&str] = &[
 /// destination_url, is_apply_specific_affiliates, is_hidden_affiliate; SNAP adds
 /// url_status).
 pub fn url_body(offer_id: u64, spec: &UrlSpec, live: Option<&LiveUrl>) -> Value {
-    let base = live.map(|live| live.raw.object()).unwrap_or_else(|| {
+    let base = live.map(|live| live.raw().object()).unwrap_or_else(|| {
         let mut base = Map::new();
         base.insert("is_apply_specific_affiliates".to_owned(), json!(false));
         base.insert("is_hidden_affiliate".to_owned(), json!(false));
@@ -468,7 +468,7 @@ pub fn url_body(offer_id: u64, spec: &UrlSpec, live: Option<&LiveUrl>) -> Value 
 /// There is no DELETE for offer URLs: a URL gone from the source is marked deleted.
 pub fn url_delete_body(live: &LiveUrl) -> Value {
     overlay(
-        live.raw.object(),
+        live.raw().object(),
         URL_OUTPUT_ONLY,
         [("url_status", json!("deleted"))],
     )
@@ -486,7 +486,7 @@ pub fn rule_body(
     url_ids: &[u64],
     live: Option<&LiveRule>,
 ) -> Value {
-    let base = live.map(|live| live.raw.object()).unwrap_or_default();
+    let base = live.map(|live| live.raw().object()).unwrap_or_default();
     overlay(
         base,
         RULE_OUTPUT_ONLY,
@@ -520,7 +520,7 @@ pub fn rule_body(
 
 pub fn rule_delete_body(live: &LiveRule) -> Value {
     overlay(
-        live.raw.object(),
+        live.raw().object(),
         RULE_OUTPUT_ONLY,
         [("custom_setting_status", json!("deleted"))],
     )
@@ -543,7 +543,7 @@ pub fn creative_body(
     file: Option<&TempFile>,
     live: Option<&LiveCreative>,
 ) -> Value {
-    let base = live.map(|live| live.raw.object()).unwrap_or_else(|| {
+    let base = live.map(|live| live.raw().object()).unwrap_or_else(|| {
         let mut base = Map::new();
         base.insert("is_private".to_owned(), json!(false));
         base.insert("additional_offer_ids".to_owned(), json!([]));
@@ -569,7 +569,7 @@ pub fn creative_body(
 
 pub fn creative_delete_body(live: &LiveCreative) -> Value {
     overlay(
-        live.raw.object(),
+        live.raw().object(),
         CREATIVE_OUTPUT_ONLY,
         [("creative_status", json!("deleted"))],
     )

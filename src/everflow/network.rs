@@ -205,9 +205,10 @@ impl LiveOffer {
         labels
     }
 
-    /// The raw payout/revenue entries, when the response carried them.
+    /// The raw payout/revenue entries, when the response carried them, for a request body
+    /// (see [`Live::raw`]).
     pub fn raw_payout_entries(&self) -> Vec<Map<String, Value>> {
-        self.raw
+        self.raw()
             .get("relationship")
             .as_ref()
             .and_then(|relationship| relationship.get("payout_revenue"))

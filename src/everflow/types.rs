@@ -224,9 +224,14 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Entries<T> {
 
 /// An object as read: the raw JSON (for overlaying a PUT) and a typed view of the fields
 /// offersync compares.
+///
+/// The raw JSON is absent from objects loaded from the read cache (`plan --refresh=false`):
+/// a plan compares typed views only, and the raw text is used only to build request
+/// bodies, which a plan from the cache never does (it is never applied: `apply` reads
+/// afresh). Keeping it would hold the whole cache's text for nothing.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Live<T> {
-    pub raw: RawObject,
+    raw: Option<RawObject>,
     pub view: T,
 }
 
@@ -236,7 +241,7 @@ impl<T: DeserializeOwned> Live<T> {
         let view = serde_path_to_error::deserialize(&value).map_err(decode_detail)?;
         match value {
             serde_json::Value::Object(raw) => Ok(Self {
-                raw: RawObject::from_map(&raw),
+                raw: Some(RawObject::from_map(&raw)),
                 view,
             }),
             _ => Err("expected an object".to_owned()),
@@ -246,15 +251,46 @@ impl<T: DeserializeOwned> Live<T> {
     /// Decodes the typed view of an object kept as text.
     pub fn from_raw(raw: RawObject) -> Result<Self, String> {
         let view = raw.decode()?;
-        Ok(Self { raw, view })
+        Ok(Self {
+            raw: Some(raw),
+            view,
+        })
     }
 }
 
+impl<T> Live<T> {
+    /// An object known by its typed view alone, as the read cache gives it: no request
+    /// body can be built from it (see [`Live::raw`]).
+    pub fn view_only(view: T) -> Self {
+        Self { raw: None, view }
+    }
+
+    /// The object as it was read, for a request body.
+    ///
+    /// # Panics
+    ///
+    /// When the object came from the read cache, which keeps views only.
+    pub fn raw(&self) -> &RawObject {
+        self.raw.as_ref().expect(RAW_INVARIANT)
+    }
+
+    /// Puts `raw` in place of the object's text; its view is the caller's to keep in step.
+    pub fn set_raw(&mut self, raw: RawObject) {
+        self.raw = Some(raw);
+    }
+}
+
+/// Why [`Live::raw`] and [`SourceSnapshot::raw`](crate::source::SourceSnapshot::raw) may
+/// expect the raw text.
+pub const RAW_INVARIANT: &str = "request bodies and `offer.json` are made only from objects \
+    read from Everflow; only a plan from the read cache holds objects without their text, \
+    and it is never applied";
+
 /// A JSON object as it was read, kept as its text and decoded only where a request body
 /// is built from it (a PUT replaces the whole object, so its body starts from the live
-/// one). Objects read together, such as the items of one page of a list or everything in
-/// the read cache, share one buffer and are slices of it: holding thousands of offers
-/// costs their text once, not a tree of values each.
+/// one). Objects read together, such as the items of one page of a list, share one
+/// buffer and are slices of it: holding thousands of offers costs their text once, not a
+/// tree of values each. (The read cache keeps no text at all: see [`Live`].)
 #[derive(Clone)]
 pub struct RawObject {
     text: Arc<String>,
@@ -276,11 +312,7 @@ impl RawObject {
     /// is not an object.
     pub fn within(buffer: &Arc<String>, raw: &RawValue) -> Result<Self, String> {
         let text = raw.get();
-        if !text.starts_with('{') {
-            let value: serde_json::Value =
-                serde_json::from_str(text).map_err(|error| error.to_string())?;
-            return Err(format!("expected an object, got {}", json_kind(&value)));
-        }
+        check_object(text)?;
         let start = (text.as_ptr() as usize).wrapping_sub(buffer.as_ptr() as usize);
         let span = start..start + text.len();
         match buffer.get(span.clone()) {
@@ -313,14 +345,35 @@ impl RawObject {
 
     /// A typed view of the object, naming where its shape is wrong.
     pub fn decode<T: DeserializeOwned>(&self) -> Result<T, String> {
-        serde_json::from_str(self.text()).or_else(|_| {
-            // Rare, so decoded again as a value: that names the path, and says what was
-            // found as a value does ("invalid type: null"), not where in a text nobody saw.
-            let value: serde_json::Value =
-                serde_json::from_str(self.text()).map_err(|error| error.to_string())?;
-            serde_path_to_error::deserialize(&value).map_err(decode_detail)
-        })
+        decode_text(self.text())
     }
+}
+
+/// A typed view of the JSON object `raw`, without keeping its text: the errors of
+/// [`RawObject::within`] and [`RawObject::decode`] together.
+pub fn decode_object<T: DeserializeOwned>(raw: &RawValue) -> Result<T, String> {
+    check_object(raw.get())?;
+    decode_text(raw.get())
+}
+
+/// An error when the JSON `text` is not an object, saying what it is.
+fn check_object(text: &str) -> Result<(), String> {
+    if text.starts_with('{') {
+        return Ok(());
+    }
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|error| error.to_string())?;
+    Err(format!("expected an object, got {}", json_kind(&value)))
+}
+
+/// A typed view of the JSON `text`, naming where its shape is wrong.
+fn decode_text<T: DeserializeOwned>(text: &str) -> Result<T, String> {
+    serde_json::from_str(text).or_else(|_| {
+        // Rare, so decoded again as a value: that names the path, and says what was
+        // found as a value does ("invalid type: null"), not where in a text nobody saw.
+        let value: serde_json::Value =
+            serde_json::from_str(text).map_err(|error| error.to_string())?;
+        serde_path_to_error::deserialize(&value).map_err(decode_detail)
+    })
 }
 
 impl PartialEq for RawObject {
@@ -446,6 +499,21 @@ mod tests {
             "{error}"
         );
         assert!(!error.contains("line 1"), "{error}");
+        // Decoded without keeping the text (the read cache), in the very same words.
+        let slice = RawValue::from_string(raw.text().to_owned()).unwrap();
+        assert_eq!(decode_object::<View>(&slice).unwrap_err(), error);
+        let number = RawValue::from_string("2".to_owned()).unwrap();
+        assert_eq!(
+            decode_object::<View>(&number).unwrap_err(),
+            "expected an object, got a number"
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "only a plan from the read cache holds objects without their text")]
+    fn a_view_only_object_has_no_text_to_build_a_body_from() {
+        let live = Live::view_only(Paging::default());
+        live.raw();
     }
 
     #[test]

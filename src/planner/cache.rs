@@ -139,7 +139,7 @@ fn try_save(
             None => continue,
             Some(Err(_)) => return Ok(()),
             Some(Ok(Pulled::Found(snapshot))) => CachedPull::Found {
-                raw: snapshot.raw.clone(),
+                raw: snapshot.raw().clone(),
                 landing_pages: snapshot.landing_pages.clone(),
             },
             Some(Ok(Pulled::Unavailable { reason })) => CachedPull::Unavailable {
@@ -159,7 +159,7 @@ fn try_save(
         .map(|network| (network.clone(), Vec::new()))
         .collect();
     for (address, list) in &destination.pixels {
-        let sealed = list.iter().map(|pixel| seal_pixel(&pixel.raw, &hasher));
+        let sealed = list.iter().map(|pixel| seal_pixel(pixel.raw(), &hasher));
         pixels
             .entry(address.network.clone())
             .or_default()
@@ -177,7 +177,7 @@ fn try_save(
         offers: live
             .offers
             .values()
-            .map(|offer| offer.raw.clone())
+            .map(|offer| offer.raw().clone())
             .collect(),
         urls: raws(&live.urls),
         rules: raws(&live.rules),
@@ -185,7 +185,7 @@ fn try_save(
         unrecorded: live
             .unrecorded
             .iter()
-            .map(|(marker, offer)| (marker.clone(), offer.raw.clone()))
+            .map(|(marker, offer)| (marker.clone(), offer.raw().clone()))
             .collect(),
         duplicates: live.duplicates.clone(),
         pixels,
@@ -399,7 +399,7 @@ fn check_covers(
 fn raws<T>(lists: &BTreeMap<u64, Vec<Live<T>>>) -> BTreeMap<u64, Vec<RawObject>> {
     lists
         .iter()
-        .map(|(id, items)| (*id, items.iter().map(|item| item.raw.clone()).collect()))
+        .map(|(id, items)| (*id, items.iter().map(|item| item.raw().clone()).collect()))
         .collect()
 }
 
