@@ -7,6 +7,10 @@
 //! plan covers a run only if every offer, object and list that run needs was read.
 //! `apply` forgets the cache before its first write, since its writes make it stale.
 //!
+//! On load only the typed views are kept, not the text: a plan compares views, and the
+//! text is only ever needed for an apply's request bodies, which never come from a plan
+//! from the cache (see [`Live`]).
+//!
 //! No secret is written: a verification token (an advertiser's, or inside a pixel's
 //! postback URL) is kept as its keyed digest, and put back on load where it matches a
 //! configured token. A digest that matches none stands for a token that differs from
@@ -15,8 +19,6 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
-
-use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -27,8 +29,9 @@ use super::{
     pixels_by_offer,
 };
 use crate::destination::iscale::LiveDestination;
+use crate::everflow::affiliate::LivePixel;
 use crate::everflow::network::{Advertiser, Live, LiveOffer};
-use crate::everflow::types::RawObject;
+use crate::everflow::types::{RawObject, decode_object};
 use crate::fsutil::write_atomic;
 use crate::plan::Address;
 use crate::render::{CountryTable, replace_token};
@@ -50,7 +53,8 @@ const FORMAT: u32 = 1;
 const SEALED: &str = "offersync-digest-";
 
 /// The cache's layout, written with the objects as [`RawObject`]s and read back with
-/// each as a slice of the file's text (`&RawValue`), which nothing copies.
+/// each as a slice of the file's text (`&RawValue`), which nothing copies: only its typed
+/// view is kept.
 #[derive(Serialize, Deserialize)]
 struct CacheFile<Raw> {
     format: u32,
@@ -216,8 +220,10 @@ pub(super) fn load(
     query: &DestinationQuery,
 ) -> Result<(SourceReads, DestinationReads, Duration), PlanError> {
     let path = ws.root.join(CACHE_FILE);
+    // Borrowed by every object while it is decoded, and freed when this returns: nothing
+    // loaded keeps any of it.
     let text = match std::fs::read_to_string(&path) {
-        Ok(text) => Arc::new(text),
+        Ok(text) => text,
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
             return Err(stale(
                 "there is no read cache (a refreshing plan leaves one; apply forgets it)",
@@ -282,9 +288,9 @@ pub(super) fn load(
         let key = (address.network.clone(), address.source_offer_id.0);
         let cached = pulled.remove(&key).ok_or_else(|| missing(address))?;
         let pull = match cached {
-            CachedPull::Found { raw, landing_pages } => RawObject::within(&text, raw)
-                .and_then(|raw| {
-                    SourceSnapshot::from_raw(address.source_offer_id, raw, landing_pages)
+            CachedPull::Found { raw, landing_pages } => decode_object(raw)
+                .and_then(|offer| {
+                    SourceSnapshot::view_only(address.source_offer_id, offer, landing_pages)
                 })
                 .map(|snapshot| Pulled::Found(Box::new(snapshot)))
                 .map_err(|reason| stale(&format!("{address} in {CACHE_FILE}: {reason}")))?,
@@ -296,14 +302,14 @@ pub(super) fn load(
     let live = LiveDestination {
         offers: offers
             .into_iter()
-            .map(|raw| decode(&text, raw).map(|offer: LiveOffer| (offer.id(), offer)))
+            .map(|raw| decode(raw).map(|offer: LiveOffer| (offer.id(), offer)))
             .collect::<Result<_, _>>()?,
-        urls: decode_lists(&text, urls)?,
-        rules: decode_lists(&text, rules)?,
-        creatives: decode_lists(&text, creatives)?,
+        urls: decode_lists(urls)?,
+        rules: decode_lists(rules)?,
+        creatives: decode_lists(creatives)?,
         unrecorded: unrecorded
             .into_iter()
-            .map(|(marker, raw)| decode(&text, raw).map(|offer| (marker, offer)))
+            .map(|(marker, raw)| decode(raw).map(|offer| (marker, offer)))
             .collect::<Result<_, _>>()?,
         duplicates,
     };
@@ -312,11 +318,7 @@ pub(super) fn load(
         .map(|(network, list)| {
             let list = list
                 .into_iter()
-                .map(|raw| {
-                    let raw =
-                        unseal_pixel(&text, raw, &unseal).map_err(|reason| corrupt(&reason))?;
-                    Live::from_raw(raw).map_err(|reason| corrupt(&reason))
-                })
+                .map(|raw| decode(raw).map(|pixel| unseal_pixel(pixel, &unseal)))
                 .collect::<Result<Vec<_>, _>>()?;
             Ok((network, list))
         })
@@ -403,27 +405,20 @@ fn raws<T>(lists: &BTreeMap<u64, Vec<Live<T>>>) -> BTreeMap<u64, Vec<RawObject>>
         .collect()
 }
 
-/// An object of the cache, a slice of its `text`, with its typed view.
-fn decode<T: serde::de::DeserializeOwned>(
-    text: &Arc<String>,
-    raw: &RawValue,
-) -> Result<Live<T>, PlanError> {
-    RawObject::within(text, raw)
-        .and_then(Live::from_raw)
+/// The typed view of an object of the cache, without its text.
+fn decode<T: serde::de::DeserializeOwned>(raw: &RawValue) -> Result<Live<T>, PlanError> {
+    decode_object(raw)
+        .map(Live::view_only)
         .map_err(|reason| corrupt(&reason))
 }
 
 fn decode_lists<T: serde::de::DeserializeOwned>(
-    text: &Arc<String>,
     lists: BTreeMap<u64, Vec<&RawValue>>,
 ) -> Result<BTreeMap<u64, Vec<Live<T>>>, PlanError> {
     lists
         .into_iter()
         .map(|(id, list)| {
-            let list = list
-                .into_iter()
-                .map(|raw| decode(text, raw))
-                .collect::<Result<_, _>>()?;
+            let list = list.into_iter().map(decode).collect::<Result<_, _>>()?;
             Ok((id, list))
         })
         .collect()
@@ -468,22 +463,13 @@ fn seal_pixel(raw: &RawObject, hasher: &SecretHasher) -> RawObject {
     RawObject::from_map(&object)
 }
 
-/// A cached pixel with its token put back: a slice of `text` when it holds no sealed
-/// token (most do).
-fn unseal_pixel(
-    text: &Arc<String>,
-    raw: &RawValue,
-    unseal: &impl Fn(&str) -> String,
-) -> Result<RawObject, String> {
-    let raw = RawObject::within(text, raw)?;
-    if !raw.text().contains(SEALED) {
-        return Ok(raw);
-    }
-    let mut object = raw.object();
-    if let Some(Value::String(url)) = object.get_mut("postback_url") {
+/// Puts back the token in a cached pixel's postback URL (where [`seal_pixel`] sealed it).
+fn unseal_pixel(mut pixel: LivePixel, unseal: &impl Fn(&str) -> String) -> LivePixel {
+    let url = &mut pixel.view.postback_url;
+    if url.contains(SEALED) {
         *url = replace_token(url, unseal);
     }
-    Ok(RawObject::from_map(&object))
+    pixel
 }
 
 fn missing(address: &Address) -> PlanError {
@@ -498,4 +484,155 @@ fn stale(why: &str) -> PlanError {
         "cannot plan without refreshing: {why}; run `offersync plan` (it reads Everflow \
          and keeps what it read in {CACHE_FILE})"
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::desired::SourceOfferId;
+    use crate::everflow::types::Live;
+    use crate::planner::{Scope, entries_in_scope};
+    use crate::sandbox::Fixtures;
+    use crate::settings::ENV_FILE;
+
+    /// The same object as `live` would be loaded from the cache: its view, no text
+    /// (`Live`'s equality compares the text too).
+    fn view_only<T: Clone>(live: &Live<T>) -> Live<T> {
+        Live::view_only(live.view.clone())
+    }
+
+    fn live<T: serde::de::DeserializeOwned>(value: Value) -> Live<T> {
+        Live::from_value(value).unwrap()
+    }
+
+    // A plan from the cache compares typed views only: keeping the objects' text too held
+    // the whole cache's text (64 MB at 5,000 offers) for nothing.
+    #[test]
+    fn a_loaded_object_keeps_its_view_and_not_its_text() {
+        let fixtures = Fixtures::builtin();
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::write(
+            root.join(ENV_FILE),
+            fixtures.env_local("http://127.0.0.1:9"),
+        )
+        .unwrap();
+        std::fs::create_dir_all(root.join("desired")).unwrap();
+        std::fs::create_dir_all(root.join(STATE_DIR)).unwrap();
+        std::fs::write(
+            root.join("desired/trimrx.yaml"),
+            "offers:\n  - source_offer_id: 1\n",
+        )
+        .unwrap();
+        let ws = Workspace::load(root, Vec::new()).unwrap();
+        let scope = Scope::default();
+        let entries = entries_in_scope(&ws, &scope).unwrap();
+        let query = DestinationQuery::new(&ws, &scope, &entries, |_| (None, true));
+
+        let trimrx = &fixtures.sources[0];
+        let source = trimrx
+            .offers
+            .iter()
+            .find(|offer| offer.offer["network_offer_id"] == 1)
+            .unwrap();
+        let landing_pages = BTreeMap::from([(
+            0,
+            LandingPage {
+                name: "Default".to_owned(),
+                url: "https://start.trimrx.test/".to_owned(),
+            },
+        )]);
+        let snapshot = SourceSnapshot::new(
+            SourceOfferId(1),
+            &Value::Object(source.offer.clone()),
+            landing_pages,
+        )
+        .unwrap();
+        let sources = SourceReads {
+            countries: None,
+            pulls: entries
+                .iter()
+                .map(|entry| {
+                    let found = Pulled::Found(Box::new(snapshot.clone()));
+                    entry.config.map(|_| Ok(found))
+                })
+                .collect(),
+        };
+
+        // Fields no view reads (`today_revenue`) are in the text only.
+        let offer: LiveOffer = live(json!({
+            "network_offer_id": 9001, "name": "TrimRx", "today_revenue": "1.50",
+            "relationship": {"payout_revenue": {"entries": [{"entry_name": "Base"}]}}
+        }));
+        let marker = "offersync:trimrx/2".to_owned();
+        let unrecorded: LiveOffer = live(json!({"network_offer_id": 9002, "name": "Lost"}));
+        let url = live(json!({"network_offer_url_id": 11, "network_offer_id": 9001}));
+        let rule = live(json!({
+            "network_custom_payout_revenue_setting_id": 21, "network_offer_id": 9001
+        }));
+        let creative = live(json!({"network_offer_creative_id": 31, "network_offer_id": 9001}));
+        let pixel = |id: u64, token: &str| -> LivePixel {
+            let url = format!("https://trk.iscale.test/?nid=7001&verification_token={token}");
+            live(json!({
+                "network_pixel_id": id, "network_offer_id": 1, "pixel_type": "conversion",
+                "postback_url": url
+            }))
+        };
+        let ours = pixel(41, &trimrx.verification_token);
+        let foreign = pixel(42, "someone-else-set-this");
+        let advertiser = Advertiser {
+            network_advertiser_id: trimrx.destination_advertiser_id,
+            name: "TrimRx".to_owned(),
+            account_status: "active".to_owned(),
+            verification_token: trimrx.verification_token.clone(),
+        };
+        let destination = DestinationReads {
+            live: LiveDestination {
+                offers: BTreeMap::from([(9001, offer.clone())]),
+                urls: BTreeMap::from([(9001, vec![url.clone()])]),
+                rules: BTreeMap::from([(9001, vec![rule.clone()])]),
+                creatives: BTreeMap::from([(9001, vec![creative.clone()])]),
+                unrecorded: BTreeMap::from([(marker.clone(), unrecorded.clone())]),
+                duplicates: BTreeMap::new(),
+            },
+            pixels: pixels_by_offer([("trimrx".to_owned(), vec![ours.clone(), foreign])]),
+            advertisers: BTreeMap::from([("trimrx".to_owned(), advertiser)]),
+        };
+        try_save(&ws, &entries, &query, &sources, &destination).unwrap();
+
+        let (sources, destination, _) = load(&ws, &entries, &query).unwrap();
+        let Some(Some(Ok(Pulled::Found(loaded)))) = sources.pulls.first() else {
+            panic!("trimrx/1 is loaded");
+        };
+        let view_only_snapshot = SourceSnapshot::view_only(
+            snapshot.offer_id,
+            snapshot.offer.clone(),
+            snapshot.landing_pages.clone(),
+        )
+        .unwrap();
+        assert_eq!(**loaded, view_only_snapshot);
+        assert_ne!(**loaded, snapshot, "the text counts in equality");
+        let live = &destination.live;
+        assert_eq!(live.offers[&9001], view_only(&offer));
+        assert_ne!(live.offers[&9001], offer, "the text counts in equality");
+        assert_eq!(live.urls[&9001], [view_only(&url)]);
+        assert_eq!(live.rules[&9001], [view_only(&rule)]);
+        assert_eq!(live.creatives[&9001], [view_only(&creative)]);
+        assert_eq!(live.unrecorded[&marker], view_only(&unrecorded));
+        // The configured token is put back in the view; another one stays a digest.
+        let pixels = &destination.pixels[&Address {
+            network: "trimrx".to_owned(),
+            source_offer_id: SourceOfferId(1),
+        }];
+        assert_eq!(pixels[0], view_only(&ours));
+        let url = &pixels[1].view.postback_url;
+        assert!(url.contains(SEALED), "{url}");
+        assert!(!url.contains("someone-else-set-this"), "{url}");
+        assert_eq!(
+            destination.advertisers["trimrx"].verification_token,
+            trimrx.verification_token
+        );
+    }
 }
