@@ -45,6 +45,18 @@ fn an_offline_plan_sends_nothing_and_plans_what_the_refreshing_one_did() {
         .expect(0)
         .stdout;
     assert_eq!(json_offline, json_refreshing);
+
+    // Field for field, not only where a change shows: a saved plan fingerprints the typed
+    // views of each changed offer's source, iScale objects and pixels, which is all a plan
+    // from the cache keeps of them.
+    t.run(&["plan", "--out", "refreshing.json"]).expect(0);
+    t.run(&["plan", "--refresh=false", "--out", "offline.json"])
+        .expect(0);
+    assert_eq!(t.read("offline.json"), t.read("refreshing.json"));
+    // Applied from fresh reads: the cache's objects, views without their text, build no
+    // request body.
+    let apply = t.run(&["apply", "offline.json"]).expect(0);
+    assert!(apply.stdout.contains("Apply complete"), "{}", apply.stdout);
 }
 
 #[test]
