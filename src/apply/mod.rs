@@ -279,6 +279,11 @@ pub async fn apply(
                 targeting_ticket: RefCell::new(tickets.targeting),
                 url_ids: RefCell::new(work.url_ids.clone()),
                 thumbnail_done: Cell::new(false),
+                creative_files: group
+                    .iter()
+                    .filter_map(new_creative_file)
+                    .map(|(_, spec, _)| (spec.source_creative_id, OnceCell::new()))
+                    .collect(),
                 saving: tokio::sync::Mutex::default(),
                 saves_asked: Cell::new(0),
                 saves_covered: Cell::new(0),
@@ -479,6 +484,9 @@ struct OfferRun<'a> {
     url_ids: RefCell<BTreeMap<u64, u64>>,
     /// Set when the thumbnail went out with the offer's own write.
     thumbnail_done: Cell<bool>,
+    /// The uploads of creative files, by source creative id: begun with the offer's own
+    /// write (a temp file names no offer), taken by the creative's create.
+    creative_files: BTreeMap<u64, OnceCell<TempFile>>,
     /// Takes the offer's state writes one at a time.
     saving: tokio::sync::Mutex<()>,
     /// Saves asked for so far, and how many of them the last write covered: a write
@@ -558,7 +566,21 @@ impl<'a> OfferRun<'a> {
             }
             true
         };
-        if !offer.await {
+        // Creative files go up while the offer is written, so that its creatives need
+        // only their own create once it exists. A failure here is met again, and
+        // reported, by the creative's own step.
+        let files = async {
+            let uploads = group.iter().filter_map(new_creative_file).map(
+                async |(change, spec, source_url)| {
+                    if !stopped() {
+                        let _ = self.creative_file(change, spec, source_url).await;
+                    }
+                },
+            );
+            futures_util::future::join_all(uploads).await;
+        };
+        let (offer_done, ()) = tokio::join!(offer, files);
+        if !offer_done {
             self.leave_batches();
             return false;
         }
@@ -921,14 +943,9 @@ impl<'a> OfferRun<'a> {
             .destination_id
             .map(|id| self.live_of(change, &self.work.live_creatives, id, creative_id))
             .transpose()?;
-        // Upload the file only when it is new or changed: fingerprints avoid re-uploads.
-        let file_changed = change.action == Action::Create
-            || change.fields.iter().any(|field| field.field == "file");
-        let file = match (&spec.content, file_changed) {
-            (CreativeContent::File { source_url }, true) => {
-                Some(self.upload_creative_file(change, spec, source_url).await?)
-            }
-            _ => None,
+        let file = match new_creative_file(change) {
+            Some((_, _, source_url)) => Some(self.creative_file(change, spec, source_url).await?),
+            None => None,
         };
         let body = iscale::creative_body(offer_id, spec, file.as_ref(), live);
         let written = match live {
@@ -967,6 +984,21 @@ impl<'a> OfferRun<'a> {
         Ok(self.applied(change, id, Vec::new()))
     }
 
+    /// The uploaded file of a new or changed creative: the upload begun with the offer's
+    /// write (see `run`), else one made now.
+    async fn creative_file(
+        &self,
+        change: &Change,
+        spec: &CreativeSpec,
+        source_url: &str,
+    ) -> Result<TempFile, ApplyError> {
+        let upload = || self.upload_creative_file(change, spec, source_url);
+        match self.creative_files.get(&spec.source_creative_id) {
+            Some(file) => file.get_or_try_init(upload).await.cloned(),
+            None => upload().await,
+        }
+    }
+
     /// Downloads a creative's file from the source (bounded like every download) and
     /// uploads it; the format is sniffed from the bytes, never taken from the name.
     async fn upload_creative_file(
@@ -975,11 +1007,10 @@ impl<'a> OfferRun<'a> {
         spec: &CreativeSpec,
         url: &str,
     ) -> Result<TempFile, ApplyError> {
-        let fetched = self
-            .thumbnails
-            .fetch(url)
-            .await
-            .map_err(|error| self.other(change, format!("cannot download {url}: {error}")))?;
+        let fetched =
+            self.thumbnails.fetch(url).await.map_err(|error| {
+                self.other(change, format!("cannot download the file: {error}"))
+            })?;
         let format = image::guess_format(&fetched.bytes).map_err(|_| {
             self.other(change, format!("{url} is not an image this tool can carry"))
         })?;
@@ -1449,6 +1480,20 @@ impl<'a> OfferRun<'a> {
     fn record_error(&self, source: crate::state::StateError) -> ApplyError {
         ApplyError::record(self.address, source)
     }
+}
+
+/// A creative change whose file goes up (new, or changed at the source: fingerprints
+/// spare the other uploads), with its spec and the file's source URL.
+fn new_creative_file(change: &Change) -> Option<(&Change, &CreativeSpec, &str)> {
+    let Target::Creative(spec) = &change.target else {
+        return None;
+    };
+    let CreativeContent::File { source_url } = &spec.content else {
+        return None;
+    };
+    let file_changed =
+        change.action == Action::Create || change.fields.iter().any(|field| field.field == "file");
+    file_changed.then_some((change, spec, source_url.as_str()))
 }
 
 fn pixel_id(view: &PixelView) -> u64 {

@@ -374,6 +374,61 @@ fn a_broken_source_image_falls_back_and_says_so() {
 }
 
 #[test]
+fn a_creative_image_gone_at_the_source_fails_that_creative_alone_and_says_so_once() {
+    // The file goes up while the offer is created; when it cannot, the creative's own
+    // step meets the failure again and reports it, once.
+    let t = TestContext::new();
+    let gone = format!("{}/_sandbox/web/trimrx/gone.png", t.sandbox_url());
+    let set_banner = |url: &str| {
+        t.sandbox()
+            .edit_source_offer("trimrx", 1, |offer| {
+                let entries = offer["relationship"]["creatives"]["entries"]
+                    .as_array_mut()
+                    .unwrap();
+                entries[0]["resource_url"] = url.into();
+            })
+            .unwrap();
+    };
+    let banner = format!("{}/_sandbox/web/trimrx/banner-300x250.png", t.sandbox_url());
+    set_banner(&gone);
+    let apply = t.run(&["apply", "--auto-approve", "--offer", "trimrx/1"]);
+    assert_ne!(apply.code, 0, "a failed creative fails the run");
+    let reported = format!("creative[1001]: cannot download the file: `{gone}`: HTTP 404");
+    assert_eq!(
+        apply.stderr.matches(&reported).count(),
+        1,
+        "{}",
+        apply.stderr
+    );
+    let id = offer_id(&t, "trimrx", 1);
+    let creatives = t.sandbox().destination_creatives(id);
+    let types: Vec<&str> = creatives
+        .iter()
+        .map(|creative| creative["creative_type"].as_str().unwrap())
+        .collect();
+    assert_eq!(types, ["html"], "the other creative landed");
+    assert_eq!(t.sandbox().destination_urls(id).len(), 3, "and the URLs");
+
+    // Back at the source: the next apply uploads it and creates that creative only.
+    set_banner(&banner);
+    t.sandbox().clear_requests();
+    t.run(&["apply", "--auto-approve", "--offer", "trimrx/1"])
+        .expect(0);
+    let writes: Vec<String> = t
+        .writes()
+        .iter()
+        .map(|write| format!("{} {}", write.method, write.path))
+        .collect();
+    assert_eq!(
+        writes,
+        [
+            "POST /v1/networks/uploads/temp",
+            "POST /v1/networks/creatives"
+        ]
+    );
+}
+
+#[test]
 fn a_source_image_on_an_internal_address_is_never_fetched() {
     // A source advertiser's URL must not make offersync read cloud metadata.
     let t = TestContext::new();
