@@ -62,8 +62,9 @@ impl FromStr for Margin {
 }
 
 impl fmt::Display for Margin {
+    /// `0.20`, `0.125`: at least two decimals, and every one the margin has.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:.2}", self.0)
+        f.write_str(&format_amount(self.0))
     }
 }
 
@@ -120,12 +121,16 @@ pub fn round_down_cents(amount: Decimal) -> Decimal {
     amount.round_dp_with_strategy(2, RoundingStrategy::ToZero)
 }
 
-/// Formats an amount with exactly two decimals, as people read money.
+/// Formats an amount as people read money, with two decimals (`280.00`), and exactly:
+/// an amount with more decimals shows them all (`12.345`), so that two amounts that
+/// differ never read the same.
 pub fn format_amount(amount: Decimal) -> String {
-    format!(
-        "{:.2}",
-        amount.round_dp_with_strategy(2, RoundingStrategy::ToZero)
-    )
+    let amount = amount.normalize();
+    if amount.scale() <= 2 {
+        format!("{amount:.2}")
+    } else {
+        amount.to_string()
+    }
 }
 
 #[cfg(test)]
@@ -171,6 +176,19 @@ mod tests {
         let margin: Margin = serde_yaml::from_str("0.15").unwrap();
         assert_eq!(margin.value(), dec("0.15"));
         assert_eq!(margin.apply(dec("99.99")), dec("84.99"));
+    }
+
+    #[test]
+    fn amounts_read_with_two_decimals_or_all_they_have() {
+        assert_eq!(format_amount(dec("280")), "280.00");
+        assert_eq!(format_amount(dec("96.4")), "96.40");
+        assert_eq!(format_amount(dec("84.9900")), "84.99");
+        assert_eq!(format_amount(dec("12.345")), "12.345");
+        assert_eq!(format_amount(dec("0.005")), "0.005");
+        assert_eq!(format_amount(dec("-1.5")), "-1.50");
+        assert_ne!(format_amount(dec("12.345")), format_amount(dec("12.34")));
+        assert_eq!(Margin::default().to_string(), "0.20");
+        assert_eq!("0.125".parse::<Margin>().unwrap().to_string(), "0.125");
     }
 
     #[test]
