@@ -4,8 +4,8 @@
 //!
 //! It reuses the iScale render's rules wherever they are the same rule: the offer's
 //! name, description, status and payout events (with the margin, rounded down to the
-//! cent) come from [`super::offer`], countries from [`super::targeting`], and landing
-//! pages are built like offer URLs ([`super::urls`]). What differs:
+//! cent) come from `render::offer`, countries from `render::targeting`, and landing
+//! pages are built like offer URLs (`render::urls`). What differs:
 //! - the offer URL is the first source URL's (the default URL, id 0) landing page with
 //!   `?uid=0&oid=..&affid=..&sub5=%%click_hash%%`: `uid` is the source URL id (Everflow's
 //!   offer URL id, 0 for the default URL), under which the source's direct-linking script

@@ -8,7 +8,7 @@
 //! more). Decompression bombs are the decoder's business (`crop`), bounded by
 //! `max_pixels`.
 //!
-//! Only public addresses are reached ([`address`](super::address)): IP literals are
+//! Only public addresses are reached ([`super::address`]): IP literals are
 //! checked in the URL and on each redirect, names once resolved, so neither a URL nor
 //! a DNS answer can point a fetch at cloud metadata or the operator's own network.
 //! Loopback is allowed only when [`FetchLimits::allow_loopback`] says so (the sandbox).
